@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run `ansible-test sanity` on a copy of the working tree laid out as
+# ansible_collections/ucs_cloud/fleet (ansible-test insists on that path).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="${UCS_VENV:-$root/.venv}"
+# The copy lives outside the checkout: inside it, git would report it as ignored and
+# ansible-test would find no files to test.
+base=$(mktemp -d "${TMPDIR:-/tmp}/ucs-fleet-sanity.XXXXXX")
+trap 'rm -rf "$base"' EXIT
+work="$base/ansible_collections/ucs_cloud/fleet"
+mkdir -p "$work"
+# Tracked and untracked-but-not-ignored files: exactly what a commit would hold.
+(cd "$root" && git ls-files -z --cached --others --exclude-standard) | (cd "$root" && xargs -0 cp --parents -t "$work" 2>/dev/null || true)
+cd "$work"
+PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" sanity --venv --python 3.11 --color no "$@"

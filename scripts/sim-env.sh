@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Usage: eval "$(scripts/sim-env.sh STATE_DIR)"
+# Prints the environment variables that point the collection's modules at a running simulator
+# (UCS endpoint, its CA and the seeded AK/SK credentials), as a user would export them.
+set -euo pipefail
+state_dir=$1
+"${PYTHON:-python3}" - "$state_dir/simulator.json" <<'PY'
+import json, shlex, sys
+info = json.load(open(sys.argv[1]))
+seed = info["seed"]
+values = {
+    "UCS_ENDPOINT": info["endpoint"],
+    "UCS_CA_PATH": info["ca_path"],
+    "HUAWEICLOUD_SDK_AK": seed["aksk"]["access_key"],
+    "HUAWEICLOUD_SDK_SK": seed["aksk"]["secret_key"],
+    "HUAWEICLOUD_SDK_DOMAIN_ID": seed["domain"]["id"],
+}
+for name, value in values.items():
+    print(f"export {name}={shlex.quote(value)}")
+PY
