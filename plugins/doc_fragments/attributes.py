@@ -1,0 +1,18 @@
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Attribute texts shared by the modules of ucs_cloud.fleet."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/ucs_cloud.fleet.ucs) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - ucs_cloud.fleet.ucs
+"""

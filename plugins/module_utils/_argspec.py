@@ -1,0 +1,45 @@
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the ucs_cloud.fleet collection: may change without notice.
+
+"""Argument spec of the connection and credential options shared by every module.
+
+Mirrors plugins/doc_fragments/connection.py; ansible-test's validate-modules keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.module_utils.basic import env_fallback
+
+DEFAULT_ENDPOINT = "https://ucs.myhuaweicloud.com"
+
+
+def _env(*names: str) -> tuple[t.Callable[..., t.Any], list[str]]:
+    return (env_fallback, list(names))
+
+
+def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """Return the shared options; each module adds its own to a copy."""
+    return {
+        "endpoint": {"type": "str", "default": DEFAULT_ENDPOINT, "fallback": _env("UCS_ENDPOINT")},
+        "region": {"type": "str", "fallback": _env("HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME")},
+        "auth_method": {"type": "str", "default": "auto", "choices": ["auto", "aksk", "token", "password"]},
+        # The access key ID identifies, it does not authenticate: shown in logs on purpose.
+        "access_key": {"type": "str", "no_log": False, "fallback": _env("HUAWEICLOUD_SDK_AK", "OS_ACCESS_KEY")},
+        "secret_key": {"type": "str", "no_log": True, "fallback": _env("HUAWEICLOUD_SDK_SK", "OS_SECRET_KEY")},
+        "security_token": {"type": "str", "no_log": True, "fallback": _env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "OS_SECURITY_TOKEN")},
+        "domain_id": {"type": "str", "fallback": _env("HUAWEICLOUD_SDK_DOMAIN_ID", "OS_DOMAIN_ID")},
+        "auth_token": {"type": "str", "no_log": True, "fallback": _env("OS_AUTH_TOKEN")},
+        "username": {"type": "str", "fallback": _env("OS_USERNAME")},
+        "password": {"type": "str", "no_log": True, "fallback": _env("OS_PASSWORD")},
+        "domain_name": {"type": "str", "fallback": _env("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME")},
+        "iam_endpoint": {"type": "str", "fallback": _env("OS_AUTH_URL")},
+        "validate_certs": {"type": "bool", "default": True},
+        "ca_path": {"type": "path", "fallback": _env("UCS_CA_PATH")},
+        "timeout": {"type": "int", "default": 30},
+        "retries": {"type": "int", "default": 3},
+    }
