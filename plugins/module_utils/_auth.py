@@ -1,0 +1,307 @@
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the ucs_cloud.fleet collection: may change without notice.
+
+"""Credential resolution (AK/SK, IAM token, IAM password) and IAM endpoint handling.
+
+Stdlib only. Nothing here talks to the network: ``_http.UcsClient`` uses the resolved
+``Credentials`` to sign requests or to obtain an IAM token.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
+
+AUTH_METHODS = ("aksk", "token", "password")
+METHOD_LABELS = {"aksk": "AK/SK", "token": "IAM token", "password": "IAM password"}
+
+# Options that, when set, show that the user means a method ("markers"). domain_id, domain_name,
+# iam_endpoint and region are not markers: they are often exported for other tools and must not
+# turn a complete set of another method into a conflict.
+METHOD_MARKERS = {
+    "aksk": ("access_key", "secret_key", "security_token"),
+    "token": ("auth_token",),
+    "password": ("username", "password"),
+}
+METHOD_REQUIRED = {
+    "aksk": ("access_key", "secret_key", "domain_id"),
+    "token": ("auth_token",),
+    "password": ("username", "password", "domain_name"),
+}
+
+# Mirrors the env fallbacks of _argspec.connection_argument_spec() (a unit test keeps them in step);
+# kept here because this file must stay stdlib only.
+OPTION_ENV = {
+    "access_key": ("HUAWEICLOUD_SDK_AK", "OS_ACCESS_KEY"),
+    "secret_key": ("HUAWEICLOUD_SDK_SK", "OS_SECRET_KEY"),
+    "security_token": ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "OS_SECURITY_TOKEN"),
+    "domain_id": ("HUAWEICLOUD_SDK_DOMAIN_ID", "OS_DOMAIN_ID"),
+    "auth_token": ("OS_AUTH_TOKEN",),
+    "username": ("OS_USERNAME",),
+    "password": ("OS_PASSWORD",),
+    "domain_name": ("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME"),
+    "iam_endpoint": ("OS_AUTH_URL",),
+    "region": ("HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME"),
+}
+ENV_HINT = "Options may also come from environment variables (HUAWEICLOUD_SDK_*, OS_*): check the environment of the task"
+
+# Open Telekom Cloud regions; every other region id is taken as Huawei Cloud.
+OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+IAM_TOKEN_PATH = "/v3/auth/tokens"
+
+
+def _is_set(value: t.Any) -> bool:
+    # An exported but empty environment variable counts as unset.
+    return value is not None and value != ""
+
+
+def _join(names: t.Sequence[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def validate_endpoint_url(url: t.Any, option: str) -> str:
+    """Check an API base URL and return it without a trailing ``/``.
+
+    Args:
+        url: the option's value.
+        option: the option name used in messages.
+    Returns:
+        The URL (scheme and host lower-cased, no trailing slash).
+    Raises:
+        UcsValidationError: not https, no host, a query string, a fragment or user info.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise UcsValidationError(f"{option} must be an https:// URL, got an empty value", option=option)
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UcsValidationError(f"{option} is not a valid URL (bad host or port)", option=option) from None
+    if parts.scheme.lower() != "https":
+        raise UcsValidationError(f"{option} must be an https:// URL (got scheme {parts.scheme or 'none'!r})", option=option)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        # Never echo the URL: the user info may hold a password.
+        raise UcsValidationError(f"{option} must not contain user information (user:password@)", option=option)
+    if not parts.hostname:
+        raise UcsValidationError(f"{option} must name a host, e.g. https://host.example.com", option=option)
+    if parts.query or text.endswith("?"):
+        raise UcsValidationError(f"{option} must not contain a query string", option=option)
+    if parts.fragment or "#" in text:
+        raise UcsValidationError(f"{option} must not contain a fragment (#...)", option=option)
+    if any(ch.isspace() for ch in text):
+        raise UcsValidationError(f"{option} must not contain white space", option=option)
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+    if ":" in (parts.hostname or "") and not netloc.startswith("["):
+        # IPv6 literal: keep the brackets.
+        netloc = f"[{parts.hostname}]" if port is None else f"[{parts.hostname}]:{port}"
+    return urlunsplit(("https", netloc, parts.path.rstrip("/"), "", ""))
+
+
+def iam_endpoint_for_region(region: str) -> str:
+    """Return the IAM base URL of a region (Open Telekom Cloud for eu-de/eu-nl/eu-ch2, else Huawei Cloud).
+
+    Raises:
+        UcsValidationError: the region id is malformed.
+    """
+    if not _REGION_RE.match(region):
+        raise UcsValidationError(f"region {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
+    if region in OTC_REGIONS:
+        return f"https://iam.{region}.otc.t-systems.com"
+    return f"https://iam.{region}.myhuaweicloud.com"
+
+
+def iam_token_url(iam_endpoint: t.Optional[str], region: t.Optional[str] = None) -> str:
+    """Return the IAM token URL (``<base>/v3/auth/tokens``).
+
+    Args:
+        iam_endpoint: the IAM base URL, with or without ``/v3`` (or the full token URL) and a
+            trailing slash; when empty the endpoint is derived from ``region``.
+        region: the region id, used only without ``iam_endpoint``.
+    Returns:
+        The token URL.
+    Raises:
+        UcsValidationError: an invalid iam_endpoint, a malformed region, or neither given.
+    """
+    if _is_set(iam_endpoint):
+        base = validate_endpoint_url(iam_endpoint, "iam_endpoint")
+    elif _is_set(region):
+        base = iam_endpoint_for_region(t.cast(str, region))
+    else:
+        raise UcsValidationError(
+            "IAM password authentication needs the IAM endpoint: set iam_endpoint (environment variable OS_AUTH_URL) "
+            "or region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME) to derive it",
+            option="iam_endpoint",
+        )
+    for suffix in (IAM_TOKEN_PATH, "/v3"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return base.rstrip("/") + IAM_TOKEN_PATH
+
+
+class Credentials:
+    """Resolved credentials of one method; ``repr`` never shows a secret.
+
+    Attributes:
+        method: ``aksk``, ``token`` or ``password``.
+        access_key, secret_key, security_token, domain_id: AK/SK (security_token for temporary AK/SK).
+        auth_token: an IAM token (method ``token``).
+        username, password, domain_name, iam_token_url: IAM password authentication.
+    """
+
+    SECRET_FIELDS = ("secret_key", "security_token", "auth_token", "password")
+
+    def __init__(
+        self,
+        method: str,
+        *,
+        access_key: t.Optional[str] = None,
+        secret_key: t.Optional[str] = None,
+        security_token: t.Optional[str] = None,
+        domain_id: t.Optional[str] = None,
+        auth_token: t.Optional[str] = None,
+        username: t.Optional[str] = None,
+        password: t.Optional[str] = None,
+        domain_name: t.Optional[str] = None,
+        iam_token_url: t.Optional[str] = None,
+    ) -> None:
+        if method not in AUTH_METHODS:
+            raise ValueError(f"unknown authentication method {method!r}")
+        self.method = method
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.security_token = security_token
+        self.domain_id = domain_id
+        self.auth_token = auth_token
+        self.username = username
+        self.password = password
+        self.domain_name = domain_name
+        self.iam_token_url = iam_token_url
+
+    def __repr__(self) -> str:
+        shown = []
+        for name in ("access_key", "domain_id", "username", "domain_name", "iam_token_url"):
+            value = getattr(self, name)
+            if value is not None:
+                shown.append(f"{name}={value!r}")
+        for name in self.SECRET_FIELDS:
+            if getattr(self, name) is not None:
+                shown.append(f"{name}=<redacted>")
+        return f"Credentials(method={self.method!r}{''.join(', ' + item for item in shown)})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> t.NoReturn:
+        # Pickling would copy the secrets somewhere (a cache, a file); nothing needs it.
+        raise TypeError("Credentials cannot be pickled")
+
+    @property
+    def is_temporary(self) -> bool:
+        """True for temporary AK/SK (with a security token)."""
+        return self.method == "aksk" and _is_set(self.security_token)
+
+    def describe(self) -> str:
+        """Return a secret-free phrase for messages, e.g. ``AK/SK (access key AKID..., domain ID d1)``."""
+        if self.method == "aksk":
+            kind = "temporary AK/SK" if self.is_temporary else "AK/SK"
+            return f"{kind} (access key {self.access_key}, domain ID {self.domain_id})"
+        if self.method == "token":
+            return "an IAM token (auth_token)"
+        return f"IAM password of user {self.username} in domain {self.domain_name}"
+
+    def sensitive_values(self) -> t.Set[str]:
+        """Return every secret value held, e.g. for ``module.no_log_values``."""
+        return {value for value in (getattr(self, name) for name in self.SECRET_FIELDS) if _is_set(value)}
+
+
+def _present(params: t.Mapping[str, t.Any], names: t.Iterable[str]) -> t.List[str]:
+    return [name for name in names if _is_set(params.get(name))]
+
+
+def _check_complete(params: t.Mapping[str, t.Any], method: str) -> None:
+    required = METHOD_REQUIRED[method]
+    missing = [name for name in required if not _is_set(params.get(name))]
+    if method == "aksk" and not _is_set(params.get("access_key")) and not _is_set(params.get("secret_key")) and _is_set(params.get("security_token")):
+        raise UcsValidationError(
+            f"security_token is set but access_key and secret_key are missing: a security token is only used with temporary AK/SK. {ENV_HINT}",
+            option="security_token",
+        )
+    if not missing:
+        return
+    present = _present(params, required + (("security_token",) if method == "aksk" else ()))
+    label = METHOD_LABELS[method]
+    verb = "is" if len(missing) == 1 else "are"
+    if present:
+        text = f"{_join(present)} {'is' if len(present) == 1 else 'are'} set but {_join(missing)} {verb} missing for {label} authentication"
+    else:
+        text = f"{_join(missing)} {verb} required for {label} authentication"
+    where = _join([f"{name} (or {'/'.join(OPTION_ENV[name])})" for name in missing])
+    raise UcsValidationError(f"{text}: set {where}. {ENV_HINT}", option=missing[0])
+
+
+def _build(params: t.Mapping[str, t.Any], method: str) -> Credentials:
+    _check_complete(params, method)
+    if method == "aksk":
+        return Credentials(
+            "aksk",
+            access_key=params["access_key"],
+            secret_key=params["secret_key"],
+            security_token=params.get("security_token") or None,
+            domain_id=params["domain_id"],
+        )
+    if method == "token":
+        return Credentials("token", auth_token=params["auth_token"])
+    return Credentials(
+        "password",
+        username=params["username"],
+        password=params["password"],
+        domain_name=params["domain_name"],
+        iam_token_url=iam_token_url(params.get("iam_endpoint"), params.get("region")),
+    )
+
+
+def resolve_credentials(params: t.Mapping[str, t.Any]) -> Credentials:
+    """Pick the authentication method and check that its options are complete.
+
+    Args:
+        params: the module's params (``auth_method`` and the credential options; missing keys
+            count as unset).
+    Returns:
+        Credentials of exactly one method.
+    Raises:
+        UcsValidationError: no credentials, a partial set, options of two methods with
+            ``auth_method=auto``, a security token without AK/SK, or an invalid IAM endpoint/region.
+            The message names the options, never their values.
+    """
+    method = params.get("auth_method") or "auto"
+    if method in AUTH_METHODS:
+        # An explicit method uses only its own options; the others (e.g. from the environment) are ignored.
+        return _build(params, method)
+    if method != "auto":
+        raise UcsValidationError(f"auth_method must be one of auto, {', '.join(AUTH_METHODS)}; got {method!r}", option="auth_method")
+    used = {name: _present(params, markers) for name, markers in METHOD_MARKERS.items()}
+    used = {name: present for name, present in used.items() if present}
+    if len(used) > 1:
+        parts = [f"{present[0]} ({METHOD_LABELS[name]})" for name, present in used.items()]
+        both = "all" if len(parts) > 2 else "both"
+        raise UcsValidationError(
+            f"{_join(parts)} are {both} set; set auth_method or remove one. {ENV_HINT}",
+            option="auth_method",
+        )
+    if not used:
+        raise UcsValidationError(
+            "No credentials: set access_key, secret_key and domain_id (AK/SK), auth_token (IAM token), or username, password and "
+            f"domain_name (IAM password). {ENV_HINT}",
+            option="auth_method",
+        )
+    return _build(params, next(iter(used)))

@@ -1,0 +1,274 @@
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the ucs_cloud.fleet collection: may change without notice.
+
+"""Typed errors of the collection and the helpers that turn server answers into messages.
+
+Every error carries only what is safe to show: the operation, HTTP status, method, URL (base URL +
+path, never a query string or header), the server's error code/message and the request id. None of
+them ever holds a credential, a token or a request body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+
+# Caps keep a misbehaving server (or proxy error page) from flooding the task output.
+BODY_EXCERPT_LIMIT = 200
+ERROR_MSG_LIMIT = 500
+
+# C0 and C1 control characters (tab/newline included: messages are one line) and DEL.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Openstack-Request-Id")
+
+
+class UcsError(Exception):
+    """Base of every error of the collection; ``msg`` is the complete, secret-free message."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        http_status: t.Optional[int] = None,
+        http_method: t.Optional[str] = None,
+        http_url: t.Optional[str] = None,
+        error_code: t.Optional[str] = None,
+        error_msg: t.Optional[str] = None,
+        request_id: t.Optional[str] = None,
+    ) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.http_status = http_status
+        self.http_method = http_method
+        self.http_url = http_url
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        return self.msg
+
+    def to_fail_kwargs(self) -> t.Dict[str, t.Any]:
+        """Return keyword arguments for ``module.fail_json()``: ``msg`` plus the known structured fields.
+
+        Fields that are not known (None) are left out.
+        """
+        result: t.Dict[str, t.Any] = {"msg": self.msg}
+        for key in ("http_status", "http_method", "http_url", "error_code", "error_msg", "request_id"):
+            value = getattr(self, key)
+            if value is not None:
+                result[key] = value
+        return result
+
+
+class UcsValidationError(UcsError):
+    """Bad input found before any API call; the message names the option and the rule."""
+
+    def __init__(self, msg: str, *, option: t.Optional[str] = None) -> None:
+        super().__init__(msg)
+        self.option = option
+
+
+class UcsAuthError(UcsError):
+    """Credentials rejected by UCS, or IAM failed to issue a token."""
+
+
+class UcsApiError(UcsError):
+    """A non-2xx answer (after any retries)."""
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        status: int,
+        method: t.Optional[str] = None,
+        url: t.Optional[str] = None,
+        error_code: t.Optional[str] = None,
+        error_msg: t.Optional[str] = None,
+        request_id: t.Optional[str] = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(msg, http_status=status, http_method=method, http_url=url, error_code=error_code, error_msg=error_msg, request_id=request_id)
+        self.status = status
+        self.attempts = attempts
+
+
+class UcsConnectionError(UcsError):
+    """No usable answer: connection failure, timeout or TLS failure.
+
+    ``may_have_reached_server`` is True when the request may have been sent (and processed) before the
+    failure, so a non-idempotent call was not repeated. ``kind`` is a short failure class such as
+    ``read timeout``.
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        method: t.Optional[str] = None,
+        url: t.Optional[str] = None,
+        may_have_reached_server: bool = False,
+        kind: t.Optional[str] = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(msg, http_method=method, http_url=url)
+        self.method = method
+        self.url = url
+        self.may_have_reached_server = may_have_reached_server
+        self.kind = kind
+        self.attempts = attempts
+
+
+class UcsResponseError(UcsError):
+    """A 2xx answer that is not what the API documents (not JSON, not an object, unexpected status)."""
+
+    def __init__(
+        self, msg: str, *, status: t.Optional[int] = None, method: t.Optional[str] = None, url: t.Optional[str] = None, request_id: t.Optional[str] = None
+    ) -> None:
+        super().__init__(msg, http_status=status, http_method=method, http_url=url, request_id=request_id)
+        self.status = status
+
+
+class UcsKubeconfigError(UcsError):
+    """A kubeconfig that fails validation; the message names the field, never its value."""
+
+
+class ErrorBody(t.NamedTuple):
+    """What could be read from an error answer's body."""
+
+    error_code: t.Optional[str]
+    error_msg: t.Optional[str]
+    # A cleaned excerpt of a body that is not JSON (an HTML error page of a proxy, say); else None.
+    excerpt: t.Optional[str]
+    # The API gateway repeats the request id in its error bodies.
+    request_id: t.Optional[str] = None
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Return ``text`` on one line without control characters, cut to ``limit`` characters.
+
+    Args:
+        text: any text received from a server.
+        limit: the maximum length of the result (an ellipsis marks a cut).
+    Returns:
+        The cleaned text.
+    """
+    cleaned = " ".join(_CONTROL_RE.sub(" ", text).split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: max(limit - 3, 0)].rstrip() + "..."
+    return cleaned
+
+
+def _find_error_fields(data: t.Mapping[str, t.Any], depth: int = 0) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+    # The pairs huaweicloudsdkcore accepts, in its order; IAM nests them under "error".
+    for code_key, msg_key in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
+        if code_key in data and msg_key in data:
+            return _scalar(data[code_key]), _scalar(data[msg_key])
+    for code_key, msg_key in (("error_code", "error_msg"), ("code", "message")):
+        # A half-filled shape still says something: keep whichever field is there.
+        if code_key in data or msg_key in data:
+            return _scalar(data.get(code_key)), _scalar(data.get(msg_key))
+    if depth < 3:
+        for value in data.values():
+            if isinstance(value, dict):
+                code, msg = _find_error_fields(value, depth + 1)
+                if code is not None or msg is not None:
+                    return code, msg
+    return None, None
+
+
+def _scalar(value: t.Any) -> t.Optional[str]:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = clean_text(str(value), ERROR_MSG_LIMIT)
+    return text or None
+
+
+def parse_error_body(body: t.Union[bytes, str, None]) -> ErrorBody:
+    """Read the error code and message from an error answer.
+
+    Understands ``{"error_code", "error_msg"}`` (UCS, API gateway ``APIGW.xxxx``), ``{"errorCode",
+    "errorMsg"}``, ``{"code", "message"}`` and IAM's ``{"error": {"code", "message", "title"}}``.
+
+    Args:
+        body: the raw body of the answer.
+    Returns:
+        ErrorBody; ``excerpt`` is set only for a body that is not JSON.
+    """
+    if body is None:
+        return ErrorBody(None, None, None)
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    if not text.strip():
+        return ErrorBody(None, None, None)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        excerpt = clean_text(text, BODY_EXCERPT_LIMIT)
+        return ErrorBody(None, None, excerpt or None)
+    if isinstance(data, dict):
+        code, msg = _find_error_fields(data)
+        request_id = data.get("request_id")
+        return ErrorBody(code, msg, None, clean_text(request_id, 128) if isinstance(request_id, str) and request_id else None)
+    return ErrorBody(None, None, None)
+
+
+def request_id_from_headers(headers: t.Optional[t.Mapping[str, str]]) -> t.Optional[str]:
+    """Return the request id of an answer (``X-Request-Id``, else ``X-Openstack-Request-Id``), or None.
+
+    ``headers`` should be case-insensitive (requests' are); exact names are tried as well.
+    """
+    if not headers:
+        return None
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name) or headers.get(name.lower())
+        if value:
+            return clean_text(str(value), 128)
+    return None
+
+
+def http_failure_message(
+    what: str,
+    status: int,
+    *,
+    error_code: t.Optional[str] = None,
+    error_msg: t.Optional[str] = None,
+    request_id: t.Optional[str] = None,
+    excerpt: t.Optional[str] = None,
+    attempts: int = 1,
+    hint: t.Optional[str] = None,
+) -> str:
+    """Build ``Failed to <what>: HTTP 404 UCS.01100005: <error_msg> (request id <id>)``.
+
+    Args:
+        what: the operation, e.g. ``read fleet 1234``.
+        status: the HTTP status.
+        error_code, error_msg: as sent by the server, if any.
+        request_id: the server's request id, if any.
+        excerpt: a cleaned excerpt of a non-JSON body, used when there is no error message.
+        attempts: how many attempts were made (mentioned when more than one).
+        hint: a sentence telling the user what to do.
+    Returns:
+        The message.
+    """
+    head = f"Failed to {what}"
+    if attempts > 1:
+        head += f" after {attempts} attempts"
+    detail = f"HTTP {status}"
+    # IAM repeats the status as its code ({"error": {"code": 401, ...}}): say it once.
+    if error_code and error_code != str(status):
+        detail += f" {error_code}"
+    if error_msg:
+        detail += f": {error_msg}"
+    elif excerpt:
+        detail += f": {excerpt}"
+    if request_id:
+        detail += f" (request id {request_id})"
+    message = f"{head}: {detail}"
+    if hint:
+        message += f". {hint}"
+    return message

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import pytest
+
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _errors as errors
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "msg"),
+    [
+        ({"error_code": "UCS.01100005", "error_msg": "clustergroup not found"}, "UCS.01100005", "clustergroup not found"),
+        ({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}, "APIGW.0301", "Incorrect IAM authentication information"),
+        ({"errorCode": "UCS.00000001", "errorMsg": "camel"}, "UCS.00000001", "camel"),
+        ({"code": "UCS.01080006", "message": "federation not enabled"}, "UCS.01080006", "federation not enabled"),
+        ({"error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}}, "401", "The username or password is wrong."),
+        ({"error_msg": "only a message"}, None, "only a message"),
+        ({"error_code": "UCS.1"}, "UCS.1", None),
+        ({"error_code": "UCS.1", "error_msg": "multi\nline\x1b[31m text"}, "UCS.1", "multi line [31m text"),
+        ({"unrelated": True}, None, None),
+        ({"outer": {"inner": {"error_code": "X.1", "error_msg": "deep"}}}, "X.1", "deep"),
+        ({"error_code": {"nested": 1}, "error_msg": ["x"]}, None, None),
+    ],
+)
+def test_parse_error_body_shapes(body: Any, code: Optional[str], msg: Optional[str]) -> None:
+    parsed = errors.parse_error_body(json.dumps(body).encode())
+    assert (parsed.error_code, parsed.error_msg, parsed.excerpt) == (code, msg, None)
+
+
+def test_parse_error_body_apigw_request_id() -> None:
+    parsed = errors.parse_error_body(b'{"error_code":"APIGW.0101","error_msg":"not found","request_id":"abc123"}')
+    assert parsed.request_id == "abc123"
+
+
+@pytest.mark.parametrize("body", [None, b"", b"   ", b"[1, 2]", b'"text"', b"null"])
+def test_parse_error_body_nothing_usable(body: Optional[bytes]) -> None:
+    assert errors.parse_error_body(body) == errors.ErrorBody(None, None, None, None)
+
+
+def test_parse_error_body_non_json_excerpt_is_cleaned_and_capped() -> None:
+    html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\x00\x07" + "x" * 1000
+    parsed = errors.parse_error_body(html.encode())
+    assert parsed.error_code is None and parsed.error_msg is None
+    assert parsed.excerpt is not None
+    assert parsed.excerpt.startswith("<html> <head><title>502 Bad Gateway</title></head>")
+    assert len(parsed.excerpt) <= errors.BODY_EXCERPT_LIMIT
+    assert not any(ord(ch) < 32 for ch in parsed.excerpt)
+
+
+def test_parse_error_body_invalid_utf8() -> None:
+    parsed = errors.parse_error_body(b"\xff\xfe bad gateway")
+    assert parsed.excerpt is not None and "bad gateway" in parsed.excerpt
+
+
+def test_long_error_msg_is_capped() -> None:
+    parsed = errors.parse_error_body(json.dumps({"error_code": "X", "error_msg": "m" * 5000}).encode())
+    assert parsed.error_msg is not None and len(parsed.error_msg) == errors.ERROR_MSG_LIMIT and parsed.error_msg.endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Request-Id": "r1"}, "r1"),
+        ({"x-request-id": "r2"}, "r2"),
+        ({"X-Openstack-Request-Id": "req-3"}, "req-3"),
+        ({"X-Request-Id": "r1", "X-Openstack-Request-Id": "req-3"}, "r1"),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_request_id_from_headers(headers: Optional[dict[str, str]], expected: Optional[str]) -> None:
+    assert errors.request_id_from_headers(headers) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        (
+            {"error_code": "UCS.01100005", "error_msg": "clustergroup not found", "request_id": "r1"},
+            "Failed to read fleet f1: HTTP 404 UCS.01100005: clustergroup not found (request id r1)",
+        ),
+        ({}, "Failed to read fleet f1: HTTP 404"),
+        ({"excerpt": "<html>"}, "Failed to read fleet f1: HTTP 404: <html>"),
+        ({"error_msg": "m", "excerpt": "<html>"}, "Failed to read fleet f1: HTTP 404: m"),
+        ({"error_code": "404", "error_msg": "not found"}, "Failed to read fleet f1: HTTP 404: not found"),
+        ({"attempts": 4, "error_code": "E"}, "Failed to read fleet f1 after 4 attempts: HTTP 404 E"),
+        ({"hint": "Check fleet_id"}, "Failed to read fleet f1: HTTP 404. Check fleet_id"),
+    ],
+)
+def test_http_failure_message(kwargs: dict[str, Any], expected: str) -> None:
+    assert errors.http_failure_message("read fleet f1", 404, **kwargs) == expected
+
+
+def test_api_error_to_fail_kwargs() -> None:
+    exc = errors.UcsApiError(
+        "Failed to read fleet f1: HTTP 404 UCS.01100005: gone (request id r1)",
+        status=404,
+        method="GET",
+        url="https://ucs.example.com/v1/clustergroups/f1",
+        error_code="UCS.01100005",
+        error_msg="gone",
+        request_id="r1",
+    )
+    assert exc.to_fail_kwargs() == {
+        "msg": "Failed to read fleet f1: HTTP 404 UCS.01100005: gone (request id r1)",
+        "http_status": 404,
+        "http_method": "GET",
+        "http_url": "https://ucs.example.com/v1/clustergroups/f1",
+        "error_code": "UCS.01100005",
+        "error_msg": "gone",
+        "request_id": "r1",
+    }
+    assert str(exc) == exc.msg and exc.status == 404 and exc.attempts == 1
+    assert isinstance(exc, errors.UcsError)
+
+
+def test_unknown_fields_are_omitted() -> None:
+    assert errors.UcsValidationError("timeout must be positive", option="timeout").to_fail_kwargs() == {"msg": "timeout must be positive"}
+    conn = errors.UcsConnectionError("Failed: read timeout", method="POST", url="https://h/x", may_have_reached_server=True, kind="read timeout")
+    assert conn.to_fail_kwargs() == {"msg": "Failed: read timeout", "http_method": "POST", "http_url": "https://h/x"}
+    assert conn.may_have_reached_server is True and conn.kind == "read timeout"
+    response = errors.UcsResponseError("bad", status=200, method="GET", url="https://h/x")
+    assert response.to_fail_kwargs() == {"msg": "bad", "http_status": 200, "http_method": "GET", "http_url": "https://h/x"}
+    assert errors.UcsKubeconfigError("users[0] is missing").to_fail_kwargs() == {"msg": "users[0] is missing"}
+    auth = errors.UcsAuthError("rejected", http_status=401, error_code="APIGW.0301")
+    assert auth.to_fail_kwargs() == {"msg": "rejected", "http_status": 401, "error_code": "APIGW.0301"}
+
+
+@pytest.mark.parametrize(
+    "cls", [errors.UcsValidationError, errors.UcsAuthError, errors.UcsApiError, errors.UcsConnectionError, errors.UcsResponseError, errors.UcsKubeconfigError]
+)
+def test_hierarchy(cls: type) -> None:
+    assert issubclass(cls, errors.UcsError) and issubclass(cls, Exception)
+
+
+def test_clean_text() -> None:
+    assert errors.clean_text("a\r\n\tb\x7f\x9bc", 100) == "a b c"
+    assert errors.clean_text("abcdef", 5) == "ab..."
