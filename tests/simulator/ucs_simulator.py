@@ -1,0 +1,1293 @@
+"""Local simulator of the UCS fleet federation API, its IAM token endpoint and a federation API server.
+
+Test-only code: Python stdlib + ``cryptography``. Start it with::
+
+    python tests/simulator/ucs_simulator.py --port 0 --state-dir DIR [--federation-port 0]
+        [--token-ttl SECONDS] [--host 127.0.0.1] [--seed FILE]
+
+Once both servers listen it writes ``DIR/simulator.json`` (atomically) with ``endpoint`` (UCS API,
+HTTPS), ``iam_endpoint`` (same server, IAM under ``/v3``), ``ca_path`` (PEM of the CA that signed
+the HTTPS server certificate), ``federation_server`` (mutual-TLS federation API server),
+``federation_ca_path``, ``request_log`` (JSON lines), ``pid`` and ``seed`` (test credentials,
+network and fleets; overridable with ``--seed FILE``, a JSON object merged over the defaults).
+
+Served on the UCS port:
+
+- ``POST /v3/auth/tokens``: IAM password authentication (domain-scoped), token in ``X-Subject-Token``.
+- ``GET /v1/clustergroups``, ``GET /v1/clustergroups/{id}``,
+  ``POST /v1/clustergroups/{id}/cert``, ``POST /v1/clustergroups/{id}/kubeconfig``,
+  ``GET /v1/clustergroups/{id}/federations/progress``. Every /v1 call needs ``X-Auth-Token`` (an
+  unexpired token issued here) or an ``SDK-HMAC-SHA256`` signature (``X-Sdk-Date`` within 15 minutes,
+  ``X-Domain-Id`` of the seeded domain, ``X-Security-Token`` for the temporary AK).
+
+Federation API server (second port): mutual TLS with the federation CA; ``GET /version``, ``/api``,
+``/api/v1``, ``/apis``; anything else is a Kubernetes ``Status`` 404.
+
+Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own calls are not logged):
+
+- ``GET /_sim/requests``: logged requests ``{seq, method, path, status, auth, fleet_id, operation,
+  fault}``; ``auth`` is ``aksk``, ``token``, ``none`` or ``iam``; ``status`` is null for a dropped
+  connection. Never headers, bodies or query strings. ``DELETE /_sim/requests`` clears the list and
+  the ``request_log`` file (which mirrors the list, one JSON object per line).
+- ``GET /_sim/federation-requests``: ``{seq, method, path, status}`` seen by the federation server.
+- ``POST /_sim/faults`` ``{operation, fleet_id?, fault, count?, retry_after?, delay?}``; ``GET`` lists
+  the pending faults, ``DELETE`` removes them all. ``operation`` is one of ``list_fleets``,
+  ``get_fleet``, ``create_cert``, ``download_kubeconfig``, ``federation_progress``, ``iam_token`` or
+  ``any``. ``count`` defaults to 1, ``-1`` means always. A fault applies to the first matching
+  requests that passed authentication (``iam_token``: any request) and is consumed per request.
+- ``GET /_sim/connections``: ``{fleet_id, project_id, vpc_id, subnet_id, endpoint_id, cert_calls,
+  certificates_issued, kubeconfig_calls}`` (one connection per fleet and VPC).
+- ``GET /_sim/fleets``; ``POST /_sim/fleets`` ``{id?, name, federation, federation_status?,
+  federation_reason?}`` creates or updates a fleet and answers its summary; ``DELETE /_sim/fleets/{id}``.
+- ``POST /_sim/tokens`` ``{ttl?}`` issues an IAM token for the seeded user: ``{token, expires_at}``.
+- ``POST /_sim/tokens/expire``: expires every issued token.
+- ``POST /_sim/reset``: seed fleets, no connections, faults, tokens or logged requests.
+
+Fault names:
+
+- ``429`` (``Retry-After``: ``retry_after``, default 1; body UCS.01000002), ``429-no-retry-after``,
+  ``500``, ``502``, ``503``, ``504``, ``401`` (UCS auth error), ``403`` (UCS forbidden).
+- ``slow``: sleep ``delay`` seconds (default 2), then answer normally.
+- ``drop``: close the connection without an answer; ``reset``: close it with a TCP RST.
+- ``malformed-json``: the success status with a body that is not JSON; ``truncated-json``: the normal
+  answer cut in half (Content-Length matches the cut body).
+- ``token-expired``: 401 as for an expired IAM token.
+- kubeconfig content faults (``create_cert``/``download_kubeconfig`` only; the server does its
+  work): ``kubeconfig-missing-users``, ``kubeconfig-missing-current-context``,
+  ``kubeconfig-bad-base64``, ``kubeconfig-key-mismatch``, ``kubeconfig-expired-cert``,
+  ``kubeconfig-wrong-duration``, ``kubeconfig-insecure``, ``kubeconfig-http-server``.
+
+A faulted ``/cert`` creates and counts a connection only for ``slow`` and the kubeconfig faults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import ssl
+import struct
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, cast
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DEFAULT_SEED: Dict[str, Any] = {
+    "domain": {"id": "sim0domain0id000000000000000001", "name": "sim-domain"},
+    "aksk": {"access_key": "SIMAK00000000000000001", "secret_key": "simSK0000000000000000000000000000000000001"},
+    "temporary_aksk": {
+        "access_key": "SIMTMPAK000000000000001",
+        "secret_key": "simTmpSK00000000000000000000000000000001",
+        "security_token": "simSecurityToken-0001",
+    },
+    "iam_user": {"id": "sim0user0id0000000000000000001", "name": "sim-user", "password": "sim-Password-0001", "domain_name": "sim-domain"},
+    "region": "cn-north-4",
+    "network": {
+        "project_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "vpc_id": "11c9fe72-5a90-4295-bcfe-774726fb9066",
+        "subnet_id": "0de91d89-1e06-4e24-b371-35d5d3d3779b",
+    },
+    "other_network": {
+        "project_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "vpc_id": "2b7e4c1d-93a6-4f08-8d2e-5c1f0a9b3e47",
+        "subnet_id": "6f2d8a41-0c3e-4b9f-a715-3e8d2c6b1f90",
+    },
+    "fleets": [
+        {
+            "id": "5f3c1a2e-8d4b-4c6e-9a7f-1b2c3d4e5f60",
+            "name": "fleet-federated",
+            "federation": True,
+            "federation_id": "c2a9e0d4-6b1f-4e3a-8c7d-9f0e1d2c3b4a",
+        },
+        {"id": "7a8b9c0d-1e2f-4a3b-8c5d-6e7f8091a2b3", "name": "fleet-plain", "federation": False},
+    ],
+}
+
+OPERATIONS = ("list_fleets", "get_fleet", "create_cert", "download_kubeconfig", "federation_progress", "iam_token")
+KUBECONFIG_FAULTS = frozenset(
+    {
+        "kubeconfig-missing-users",
+        "kubeconfig-missing-current-context",
+        "kubeconfig-bad-base64",
+        "kubeconfig-key-mismatch",
+        "kubeconfig-expired-cert",
+        "kubeconfig-wrong-duration",
+        "kubeconfig-insecure",
+        "kubeconfig-http-server",
+    }
+)
+STATUS_FAULTS = frozenset({"429", "429-no-retry-after", "500", "502", "503", "504", "401", "403"})
+FAULTS = STATUS_FAULTS | KUBECONFIG_FAULTS | {"slow", "drop", "reset", "malformed-json", "truncated-json", "token-expired"}
+
+# Error codes. Documented (UCS API reference "Error Codes"): UCS.01000002 throttled, UCS.01080006
+# federation not enabled, UCS.01100005 fleet not found. The others are the simulator's best guess
+# in the same numbering; clients must report whatever code comes back, never depend on these.
+UCS_INTERNAL = "UCS.01000001"
+UCS_THROTTLED = "UCS.01000002"
+UCS_UNAVAILABLE = "UCS.01000003"
+UCS_UNAUTHORIZED = "UCS.01000004"
+UCS_FORBIDDEN = "UCS.01000005"
+UCS_BAD_REQUEST = "UCS.01000006"
+UCS_NO_ROUTE = "UCS.01000007"
+UCS_FEDERATION_NOT_ENABLED = "UCS.01080006"
+UCS_VPC_NOT_IN_PROJECT = "UCS.01080010"
+UCS_SUBNET_NOT_IN_VPC = "UCS.01080011"
+UCS_NO_CONNECTION = "UCS.01080012"
+UCS_FLEET_NOT_FOUND = "UCS.01100005"
+# API gateway codes from Huawei Cloud's "API Request Signing Guide - Error Codes" page and its FAQ
+# ("Incorrect IAM authentication information: verify aksk signature fail / ak ... not exist /
+# token expires / x-auth-token not found", all APIGW.0301). The gateway's time-skew message is
+# documented for app auth (APIGW.0303); for IAM AK/SK auth the simulator keeps APIGW.0301 (guess).
+APIGW_IAM_AUTH = "APIGW.0301"
+APIGW_BACKEND_UNAVAILABLE = "APIGW.0202"  # guess from the APIG table: backend unavailable, 502
+APIGW_BACKEND_TIMEOUT = "APIGW.0203"  # guess from the APIG table: backend timeout, 504
+
+SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+MAX_CLOCK_SKEW = dt.timedelta(minutes=15)
+MAX_BODY = 1 << 20
+
+JSONDict = Dict[str, Any]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def merge(base: JSONDict, override: JSONDict) -> JSONDict:
+    """Deep-merge ``override`` into a copy of ``base`` (lists and scalars replace)."""
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+# --- PKI ------------------------------------------------------------------------------------------
+
+
+def new_key() -> ec.EllipticCurvePrivateKey:
+    # P-256 keeps start-up well under a second, and kubectl (Go) and OpenSSL both accept it.
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+class Authority:
+    """A self-signed CA that issues server and client certificates."""
+
+    def __init__(self, common_name: str) -> None:
+        self.key = new_key()
+        now = utcnow()
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UCS simulator"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        public = self.key.public_key()
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+
+    @property
+    def pem(self) -> bytes:
+        return cert_pem(self.cert)
+
+    def issue(
+        self,
+        common_name: str,
+        *,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+        hosts: Tuple[str, ...] = (),
+        organization: Optional[str] = None,
+        key: Optional[ec.EllipticCurvePrivateKey] = None,
+    ) -> Tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """Issue a server certificate (when ``hosts`` is given) or a client certificate."""
+        key = key or new_key()
+        attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)] if organization else []
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+        usage = ExtendedKeyUsageOID.SERVER_AUTH if hosts else ExtendedKeyUsageOID.CLIENT_AUTH
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(attributes))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+        )
+        if hosts:
+            names: List[x509.GeneralName] = []
+            for host in hosts:
+                try:
+                    names.append(x509.IPAddress(ipaddress.ip_address(host)))
+                except ValueError:
+                    names.append(x509.DNSName(host))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(self.key, hashes.SHA256()), key
+
+
+def server_context(authority: Authority, hosts: Tuple[str, ...], state_dir: Path, *, client_ca: Optional[Authority] = None) -> ssl.SSLContext:
+    """TLS server context; with ``client_ca`` clients must present a certificate it signed."""
+    now = utcnow()
+    cert, key = authority.issue(hosts[0], not_before=now - dt.timedelta(hours=1), not_after=now + dt.timedelta(days=365), hosts=hosts)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # ssl only loads keys from files: write the key to a private temporary file and delete it at once.
+    handle, name = tempfile.mkstemp(dir=state_dir, prefix=".tls-", suffix=".pem")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(cert_pem(cert) + key_pem(key))
+        context.load_cert_chain(name)
+    finally:
+        os.unlink(name)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cadata=client_ca.pem.decode("ascii"))
+    return context
+
+
+# --- State ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fleet:
+    id: str
+    name: str
+    federation: bool
+    federation_id: str = ""
+    federation_status: str = "True"
+    federation_reason: str = "Available"
+    created: str = field(default_factory=lambda: iso(utcnow()))
+    endpoint_service_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def federation_ready(self) -> bool:
+        return self.federation and bool(self.federation_id) and self.federation_status == "True"
+
+    def summary(self) -> JSONDict:
+        return {"id": self.id, "name": self.name, "federation": self.federation, "federation_id": self.federation_id or None}
+
+
+@dataclass
+class Connection:
+    fleet_id: str
+    project_id: str
+    vpc_id: str
+    subnet_id: str
+    endpoint_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    cert_calls: int = 0
+    certificates_issued: int = 0
+    kubeconfig_calls: int = 0
+
+    def as_dict(self) -> JSONDict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Fault:
+    operation: str
+    fault: str
+    count: int = 1
+    fleet_id: Optional[str] = None
+    retry_after: Optional[float] = None
+    delay: float = 2.0
+
+    def matches(self, operation: str, fleet_id: Optional[str]) -> bool:
+        if self.operation not in ("any", operation):
+            return False
+        if self.fleet_id is not None and self.fleet_id != fleet_id:
+            return False
+        # Kubeconfig content faults only make sense for answers that carry a kubeconfig.
+        return self.fault not in KUBECONFIG_FAULTS or operation in ("create_cert", "download_kubeconfig")
+
+    def as_dict(self) -> JSONDict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Request:
+    """What the handler hands over: never logged beyond method, path and status."""
+
+    method: str
+    path: str
+    query: str
+    headers: Dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    payload: Any = None
+    raw: Optional[bytes] = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    action: str = "send"  # "send", "drop" or "reset"
+
+    def body(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.payload is None:
+            return b""
+        return json.dumps(self.payload, indent=None, separators=(",", ":")).encode("utf-8")
+
+
+def ucs_error(status: int, code: str, message: str) -> Reply:
+    return Reply(status, {"error_code": code, "error_msg": message})
+
+
+def iam_error(status: int, title: str, message: str) -> Reply:
+    return Reply(status, {"error": {"code": status, "message": message, "title": title}})
+
+
+class ApiError(Exception):
+    """Raised inside an operation to answer with an error."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+# --- AK/SK verification (own implementation of huaweicloudsdkcore's SDK-HMAC-SHA256) ---------------
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def canonical_uri(path: str) -> str:
+    uri = "/".join(_encode(part) for part in unquote(path).split("/"))
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def canonical_query(query: str) -> str:
+    pairs = sorted(parse_qsl(query, keep_blank_values=True))
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs)
+
+
+def header_value(raw: str) -> str:
+    # http.server decodes header bytes as latin-1; the SDK signs the UTF-8 text.
+    try:
+        return raw.encode("latin-1").decode("utf-8").strip()
+    except UnicodeError:
+        return raw.strip()
+
+
+def string_to_sign(request: Request, signed_headers: List[str], sdk_date: str) -> str:
+    lines = "".join(f"{name}:{header_value(request.headers.get(name, ''))}\n" for name in signed_headers)
+    # Like the SDK: the empty-body hash, else X-Sdk-Content-Sha256 when sent (UNSIGNED-PAYLOAD), else the body's hash.
+    payload_hash = (request.headers.get("x-sdk-content-sha256") or hashlib.sha256(request.body).hexdigest()) if request.body else EMPTY_SHA256
+    canonical = "\n".join([request.method.upper(), canonical_uri(request.path), canonical_query(request.query), lines, ";".join(signed_headers), payload_hash])
+    return "\n".join(["SDK-HMAC-SHA256", sdk_date, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
+
+
+def parse_authorization(value: str) -> Optional[Dict[str, str]]:
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != "SDK-HMAC-SHA256":
+        return None
+    fields: Dict[str, str] = {}
+    for part in rest.split(","):
+        key, sep, item = part.strip().partition("=")
+        if sep:
+            fields[key] = item
+    if not {"Access", "SignedHeaders", "Signature"} <= fields.keys():
+        return None
+    return fields
+
+
+# --- The simulator --------------------------------------------------------------------------------
+
+
+class Simulator:
+    """State and behaviour of the UCS API, IAM and the control API (thread-safe)."""
+
+    def __init__(self, seed: JSONDict, *, token_ttl: int, request_log: Path) -> None:
+        self.seed = seed
+        self.token_ttl = token_ttl
+        self.request_log = request_log
+        self.lock = threading.RLock()
+        self.federation_ca = Authority("UCS simulator federation CA")
+        self.federation_server = ""
+        self.fleets: Dict[str, Fleet] = {}
+        self.connections: Dict[Tuple[str, str], Connection] = {}
+        self.faults: List[Fault] = []
+        self.tokens: Dict[str, float] = {}
+        self.requests: List[JSONDict] = []
+        self.federation_requests: List[JSONDict] = []
+        self.seq = 0
+        self.networks: Dict[str, Dict[str, set]] = {}
+        for key in ("network", "other_network"):
+            net = seed.get(key)
+            if isinstance(net, dict):
+                self.networks.setdefault(net["project_id"], {}).setdefault(net["vpc_id"], set()).add(net["subnet_id"])
+        self.reset()
+
+    # -- state --
+
+    def reset(self) -> None:
+        with self.lock:
+            self.fleets = {}
+            for item in self.seed.get("fleets", []):
+                self.upsert_fleet(item)
+            self.connections = {}
+            self.faults = []
+            self.tokens = {}
+            self.clear_requests()
+            self.federation_requests = []
+
+    def clear_requests(self) -> int:
+        with self.lock:
+            count = len(self.requests)
+            self.requests = []
+            self.seq = 0
+            self.request_log.write_text("")
+            return count
+
+    def upsert_fleet(self, item: JSONDict) -> Fleet:
+        if not isinstance(item.get("name"), str) or not item["name"]:
+            raise ValueError("name (a non-empty string) is required")
+        with self.lock:
+            fleet_id = str(item.get("id") or uuid.uuid4())
+            federation = bool(item.get("federation", False))
+            previous = self.fleets.get(fleet_id)
+            federation_id = str(item.get("federation_id") or (previous.federation_id if previous else "") or "")
+            if federation and not federation_id:
+                federation_id = str(uuid.uuid4())
+            fleet = Fleet(
+                id=fleet_id,
+                name=item["name"],
+                federation=federation,
+                federation_id=federation_id if federation else "",
+                federation_status=str(item.get("federation_status", "True")),
+                federation_reason=str(item.get("federation_reason", "Available")),
+            )
+            if previous is not None:
+                fleet.created = previous.created
+                fleet.endpoint_service_id = previous.endpoint_service_id
+            self.fleets[fleet_id] = fleet
+            return fleet
+
+    def issue_token(self, ttl: Optional[float] = None) -> Tuple[str, dt.datetime]:
+        token = "MIIsim" + secrets.token_urlsafe(48)
+        expires = time.time() + (self.token_ttl if ttl is None else ttl)
+        with self.lock:
+            self.tokens[token] = expires
+        return token, dt.datetime.fromtimestamp(expires, dt.timezone.utc)
+
+    def expire_tokens(self) -> int:
+        with self.lock:
+            for token in self.tokens:
+                self.tokens[token] = 0.0
+            return len(self.tokens)
+
+    def take_fault(self, operation: str, fleet_id: Optional[str]) -> Optional[Fault]:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(operation, fleet_id):
+                    if fault.count > 0:
+                        fault.count -= 1
+                        if fault.count == 0:
+                            self.faults.remove(fault)
+                    return copy.copy(fault)
+        return None
+
+    def log(self, entry: JSONDict) -> None:
+        """Record method, path, status, auth kind, fleet, operation and fault: never headers or bodies."""
+        with self.lock:
+            self.seq += 1
+            entry = {"seq": self.seq, **entry}
+            self.requests.append(entry)
+            with self.request_log.open("a", encoding="utf-8") as stream:
+                stream.write(json.dumps(entry) + "\n")
+
+    def log_federation(self, method: str, path: str, status: int) -> None:
+        with self.lock:
+            self.federation_requests.append({"seq": len(self.federation_requests) + 1, "method": method, "path": path, "status": status})
+
+    # -- dispatch --
+
+    @staticmethod
+    def route(method: str, path: str) -> Tuple[str, Optional[str]]:
+        parts = [part for part in path.split("/") if part]
+        if parts == ["v3", "auth", "tokens"] and method == "POST":
+            return "iam_token", None
+        if len(parts) < 2 or parts[:2] != ["v1", "clustergroups"]:
+            return "unknown", None
+        rest = parts[2:]
+        fleet_id = rest[0] if rest else None
+        table = {
+            ("GET", 0): "list_fleets",
+            ("GET", 1): "get_fleet",
+            ("POST", 2, "cert"): "create_cert",
+            ("POST", 2, "kubeconfig"): "download_kubeconfig",
+        }
+        if len(rest) < 2:
+            operation = table.get((method, len(rest)))
+        elif len(rest) == 2:
+            operation = table.get((method, 2, rest[1]))
+        else:
+            operation = "federation_progress" if method == "GET" and rest[1:] == ["federations", "progress"] else None
+        return (operation or "unknown"), fleet_id
+
+    def handle(self, request: Request) -> Reply:
+        operation, fleet_id = self.route(request.method, request.path)
+        auth = "iam" if operation == "iam_token" else self.auth_kind(request.headers)
+        fault: Optional[Fault] = None
+        try:
+            if operation == "unknown":
+                raise ApiError(ucs_error(404, UCS_NO_ROUTE, f"The API {request.method} {request.path} does not exist"))
+            if operation != "iam_token":
+                self.authenticate(request)
+            fault = self.take_fault(operation, fleet_id)
+            reply = self.run(operation, request, fleet_id, fault)
+        except ApiError as error:
+            reply = error.reply
+        reply.headers.setdefault("X-Request-Id", uuid.uuid4().hex)
+        if isinstance(reply.payload, dict) and str(reply.payload.get("error_code", "")).startswith("APIGW."):
+            reply.payload["request_id"] = reply.headers["X-Request-Id"]
+        status = None if reply.action != "send" else reply.status
+        self.log(
+            {
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "auth": auth,
+                "fleet_id": fleet_id,
+                "operation": operation,
+                "fault": fault.fault if fault else None,
+            }
+        )
+        return reply
+
+    def run(self, operation: str, request: Request, fleet_id: Optional[str], fault: Optional[Fault]) -> Reply:
+        handlers: Dict[str, Callable[..., Reply]] = {
+            "iam_token": self.op_iam_token,
+            "list_fleets": self.op_list_fleets,
+            "get_fleet": self.op_get_fleet,
+            "create_cert": self.op_create_cert,
+            "download_kubeconfig": self.op_download_kubeconfig,
+            "federation_progress": self.op_federation_progress,
+        }
+        handler = handlers[operation]
+        name = fault.fault if fault else None
+        if fault is None or name in KUBECONFIG_FAULTS:
+            return handler(request, fleet_id, mutation=name)
+        if name == "slow":
+            time.sleep(max(0.0, fault.delay))
+            return handler(request, fleet_id)
+        if name in ("drop", "reset"):
+            return Reply(action=name)
+        if name == "token-expired":
+            return self._denied(f"token expires, expires_at: {iso(utcnow())}").reply
+        if name in STATUS_FAULTS:
+            return self.status_fault(fault)
+        # malformed-json / truncated-json: the answer the server would have sent, without side effects.
+        normal = handler(request, fleet_id, commit=False)
+        if name == "malformed-json":
+            return Reply(normal.status, raw=b"<html><body>upstream answered garbage</body></html>", headers={"Content-Type": "application/json"})
+        text = normal.body()
+        return Reply(normal.status, raw=text[: max(1, len(text) // 2)], headers=dict(normal.headers))
+
+    @staticmethod
+    def status_fault(fault: Fault) -> Reply:
+        name = fault.fault
+        if name.startswith("429"):
+            reply = ucs_error(429, UCS_THROTTLED, "The request is throttled: too many requests, try again later")
+            if name == "429":
+                retry_after = 1 if fault.retry_after is None else fault.retry_after
+                reply.headers["Retry-After"] = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
+            return reply
+        table = {
+            "500": (UCS_INTERNAL, "Internal server error"),
+            "502": (APIGW_BACKEND_UNAVAILABLE, "Backend unavailable"),
+            "503": (UCS_UNAVAILABLE, "Service temporarily unavailable"),
+            "504": (APIGW_BACKEND_TIMEOUT, "Backend timeout"),
+            "401": (UCS_UNAUTHORIZED, "Authentication failed: the credentials are not valid for this request"),
+            "403": (UCS_FORBIDDEN, "Forbidden: the user has no permission for this operation"),
+        }
+        code, message = table[name]
+        return ucs_error(int(name), code, message)
+
+    # -- authentication --
+
+    @staticmethod
+    def auth_kind(headers: Dict[str, str]) -> str:
+        if "x-auth-token" in headers:
+            return "token"
+        if "authorization" in headers:
+            return "aksk"
+        return "none"
+
+    @staticmethod
+    def _denied(message: str) -> ApiError:
+        return ApiError(Reply(401, {"error_code": APIGW_IAM_AUTH, "error_msg": f"Incorrect IAM authentication information: {message}"}))
+
+    def authenticate(self, request: Request) -> None:
+        headers = request.headers
+        if "x-auth-token" in headers:
+            with self.lock:
+                expires = self.tokens.get(headers["x-auth-token"].strip())
+            if expires is None:
+                raise self._denied("decrypt token fail")
+            if expires <= time.time():
+                raise self._denied(f"token expires, expires_at: {iso(dt.datetime.fromtimestamp(expires, dt.timezone.utc))}")
+            return
+        if "authorization" not in headers:
+            raise self._denied("x-auth-token not found")
+        self.verify_signature(request)
+
+    def verify_signature(self, request: Request) -> None:
+        headers = request.headers
+        fields = parse_authorization(headers["authorization"])
+        if fields is None:
+            raise self._denied("unsupported or malformed Authorization header")
+        access = fields["Access"]
+        permanent = self.seed["aksk"]
+        temporary = self.seed["temporary_aksk"]
+        if access == permanent["access_key"]:
+            secret_key, security_token = permanent["secret_key"], None
+        elif access == temporary["access_key"]:
+            secret_key, security_token = temporary["secret_key"], temporary["security_token"]
+        else:
+            raise self._denied(f"ak {access} not exist")
+        sdk_date = headers.get("x-sdk-date", "")
+        try:
+            signed_at = dt.datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            raise self._denied("x-sdk-date is missing or not in the format YYYYMMDDTHHMMSSZ") from None
+        now = utcnow()
+        if abs(now - signed_at) > MAX_CLOCK_SKEW:
+            raise self._denied(f"signature expired, signature time:{sdk_date},server time:{now.strftime(SDK_DATE_FORMAT)}")
+        signed = fields["SignedHeaders"].split(";")
+        required = {"x-sdk-date", "x-domain-id"} | ({"x-security-token"} if security_token else set())
+        if signed != sorted(signed) or not set(signed) <= headers.keys() or not required <= set(signed):
+            raise self._denied("verify aksk signature fail")
+        expected = hmac.new(secret_key.encode("utf-8"), string_to_sign(request, signed, sdk_date).encode("utf-8"), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, fields["Signature"].strip()):
+            raise self._denied("verify aksk signature fail")
+        if security_token is not None and not hmac.compare_digest(header_value(headers.get("x-security-token", "")), security_token):
+            raise self._denied("verify security token fail")
+        if header_value(headers["x-domain-id"]) != self.seed["domain"]["id"]:
+            raise self._denied("the X-Domain-Id header does not name the domain of the access key")
+
+    # -- IAM --
+
+    def op_iam_token(self, request: Request, _fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+        del mutation
+        try:
+            document = json.loads(request.body or b"null")
+            identity = document["auth"]["identity"]
+            if "password" not in identity["methods"]:
+                raise TypeError("methods")
+            user = identity["password"]["user"]
+            name, password, domain = user["name"], user["password"], user["domain"]
+            if not all(isinstance(v, str) for v in (name, password)) or not isinstance(domain, dict):
+                raise TypeError("user")
+            scope = document["auth"].get("scope")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ApiError(iam_error(400, "Bad Request", "The request body is malformed: expected auth.identity.password.user")) from None
+        seed_domain = self.seed["domain"]
+        seed_user = self.seed["iam_user"]
+
+        def names_domain(item: Any) -> bool:
+            return isinstance(item, dict) and (item.get("name") == seed_domain["name"] or item.get("id") == seed_domain["id"])
+
+        if name != seed_user["name"] or not hmac.compare_digest(password, seed_user["password"]) or not names_domain(domain):
+            raise ApiError(iam_error(401, "Unauthorized", "The username or password is wrong."))
+        if scope is not None and not (isinstance(scope, dict) and names_domain(scope.get("domain"))):
+            raise ApiError(iam_error(401, "Unauthorized", "The request you have made requires authentication: the scope is not the user's domain."))
+        issued = utcnow()
+        if commit:
+            token, expires = self.issue_token()
+        else:
+            token, expires = "", issued + dt.timedelta(seconds=self.token_ttl)
+        domain_ref = {"id": seed_domain["id"], "name": seed_domain["name"]}
+        body = {
+            "token": {
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                "methods": ["password"],
+                "domain": domain_ref,
+                "user": {"id": seed_user.get("id", ""), "name": seed_user["name"], "domain": domain_ref, "password_expires_at": ""},
+                "roles": [{"id": "0", "name": "te_admin"}],
+                "catalog": [],
+            }
+        }
+        headers = {"X-Subject-Token": token} if commit else {}
+        return Reply(201, body, headers=headers)
+
+    # -- fleets --
+
+    def fleet(self, fleet_id: Optional[str]) -> Fleet:
+        with self.lock:
+            fleet = self.fleets.get(fleet_id or "")
+        if fleet is None:
+            raise ApiError(ucs_error(404, UCS_FLEET_NOT_FOUND, f"The fleet (cluster group) {fleet_id} does not exist"))
+        return fleet
+
+    def fleet_document(self, fleet: Fleet) -> JSONDict:
+        spec: JSONDict = {"description": f"{fleet.name} (simulated)", "ruleNamespaces": [], "dnsSuffix": [], "policyId": ""}
+        conditions: List[JSONDict] = []
+        if fleet.federation:
+            spec.update(
+                federationId=fleet.federation_id,
+                federationVersion="v1.28.3-r0",
+                federationExpirationTimestamp="",
+                connectGatewayEndpoints=[
+                    {
+                        "type": "vpcep-service",
+                        "name": f"ucs-federation-{fleet.federation_id[:8]}",
+                        "id": fleet.endpoint_service_id,
+                        "region": self.seed["region"],
+                    }
+                ],
+            )
+            conditions.append(
+                {
+                    "type": "Federation",
+                    "status": fleet.federation_status,
+                    "reason": fleet.federation_reason,
+                    "message": "federation is " + ("available" if fleet.federation_ready else fleet.federation_reason.lower()),
+                    "lastTransitionTime": fleet.created,
+                }
+            )
+        return {
+            "kind": "ClusterGroup",
+            "apiVersion": "v1",
+            "metadata": {
+                "uid": fleet.id,
+                "name": fleet.name,
+                "labels": {},
+                "annotations": {},
+                "creationTimestamp": fleet.created,
+                "updateTimestamp": fleet.created,
+            },
+            "spec": spec,
+            "status": {"conditions": conditions},
+        }
+
+    def op_list_fleets(self, request: Request, _fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+        del commit, mutation
+        query = dict(parse_qsl(request.query))
+        with self.lock:
+            fleets = sorted(self.fleets.values(), key=lambda item: item.name)
+        try:
+            offset = max(0, int(query.get("offset", 0)))
+            limit = int(query.get("limit", 0)) or len(fleets)
+        except ValueError:
+            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "limit and offset must be integers")) from None
+        items = [self.fleet_document(fleet) for fleet in fleets[offset : offset + limit]]
+        return Reply(200, {"items": items, "total": len(fleets)})
+
+    def op_get_fleet(self, _request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+        del commit, mutation
+        return Reply(200, self.fleet_document(self.fleet(fleet_id)))
+
+    def op_federation_progress(self, _request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+        del commit, mutation
+        fleet = self.fleet(fleet_id)
+        if not fleet.federation:
+            raise ApiError(ucs_error(400, UCS_FEDERATION_NOT_ENABLED, f"Federation is not enabled for fleet {fleet.id}"))
+        phase = "Success" if fleet.federation_ready else "Running"
+        return Reply(
+            200,
+            {
+                "kind": "Job",
+                "apiVersion": "v1",
+                "metadata": {"uid": fleet.federation_id, "name": f"federation-{fleet.name}", "creationTimestamp": fleet.created},
+                "spec": {
+                    "type": "EnableFederation",
+                    "federationUID": fleet.federation_id,
+                    "resourceID": fleet.id,
+                    "resourceName": fleet.name,
+                    "extendparam": "",
+                    "subJobs": [],
+                },
+                "status": {"phase": phase, "reason": "", "startTime": fleet.created, "completionTime": fleet.created if phase == "Success" else ""},
+            },
+        )
+
+    # -- federation certificates --
+
+    @staticmethod
+    def json_body(request: Request) -> JSONDict:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "Content-Type must be application/json"))
+        try:
+            document = json.loads(request.body)
+        except ValueError:
+            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "The request body is not valid JSON")) from None
+        if not isinstance(document, dict):
+            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "The request body must be a JSON object"))
+        return document
+
+    @staticmethod
+    def duration(document: JSONDict) -> int:
+        value = document.get("duration")
+        # bool is an int subclass in Python; JSON true must not pass as 1 day.
+        if type(value) is not int:
+            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "duration is required and must be an integer (days)"))
+        if not 1 <= value <= 1825:
+            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, f"duration must be between 1 and 1825, got {value}"))
+        return value
+
+    @staticmethod
+    def require_federation(fleet: Fleet) -> None:
+        if not fleet.federation_ready:
+            raise ApiError(ucs_error(400, UCS_FEDERATION_NOT_ENABLED, f"Federation is not enabled for fleet {fleet.id}"))
+
+    def op_create_cert(self, request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+        fleet = self.fleet(fleet_id)
+        document = self.json_body(request)
+        for name in ("projectID", "vpcID", "subnetID"):
+            if not isinstance(document.get(name), str) or not document[name]:
+                raise ApiError(ucs_error(400, UCS_BAD_REQUEST, f"{name} is required and must be a non-empty string"))
+        days = self.duration(document)
+        self.require_federation(fleet)
+        project, vpc, subnet = document["projectID"], document["vpcID"], document["subnetID"]
+        vpcs = self.networks.get(project, {})
+        if vpc not in vpcs:
+            raise ApiError(ucs_error(400, UCS_VPC_NOT_IN_PROJECT, f"VPC {vpc} does not exist in project {project}"))
+        if subnet not in vpcs[vpc]:
+            raise ApiError(ucs_error(400, UCS_SUBNET_NOT_IN_VPC, f"Subnet {subnet} does not exist in VPC {vpc}"))
+        if commit:
+            with self.lock:
+                # One endpoint per fleet and VPC: a later /cert for the same VPC reuses it.
+                connection = self.connections.setdefault((fleet.id, vpc), Connection(fleet.id, project, vpc, subnet))
+                connection.cert_calls += 1
+                connection.certificates_issued += 1
+        return Reply(201, self.kubeconfig(fleet, days, mutation))
+
+    def op_download_kubeconfig(self, request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+        fleet = self.fleet(fleet_id)
+        days = self.duration(self.json_body(request))
+        self.require_federation(fleet)
+        with self.lock:
+            existing = [item for item in self.connections.values() if item.fleet_id == fleet.id]
+            if not existing:
+                raise ApiError(
+                    ucs_error(400, UCS_NO_CONNECTION, f"Fleet {fleet.id} has no federation connection: create one with POST /v1/clustergroups/{fleet.id}/cert")
+                )
+            if commit:
+                existing[0].kubeconfig_calls += 1
+                existing[0].certificates_issued += 1
+        return Reply(201, self.kubeconfig(fleet, days, mutation))
+
+    def kubeconfig(self, fleet: Fleet, days: int, mutation: Optional[str]) -> JSONDict:
+        now = utcnow()
+        not_before, not_after = now, now + dt.timedelta(days=days)
+        if mutation == "kubeconfig-expired-cert":
+            not_before, not_after = now - dt.timedelta(days=days + 1), now - dt.timedelta(days=1)
+        elif mutation == "kubeconfig-wrong-duration":
+            not_after = now + dt.timedelta(days=days + 10)
+        cert, key = self.federation_ca.issue(f"ucs-federation-user-{fleet.name}", organization="system:masters", not_before=not_before, not_after=not_after)
+        if mutation == "kubeconfig-key-mismatch":
+            key = new_key()
+        cluster_name, user_name, context_name = f"cluster-{fleet.name}", f"user-{fleet.name}", fleet.name
+        cluster: JSONDict = {"server": self.federation_server, "certificate-authority-data": b64(self.federation_ca.pem)}
+        user: JSONDict = {"client-certificate-data": b64(cert_pem(cert)), "client-key-data": b64(key_pem(key))}
+        if mutation == "kubeconfig-insecure":
+            cluster["insecure-skip-tls-verify"] = "true"
+        elif mutation == "kubeconfig-http-server":
+            cluster["server"] = "http://" + self.federation_server.split("://", 1)[1]
+        elif mutation == "kubeconfig-bad-base64":
+            user["client-certificate-data"] = "%%not-base64%%" + user["client-certificate-data"][:40]
+        config: JSONDict = {
+            "kind": "Config",
+            "apiVersion": "v1",
+            "clusters": [{"name": cluster_name, "cluster": cluster}],
+            "users": [{"name": user_name, "user": user}],
+            "contexts": [{"name": context_name, "context": {"cluster": cluster_name, "user": user_name}}],
+            "current-context": context_name,
+        }
+        if mutation == "kubeconfig-missing-users":
+            del config["users"]
+        elif mutation == "kubeconfig-missing-current-context":
+            del config["current-context"]
+        return config
+
+    # -- control API --
+
+    def control(self, method: str, path: str, body: bytes) -> Reply:
+        parts = [part for part in path.split("/") if part][1:]
+        try:
+            document = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return Reply(400, {"error": "the body is not valid JSON"})
+        if not isinstance(document, dict):
+            return Reply(400, {"error": "the body must be a JSON object"})
+        calls: Dict[Tuple[str, str], Callable[[JSONDict], Reply]] = {
+            ("GET", "requests"): lambda _: Reply(200, list(self.requests)),
+            ("DELETE", "requests"): lambda _: Reply(200, {"cleared": self.clear_requests()}),
+            ("GET", "federation-requests"): lambda _: Reply(200, list(self.federation_requests)),
+            ("GET", "faults"): lambda _: Reply(200, [fault.as_dict() for fault in self.faults]),
+            ("POST", "faults"): lambda doc: Reply(201, self.add_fault(doc)),
+            ("DELETE", "faults"): lambda _: Reply(200, {"cleared": self.clear_faults()}),
+            ("GET", "connections"): lambda _: Reply(200, [item.as_dict() for item in self.connections.values()]),
+            ("GET", "fleets"): lambda _: Reply(200, [fleet.summary() for fleet in self.fleets.values()]),
+            ("POST", "fleets"): lambda doc: Reply(200, self.upsert_fleet(doc).summary()),
+            ("POST", "tokens"): self.control_issue_token,
+            ("POST", "tokens/expire"): lambda _: Reply(200, {"expired": self.expire_tokens()}),
+            ("POST", "reset"): self.control_reset,
+        }
+        if method == "DELETE" and len(parts) == 2 and parts[0] == "fleets":
+            return self.control_delete_fleet(parts[1])
+        call = calls.get((method, "/".join(parts)))
+        if call is None:
+            return Reply(404, {"error": f"unknown control API call {method} {path}"})
+        try:
+            with self.lock:
+                return call(document)
+        except (ValueError, TypeError) as error:
+            return Reply(400, {"error": str(error)})
+
+    def clear_faults(self) -> int:
+        with self.lock:
+            count = len(self.faults)
+            self.faults = []
+            return count
+
+    def control_issue_token(self, document: JSONDict) -> Reply:
+        ttl = document.get("ttl")
+        token, expires = self.issue_token(None if ttl is None else float(ttl))
+        return Reply(201, {"token": token, "expires_at": iso(expires)})
+
+    def control_reset(self, _document: JSONDict) -> Reply:
+        self.reset()
+        return Reply(200, {"reset": True})
+
+    def control_delete_fleet(self, fleet_id: str) -> Reply:
+        with self.lock:
+            removed = self.fleets.pop(fleet_id, None)
+        return Reply(200 if removed else 404, {"deleted": removed is not None})
+
+    def add_fault(self, document: JSONDict) -> JSONDict:
+        name = document.get("fault")
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; known: {sorted(FAULTS)}")
+        operation = document.get("operation", "any")
+        if operation not in (*OPERATIONS, "any"):
+            raise ValueError(f"unknown operation {operation!r}; known: {[*OPERATIONS, 'any']}")
+        count = document.get("count", 1)
+        if type(count) is not int or count == 0 or count < -1:
+            raise ValueError("count must be a positive integer or -1 (always)")
+        fault = Fault(
+            operation=operation,
+            fault=name,
+            count=count,
+            fleet_id=document.get("fleet_id"),
+            retry_after=None if document.get("retry_after") is None else float(document["retry_after"]),
+            delay=float(document.get("delay", 2.0)),
+        )
+        with self.lock:
+            self.faults.append(fault)
+        return fault.as_dict()
+
+
+# --- HTTP plumbing --------------------------------------------------------------------------------
+
+
+class TLSServer(ThreadingHTTPServer):
+    """Threading HTTP server that does the TLS handshake in the request thread, not in accept()."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: Tuple[str, int], handler: type, context: ssl.SSLContext, simulator: Simulator) -> None:
+        super().__init__(address, handler)
+        self.context = context
+        self.simulator = simulator
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(30)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            # Bad client certificate, plain HTTP, scanner...: nothing to answer, and nothing to log.
+            request.close()
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            tls.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A short line instead of a traceback: tracebacks could carry local variables' context.
+        print(f"ucs-simulator: error while serving a request: {sys.exc_info()[0]}", file=sys.stderr)
+
+
+class BaseHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ucs-simulator"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        # The access log would print paths with query strings: keep stdout/stderr free of request data.
+        return
+
+    @property
+    def simulator(self) -> Simulator:
+        return cast(TLSServer, self.server).simulator
+
+    def read_body(self) -> Optional[bytes]:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            size = int(length)
+        except ValueError:
+            return None
+        if size < 0 or size > MAX_BODY:
+            return None
+        return self.rfile.read(size)
+
+    def send(self, reply: Reply) -> None:
+        if reply.action in ("drop", "reset"):
+            self.close_connection = True
+            try:
+                if reply.action == "reset":
+                    # Linger 0: close() sends a TCP RST instead of a FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                else:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        body = reply.body()
+        self.send_response(reply.status)
+        headers = dict(reply.headers)
+        if body and "Content-Type" not in headers:
+            headers["Content-Type"] = "application/json"
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+class ApiHandler(BaseHandler):
+    """UCS API, IAM and control API."""
+
+    def handle_any(self) -> None:
+        split = urlsplit(self.path)
+        body = self.read_body()
+        if body is None:
+            self.close_connection = True
+            self.send(ucs_error(400, UCS_BAD_REQUEST, "invalid Content-Length"))
+            return
+        if split.path.startswith("/_sim/"):
+            self.send(self.simulator.control(self.command, split.path, body))
+            return
+        headers = {name.lower(): value for name, value in reversed(self.headers.items())}
+        self.send(self.simulator.handle(Request(self.command, split.path, split.query, headers, body)))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+KUBERNETES_VERSION = {
+    "major": "1",
+    "minor": "28",
+    "gitVersion": "v1.28.3",
+    "gitCommit": "a8a1abc25cad87333840cd7d54be2efaf31a3177",
+    "gitTreeState": "clean",
+    "buildDate": "2023-10-18T11:33:18Z",
+    "goVersion": "go1.20.10",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+class FederationHandler(BaseHandler):
+    """Federation API server: just enough discovery for kubectl version / api-versions."""
+
+    def handle_any(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        self.read_body()
+        host = "{}:{}".format(*self.server.server_address[:2])
+        documents: Dict[str, JSONDict] = {
+            "/version": KUBERNETES_VERSION,
+            "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}]},
+            "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": []},
+            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
+        }
+        if self.command == "GET" and path in documents:
+            reply = Reply(200, documents[path])
+        else:
+            status = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": "the server could not find the requested resource",
+                "reason": "NotFound",
+                "details": {},
+                "code": 404,
+            }
+            reply = Reply(404, status)
+        self.simulator.log_federation(self.command, path, reply.status)
+        self.send(reply)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def write_json_atomically(path: Path, document: JSONDict) -> None:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".simulator-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=2)
+        stream.write("\n")
+    # 0600 from mkstemp: the file holds the test credentials.
+    os.replace(name, path)
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Local UCS API + IAM + federation API server simulator (tests only).")
+    parser.add_argument("--port", type=int, default=0, help="UCS/IAM HTTPS port (0: any free port)")
+    parser.add_argument("--federation-port", type=int, default=0, help="federation API server port (0: any free port)")
+    parser.add_argument("--state-dir", type=Path, required=True, help="directory for simulator.json, CA files and the request log")
+    parser.add_argument("--token-ttl", type=int, default=86400, help="lifetime of IAM tokens in seconds")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind and publish")
+    parser.add_argument("--seed", type=Path, help="JSON file merged over the default seed")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    state_dir: Path = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    seed = DEFAULT_SEED
+    if args.seed:
+        seed = merge(DEFAULT_SEED, json.loads(args.seed.read_text(encoding="utf-8")))
+    request_log = state_dir / "requests.jsonl"
+    simulator = Simulator(seed, token_ttl=args.token_ttl, request_log=request_log)
+
+    hosts = tuple(dict.fromkeys([args.host, "127.0.0.1", "localhost"]))
+    api_ca = Authority("UCS simulator API CA")
+    api_server = TLSServer((args.host, args.port), ApiHandler, server_context(api_ca, hosts, state_dir), simulator)
+    federation_context = server_context(simulator.federation_ca, hosts, state_dir, client_ca=simulator.federation_ca)
+    federation = TLSServer((args.host, args.federation_port), FederationHandler, federation_context, simulator)
+    url_host = f"[{args.host}]" if ":" in args.host else args.host
+    endpoint = f"https://{url_host}:{api_server.server_address[1]}"
+    simulator.federation_server = f"https://{url_host}:{federation.server_address[1]}"
+
+    ca_path = state_dir / "ca.pem"
+    ca_path.write_bytes(api_ca.pem)
+    federation_ca_path = state_dir / "federation-ca.pem"
+    federation_ca_path.write_bytes(simulator.federation_ca.pem)
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = [threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True) for server in (api_server, federation)]
+    for thread in threads:
+        thread.start()
+    write_json_atomically(
+        state_dir / "simulator.json",
+        {
+            "endpoint": endpoint,
+            "iam_endpoint": endpoint,
+            "ca_path": str(ca_path),
+            "federation_server": simulator.federation_server,
+            "federation_ca_path": str(federation_ca_path),
+            "request_log": str(request_log),
+            "pid": os.getpid(),
+            "token_ttl": args.token_ttl,
+            "seed": seed,
+        },
+    )
+    print(f"ucs-simulator: UCS API {endpoint}, federation API {simulator.federation_server}, state in {state_dir}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    for server in (api_server, federation):
+        server.shutdown()
+        server.server_close()
+    print("ucs-simulator: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
