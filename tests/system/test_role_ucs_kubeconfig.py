@@ -1,0 +1,393 @@
+"""The ucs_kubeconfig role through real ansible-playbook runs against the simulator.
+
+Targets are an OpenSSH server on loopback (as root and as the test user ucs-bob) and local
+connection hosts; every host but the one that uses its user's home gets its own kubeconfig path.
+The simulator's request log proves how many API calls a run made.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import grp
+import json
+import os
+import pwd
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, secrets_in_kubeconfig
+from cryptography import x509
+from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  (sshd is a fixture)
+
+pytestmark = pytest.mark.system
+
+ROLE_PLAY = """\
+- name: Install the fleet kubeconfig
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: ucs_cloud.fleet.ucs_kubeconfig
+"""
+
+# A kubeconfig of another cluster that the role must leave alone (merge mode).
+FOREIGN = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "preferences": {"colors": True},
+    "clusters": [
+        {"name": "on-prem", "cluster": {"server": "https://10.1.2.3:6443", "certificate-authority-data": base64.b64encode(b"not a real CA").decode()}},
+        {"name": "kind-dev", "cluster": {"server": "https://127.0.0.1:40000", "insecure-skip-tls-verify": True}},
+    ],
+    "users": [
+        {"name": "on-prem-admin", "user": {"token": "foreign-token-0123456789"}},
+        {"name": "kind-dev", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "kind-auth", "args": ["--cluster", "dev"]}}},
+    ],
+    "contexts": [
+        {"name": "on-prem", "context": {"cluster": "on-prem", "user": "on-prem-admin", "namespace": "ops"}},
+        {"name": "kind-dev", "context": {"cluster": "kind-dev", "user": "kind-dev"}},
+    ],
+    "current-context": "on-prem",
+}
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def fleet_vars(sim: Simulator, fleet: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Role variables naming a fleet and the seeded network."""
+    net = sim.seed["network"]
+    return {
+        "ucs_kubeconfig_fleet_id": (fleet or sim.federated_fleet)["id"],
+        "ucs_kubeconfig_project_id": net["project_id"],
+        "ucs_kubeconfig_vpc_id": net["vpc_id"],
+        "ucs_kubeconfig_subnet_id": net["subnet_id"],
+    }
+
+
+def names(fleet_id: str) -> str:
+    """The role's default cluster, user and context name."""
+    return f"ucs-fleet-{fleet_id}"
+
+
+def run_role(ansible: AnsibleRunner, inventory: str, *options: str, extra_vars: dict[str, Any] | None = None) -> Run:
+    """The role, with the credentials in the environment as AWX or a user would set them."""
+    return ansible.playbook(ROLE_PLAY, *options, env=ansible.credential_env("aksk"), inventory=inventory, extra_vars=extra_vars)
+
+
+def changed(run: Run) -> dict[str, int]:
+    return {host: counts["changed"] for host, counts in run.recap.items()}
+
+
+def changed_hosts(run: Run) -> set[str]:
+    return {host for host, count in changed(run).items() if count}
+
+
+def api_writes(sim: Simulator) -> list[dict[str, Any]]:
+    """Logged UCS calls that change something (IAM token requests are not UCS writes)."""
+    return [r for r in sim.requests() if r["method"] not in ("GET", "HEAD") and not r["path"].startswith("/v3/")]
+
+
+def cert_posts(sim: Simulator) -> dict[str, int]:
+    """Number of POST .../cert calls per fleet."""
+    counts: dict[str, int] = {}
+    for entry in sim.calls("POST", "/cert"):
+        counts[entry["fleet_id"]] = counts.get(entry["fleet_id"], 0) + 1
+    return counts
+
+
+def assert_reads_at_most_one_per_fleet(sim: Simulator) -> None:
+    reads: dict[str, int] = {}
+    for entry in sim.calls("GET"):
+        if entry.get("fleet_id"):
+            reads[entry["fleet_id"]] = reads.get(entry["fleet_id"], 0) + 1
+    assert all(count <= 1 for count in reads.values()), reads
+
+
+def clear_log(sim: Simulator) -> None:
+    sim.control("DELETE", "requests")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def entries(config: dict[str, Any], section: str) -> dict[str, Any]:
+    return {item["name"]: item for item in config.get(section) or []}
+
+
+def not_after(path: Path, user: str) -> datetime.datetime:
+    data = entries(load(path), "users")[user]["user"]["client-certificate-data"]
+    return x509.load_pem_x509_certificate(base64.b64decode(data)).not_valid_after_utc
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def owner(path: Path) -> tuple[str, str]:
+    info = path.stat()
+    return pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name
+
+
+def write_kubeconfig(path: Path, config: dict[str, Any], file_mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(file_mode)
+
+
+def leak_scan(run: Run, sim: Simulator, *files: Path) -> None:
+    secrets = list(sim.secrets())
+    for path in files:
+        if path.exists():
+            secrets += secrets_in_kubeconfig(path)
+    assert secrets, "nothing to scan for"
+    assert_no_secrets(run.output, secrets)
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_first_run_writes_second_run_changes_nothing(ansible: AnsibleRunner, sim: Simulator, sshd: SshServer, tmp_path: Path) -> None:  # noqa: F811
+    """Over ssh as root (file owned by ucs-alice:ucs-ops), over ssh as ucs-bob (his own
+    ~/.kube/config) and locally; then idempotence, no key material in -vvv --diff output, and
+    kubectl on a target host reaching the federation API server with the written file."""
+    sshd.clean_home("ucs-bob")
+    fleet_id = sim.federated_fleet["id"]
+    root_file = tmp_path / "as-root" / ".kube" / "config"
+    bob_file = sshd.home("ucs-bob") / ".kube" / "config"
+    local_file = tmp_path / "local" / "config"
+    local_file.parent.mkdir()
+    inventory = write_inventory(
+        tmp_path / "inventory.yml",
+        {
+            "as-root": sshd.host_vars("root", ucs_kubeconfig_path=str(root_file), ucs_kubeconfig_owner="ucs-alice", ucs_kubeconfig_group="ucs-ops"),
+            "as-bob": sshd.host_vars("ucs-bob"),
+            "local": local_host_vars(ucs_kubeconfig_path=str(local_file)),
+        },
+        **fleet_vars(sim),
+    )
+
+    first = run_role(ansible, inventory, "-vvv", "--diff").assert_ok()
+    assert changed_hosts(first) == {"as-root", "as-bob", "local"}
+    assert cert_posts(sim) == {fleet_id: 1}, "one download for the whole play"
+
+    assert mode(root_file) == 0o600 and owner(root_file) == ("ucs-alice", "ucs-ops")
+    assert mode(root_file.parent) == 0o700 and owner(root_file.parent) == ("ucs-alice", "ucs-ops")
+    assert mode(bob_file) == 0o600 and owner(bob_file) == ("ucs-bob", "ucs-bob")
+    assert mode(bob_file.parent) == 0o700
+    assert mode(local_file) == 0o600
+    for path in (root_file, bob_file, local_file):
+        config = load(path)
+        assert config["current-context"] == names(fleet_id)
+        assert entries(config, "clusters")[names(fleet_id)]["cluster"]["server"] == sim.info["federation_server"]
+        assert entries(config, "contexts")[names(fleet_id)]["context"] == {"cluster": names(fleet_id), "user": names(fleet_id)}
+    leak_scan(first, sim, root_file, bob_file, local_file)
+
+    before = {path: path.read_bytes() for path in (root_file, bob_file, local_file)}
+    clear_log(sim)
+    second = run_role(ansible, inventory).assert_ok()
+    assert changed(second) == {"as-root": 0, "as-bob": 0, "local": 0}
+    assert api_writes(sim) == []
+    assert_reads_at_most_one_per_fleet(sim)
+    assert {path: path.read_bytes() for path in before} == before
+
+    # kubectl on the target hosts, with the files the role wrote (mutual TLS with the client key).
+    out_dir = tmp_path / "kubectl"
+    out_dir.mkdir()
+    kubectl_play = f"""\
+- name: Use the written kubeconfig on the targets
+  hosts: as-root:as-bob
+  gather_facts: false
+  tasks:
+    - name: Ask the federation API server for its version
+      ansible.builtin.command:
+        argv: [kubectl, --kubeconfig, "{{{{ kubeconfig_file }}}}", --cache-dir, "{{{{ kubeconfig_file | dirname }}}}/cache",
+               --request-timeout, 20s, version, --output, json]
+      register: version
+      changed_when: false
+    - name: Keep the answer
+      ansible.builtin.copy:
+        content: "{{{{ version.stdout }}}}"
+        dest: "{out_dir}/{{{{ inventory_hostname }}}}.json"
+        mode: "0600"
+      delegate_to: localhost
+"""
+    kubectl_inventory = write_inventory(
+        tmp_path / "kubectl-inventory.yml",
+        {"as-root": sshd.host_vars("root", kubeconfig_file=str(root_file)), "as-bob": sshd.host_vars("ucs-bob", kubeconfig_file=str(bob_file))},
+    )
+    ansible.playbook(kubectl_play, inventory=kubectl_inventory).assert_ok()
+    for host in ("as-root", "as-bob"):
+        answer = json.loads((out_dir / f"{host}.json").read_text())
+        assert answer.get("serverVersion", {}).get("gitVersion"), answer
+
+
+def test_merge_keeps_foreign_entries_and_standalone_holds_only_the_fleet(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    fleet_id = sim.federated_fleet["id"]
+    merged, standalone, keep_current = (tmp_path / name / "config" for name in ("merged", "standalone", "keep-current"))
+    for path in (merged, standalone, keep_current):
+        write_kubeconfig(path, FOREIGN)
+    inventory = write_inventory(
+        tmp_path / "inventory.yml",
+        {
+            "merged": local_host_vars(ucs_kubeconfig_path=str(merged)),
+            "standalone": local_host_vars(ucs_kubeconfig_path=str(standalone), ucs_kubeconfig_standalone=True),
+            "keep-current": local_host_vars(ucs_kubeconfig_path=str(keep_current), ucs_kubeconfig_set_current_context=False),
+        },
+        **fleet_vars(sim),
+    )
+
+    run = run_role(ansible, inventory, "--diff").assert_ok()
+    assert changed_hosts(run) == {"merged", "standalone", "keep-current"}
+    assert cert_posts(sim) == {fleet_id: 1}
+
+    name = names(fleet_id)
+    for path in (merged, keep_current):
+        config = load(path)
+        for section in ("clusters", "users", "contexts"):
+            found = entries(config, section)
+            for foreign_name, foreign_entry in entries(FOREIGN, section).items():
+                assert found[foreign_name] == foreign_entry, f"{path}: {section} {foreign_name} changed"
+            assert set(found) == set(entries(FOREIGN, section)) | {name}
+        assert config["preferences"] == FOREIGN["preferences"]
+        assert entries(config, "clusters")[name]["cluster"]["server"] == sim.info["federation_server"]
+        assert mode(path) == 0o600
+    assert load(merged)["current-context"] == name
+    assert load(keep_current)["current-context"] == "on-prem"
+
+    config = load(standalone)
+    assert [set(entries(config, section)) for section in ("clusters", "users", "contexts")] == [{name}] * 3
+    assert config["current-context"] == name
+    leak_scan(run, sim, merged, standalone, keep_current)
+
+    clear_log(sim)
+    again = run_role(ansible, inventory).assert_ok()
+    assert changed_hosts(again) == set()
+    assert api_writes(sim) == []
+
+
+def test_unparsable_file_is_kept_in_merge_mode_and_replaced_in_standalone_mode(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    garbage = b"clusters: [unclosed\n\tnot: yaml: at all\n"
+    files = {host: tmp_path / host / "config" for host in ("merge", "standalone")}
+    for path in files.values():
+        path.parent.mkdir()
+        path.write_bytes(garbage)
+        path.chmod(0o600)
+    inventory = write_inventory(
+        tmp_path / "inventory.yml",
+        {
+            "merge": local_host_vars(ucs_kubeconfig_path=str(files["merge"])),
+            "standalone": local_host_vars(ucs_kubeconfig_path=str(files["standalone"]), ucs_kubeconfig_standalone=True),
+        },
+        **fleet_vars(sim),
+    )
+    run = run_role(ansible, inventory, "--diff")
+    assert run.returncode != 0
+    assert run.recap["merge"]["failed"] == 1 and run.recap["standalone"]["failed"] == 0
+    assert files["merge"].read_bytes() == garbage, "a file that cannot be merged into is left alone"
+    assert "not valid YAML" in run.output and "ucs_kubeconfig_standalone=true" in run.output
+    assert load(files["standalone"])["current-context"] == names(sim.federated_fleet["id"])
+    assert cert_posts(sim) == {sim.federated_fleet["id"]: 1}
+    leak_scan(run, sim, files["standalone"])
+
+
+def test_check_mode_predicts_renewal_and_drift_exactly(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """fine (valid, 0600), expiring (valid for 10 days < renew_before 30), loose (valid, 0644),
+    missing (no file): check mode changes nothing and predicts exactly what the real run does."""
+    fleet_id = sim.federated_fleet["id"]
+    hosts = ("fine", "expiring", "loose", "missing")
+    files = {host: tmp_path / host / "config" for host in hosts}
+    for path in files.values():
+        path.parent.mkdir()
+    inventory = write_inventory(tmp_path / "inventory.yml", {host: local_host_vars(ucs_kubeconfig_path=str(files[host])) for host in hosts}, **fleet_vars(sim))
+    run_role(ansible, inventory, "--limit", "expiring", extra_vars={"ucs_kubeconfig_duration": 10, "ucs_kubeconfig_renew_before": 5}).assert_ok()
+    run_role(ansible, inventory, "--limit", "fine,loose").assert_ok()
+    files["loose"].chmod(0o644)
+    short_expiry = not_after(files["expiring"], names(fleet_id))
+    assert short_expiry < datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=11)
+
+    before = {host: files[host].read_bytes() for host in ("fine", "expiring", "loose")}
+    clear_log(sim)
+    check = run_role(ansible, inventory, "--check", "--diff", "-vvv").assert_ok()
+    assert changed_hosts(check) == {"expiring", "loose", "missing"}
+    assert {host: files[host].read_bytes() for host in before} == before
+    assert mode(files["loose"]) == 0o644
+    assert not files["missing"].exists()
+    assert api_writes(sim) == []
+    assert_reads_at_most_one_per_fleet(sim)
+    leak_scan(check, sim, *files.values())
+
+    clear_log(sim)
+    real = run_role(ansible, inventory, "--diff").assert_ok()
+    assert changed(real) == changed(check), "check mode must predict the real run"
+    assert cert_posts(sim) == {fleet_id: 1}
+    assert files["fine"].read_bytes() == before["fine"]
+    assert files["loose"].read_bytes() == before["loose"] and mode(files["loose"]) == 0o600
+    assert not_after(files["expiring"], names(fleet_id)) > short_expiry + datetime.timedelta(days=300)
+    assert mode(files["missing"]) == 0o600 and load(files["missing"])["current-context"] == names(fleet_id)
+    leak_scan(real, sim, *files.values())
+
+
+def test_two_fleets_one_play_one_download_each(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    second = sim.control("POST", "fleets", {"name": "fleet-federated-2", "federation": True})
+    fleets = [sim.federated_fleet, second]
+    hosts = {f"{group}-{n}": local_host_vars(ucs_kubeconfig_path=str(tmp_path / f"{group}-{n}" / "config")) for group in ("a", "b") for n in (1, 2)}
+    groups = {
+        "fleet_a": {"hosts": ["a-1", "a-2"], "vars": fleet_vars(sim, fleets[0])},
+        "fleet_b": {"hosts": ["b-1", "b-2"], "vars": fleet_vars(sim, fleets[1])},
+    }
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, groups)
+
+    run = run_role(ansible, inventory).assert_ok()
+    assert changed_hosts(run) == set(hosts)
+    assert cert_posts(sim) == {fleets[0]["id"]: 1, fleets[1]["id"]: 1}
+    for host, fleet in (("a-1", fleets[0]), ("a-2", fleets[0]), ("b-1", fleets[1]), ("b-2", fleets[1])):
+        config = load(tmp_path / host / "config")
+        assert config["current-context"] == names(fleet["id"])
+    # The hosts of one fleet share one download: the same client certificate.
+    assert load(tmp_path / "a-1" / "config")["users"] == load(tmp_path / "a-2" / "config")["users"]
+    assert load(tmp_path / "a-1" / "config")["users"] != load(tmp_path / "b-1" / "config")["users"]
+
+
+def test_failing_fetch_fails_only_that_fleets_hosts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    good, plain = sim.federated_fleet, sim.plain_fleet
+    hosts = {name: local_host_vars(ucs_kubeconfig_path=str(tmp_path / name / "config")) for name in ("good-1", "plain-1", "plain-2")}
+    groups = {"good": {"hosts": ["good-1"], "vars": fleet_vars(sim, good)}, "plain": {"hosts": ["plain-1", "plain-2"], "vars": fleet_vars(sim, plain)}}
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, groups)
+
+    run = run_role(ansible, inventory, "-v")
+    assert run.returncode != 0
+    assert run.recap["good-1"]["failed"] == 0 and run.recap["good-1"]["changed"] > 0
+    assert run.recap["plain-1"]["failed"] == 1 and run.recap["plain-2"]["failed"] == 1
+    assert (tmp_path / "good-1" / "config").exists()
+    assert not (tmp_path / "plain-1" / "config").exists() and not (tmp_path / "plain-2" / "config").exists()
+    for host in ("plain-1", "plain-2"):
+        line = next((line for line in run.output.splitlines() if f"ucs_kubeconfig on {host}:" in line), "")
+        assert plain["id"] in line and "federation" in line.lower(), line or run.stdout[-3000:]
+    assert cert_posts(sim) == {good["id"]: 1}
+    leak_scan(run, sim, tmp_path / "good-1" / "config")
+
+
+def test_preflight_names_the_missing_fleet_id(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "config"))})
+    run = run_role(ansible, inventory)
+    assert run.returncode != 0 and run.recap["host"]["failed"] == 1
+    assert "ucs_kubeconfig_fleet_id is not set" in run.output
+    assert sim.requests() == []
+    assert not (tmp_path / "config").exists()
+
+
+def test_role_argument_spec_is_documented() -> None:
+    """Every public variable is in defaults/main.yml and in the argument spec, and vice versa."""
+    role = Path(__file__).resolve().parents[2] / "roles" / "ucs_kubeconfig"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    assert set(defaults) == set(spec)
+    assert all(name.startswith("ucs_kubeconfig_") for name in defaults)
+    for name, option in spec.items():
+        assert option.get("description") and option.get("type"), name
+    assert os.access(Path(__file__).resolve().parents[2] / "scripts" / "start-sshd.sh", os.X_OK)
