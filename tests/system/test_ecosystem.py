@@ -1,0 +1,436 @@
+"""The collection in the Ansible ecosystem: AWX credential type, execution environment, packaging, docs.
+
+- The AWX credential type (extensions/awx/ucs_credential_type.yml) is checked the way AWX checks it
+  when it is saved, its injectors are rendered the way AWX renders them for a job, and the
+  resulting environment (and nothing else) authenticates a module run against the simulator.
+- ansible-builder turns extensions/ee/execution-environment.yml into a build context, and the
+  context's own introspection finds the collection's Python and system requirements (building the
+  image needs a container engine, which this machine lacks).
+- The tarball of `ansible-galaxy collection build` carries no venv, test output or caches, and
+  works when installed into an empty collections path.
+- module_defaults with group/ucs_cloud.fleet.ucs supplies the credentials.
+- ansible-doc renders the module and the role, and the antsibull-docs lint passes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, VENV_BIN, AnsibleRunner, Simulator, assert_no_secrets
+from jinja2 import StrictUndefined, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import connection_argument_spec
+
+MODULE = "ucs_cloud.fleet.ucs_federation_cert"
+CREDENTIAL_TYPE = ROOT / "extensions" / "awx" / "ucs_credential_type.yml"
+EE_DEFINITION = ROOT / "extensions" / "ee" / "execution-environment.yml"
+ROLE_SPEC = ROOT / "roles" / "ucs_kubeconfig" / "meta" / "argument_specs.yml"
+GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+TARBALL_NAME = f"{GALAXY['namespace']}-{GALAXY['name']}-{GALAXY['version']}.tar.gz"
+
+# Credential options of each authentication method (what the credential type must be able to carry).
+CREDENTIAL_OPTIONS = {
+    "endpoint",
+    "region",
+    "access_key",
+    "secret_key",
+    "security_token",
+    "domain_id",
+    "auth_token",
+    "username",
+    "password",
+    "domain_name",
+    "iam_endpoint",
+    "ca_path",
+}
+SECRET_FIELDS = {"secret_key", "security_token", "auth_token", "password"}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def module_env_names() -> dict[str, str]:
+    """Environment variable -> option, for every connection option with an environment fallback."""
+    names = {}
+    for option, spec in connection_argument_spec().items():
+        fallback = spec.get("fallback")
+        if fallback:
+            for name in fallback[1]:
+                names[name] = option
+    return names
+
+
+def clean_env(tmp_path: Path, collections_path: str | None = None) -> dict[str, str]:
+    """An environment without credentials or Ansible settings of the caller, for tool runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_SDK_", "OS_", "UCS_", "ANSIBLE_"))}
+    if collections_path is None:
+        collections_path = subprocess.run([str(ROOT / "scripts" / "link-collection.sh")], check=True, capture_output=True, text=True).stdout.strip()
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        ANSIBLE_COLLECTIONS_PATH=collections_path,
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False",
+        ANSIBLE_COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH="ignore",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"),
+        ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+    )
+    return env
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The requirements of a requirements.txt or bindep.txt file, without comments and blank lines."""
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def run_tool(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def load_credential_type() -> dict[str, Any]:
+    return yaml.safe_load(CREDENTIAL_TYPE.read_text())
+
+
+class _Tower:
+    """AWX's reserved ``tower`` namespace: ``tower.filename`` is the path of the file injector."""
+
+    def __init__(self, filename: str | None) -> None:
+        if filename is not None:
+            self.filename = filename
+
+
+def awx_validate(credential_type: dict[str, Any]) -> None:
+    """What AWX checks when a credential type is saved: every template renders with every field set.
+
+    AWX renders each injector with StrictUndefined and a namespace holding every declared field
+    (and tower.filename when there is a file injector), so a template naming an unknown field fails.
+    """
+    namespace: dict[str, Any] = {field["id"]: "EXAMPLE" for field in credential_type["inputs"]["fields"]}
+    files = credential_type["injectors"].get("file", {})
+    namespace["tower"] = _Tower("EXAMPLE_FILENAME" if "template" in files else None)
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+    for kind, injector in credential_type["injectors"].items():
+        for key, template in injector.items():
+            if kind == "env":
+                assert not key.startswith("ANSIBLE_"), f"AWX refuses ANSIBLE_* variables in credentials: {key}"
+            try:
+                env.from_string(template).render(namespace)
+            except UndefinedError as exc:  # pragma: no cover - the assertion message is the point
+                pytest.fail(f"injector {kind}.{key} uses an undefined field: {exc}")
+
+
+def awx_inject(credential_type: dict[str, Any], inputs: dict[str, str], private_dir: Path) -> dict[str, str]:
+    """Render the injectors as AWX does for a job: the environment variables a playbook run gets.
+
+    As in AWX, only inputs with a non-empty value are in the namespace, templates render with
+    jinja2's default Undefined (an absent field renders as ''), the single file injector is written
+    to a private file whose path is ``tower.filename``, and every env injector is set, even when it
+    renders empty.
+    """
+    declared = {field["id"] for field in credential_type["inputs"]["fields"]}
+    assert set(inputs) <= declared, f"inputs not declared by the credential type: {set(inputs) - declared}"
+    missing = [name for name in credential_type["inputs"].get("required", []) if not inputs.get(name)]
+    assert not missing, f"AWX would refuse this credential: required inputs missing: {missing}"
+    namespace: dict[str, Any] = {name: value for name, value in inputs.items() if value}
+    sandbox = ImmutableSandboxedEnvironment()
+    tower = _Tower(None)
+    for label, template in credential_type["injectors"].get("file", {}).items():
+        assert label == "template", "this credential type uses the single-file syntax"
+        path = private_dir / "awx-injected-file"
+        path.write_text(sandbox.from_string(template).render(tower=tower, **namespace))
+        path.chmod(0o600)
+        tower.filename = str(path)
+    return {name: sandbox.from_string(template).render(tower=tower, **namespace) for name, template in credential_type["injectors"].get("env", {}).items()}
+
+
+def credential_inputs(sim: Simulator, method: str) -> dict[str, str]:
+    """Inputs of a UCS credential as a user would enter them in AWX, from the simulator's seed."""
+    seed = sim.seed
+    inputs = {"endpoint": sim.endpoint, "ca_certificate": Path(sim.ca_path).read_text()}
+    if method == "aksk":
+        inputs.update(access_key=seed["aksk"]["access_key"], secret_key=seed["aksk"]["secret_key"], domain_id=seed["domain"]["id"])
+    elif method == "temporary_aksk":
+        temporary = seed["temporary_aksk"]
+        inputs.update(
+            access_key=temporary["access_key"], secret_key=temporary["secret_key"], security_token=temporary["security_token"], domain_id=seed["domain"]["id"]
+        )
+    elif method == "password":
+        inputs.update(
+            username=seed["iam_user"]["name"],
+            password=seed["iam_user"]["password"],
+            domain_name=seed["domain"]["name"],
+            iam_endpoint=sim.info["iam_endpoint"] + "/v3",
+        )
+    else:  # pragma: no cover
+        raise ValueError(method)
+    return inputs
+
+
+def module_args(sim: Simulator, dest: Path) -> str:
+    net = sim.seed["network"]
+    return f"fleet_id={sim.federated_fleet['id']} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']} dest={dest}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The checkout built with ansible-galaxy and installed from the tarball into an empty path."""
+    work = tmp_path_factory.mktemp("galaxy")
+    env = clean_env(work, collections_path=str(work / "none"))
+    build = run_tool([str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(work), str(ROOT)], env, work)
+    assert build.returncode == 0, build.stdout + build.stderr
+    tarball = work / TARBALL_NAME
+    assert tarball.is_file(), f"no {TARBALL_NAME} in {sorted(p.name for p in work.iterdir())}"
+    installed = work / "collections"
+    # Only the empty path is searched, so nothing installed elsewhere (~/.ansible) can satisfy it.
+    env = clean_env(work, collections_path=str(installed))
+    install = run_tool([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--force", str(tarball), "-p", str(installed)], env, work)
+    assert install.returncode == 0, install.stdout + install.stderr
+    return {"work": work, "tarball": tarball, "installed": installed}
+
+
+# --- (1) AWX credential type ---------------------------------------------------------------------
+
+
+def test_credential_type_is_valid_for_awx_and_injects_what_the_modules_read(tmp_path: Path) -> None:
+    credential_type = load_credential_type()
+    assert credential_type["kind"] == "cloud"
+    assert credential_type["name"] and credential_type["description"]
+    fields = credential_type["inputs"]["fields"]
+    ids = [field["id"] for field in fields]
+    assert len(ids) == len(set(ids)), "field ids must be unique"
+    for field in fields:
+        assert field.get("type", "string") == "string" and field.get("label"), field
+    assert {field["id"] for field in fields if field.get("secret")} == SECRET_FIELDS
+    assert set(credential_type["inputs"].get("required", [])) <= set(ids)
+    awx_validate(credential_type)
+
+    # Exactly the variables the modules read, one per option, covering every credential option.
+    env_names = module_env_names()
+    injected = credential_type["injectors"]["env"]
+    unknown = set(injected) - set(env_names)
+    assert not unknown, f"injected variables no module reads: {unknown}"
+    options = [env_names[name] for name in injected]
+    assert len(options) == len(set(options)), "two variables feed the same option; the first one set wins, even when empty"
+    assert set(options) == CREDENTIAL_OPTIONS
+
+    # A credential with only an endpoint: every variable is set, and empty (the modules treat an
+    # empty variable as unset), the CA bundle path included.
+    env = awx_inject(credential_type, {"endpoint": "https://ucs.myhuaweicloud.com"}, tmp_path)
+    assert env.pop("UCS_ENDPOINT") == "https://ucs.myhuaweicloud.com"
+    assert set(env.values()) == {""}, env
+
+
+@pytest.mark.parametrize("method", ["aksk", "temporary_aksk", "password"])
+def test_awx_credential_environment_authenticates(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, method: str) -> None:
+    """The environment AWX builds from the credential type, and nothing else, authenticates a module run."""
+    private = tmp_path / "awx-private"
+    private.mkdir()
+    env = awx_inject(load_credential_type(), credential_inputs(sim, method), private)
+    assert env["UCS_CA_PATH"] and Path(env["UCS_CA_PATH"]).read_text() == Path(sim.ca_path).read_text()
+    dest = tmp_path / "fleet.kubeconfig"
+    # AnsibleRunner drops every HUAWEICLOUD_SDK_*, OS_* and UCS_* variable of the caller.
+    run = ansible.adhoc(MODULE, module_args(sim, dest), env=env)
+    run.assert_ok()
+    assert "localhost | CHANGED" in run.stdout, run.stdout[-3000:]
+    assert len(sim.calls("POST", "/cert")) == 1
+    token_requests = sim.calls("POST", "/v3/auth/tokens")
+    assert len(token_requests) == (1 if method == "password" else 0)
+    assert dest.is_file()
+    assert_no_secrets(run.output, sim.secrets())
+
+
+# --- (4) module_defaults -------------------------------------------------------------------------
+
+
+def test_module_defaults_group_supplies_credentials(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    seed = sim.seed
+    net = seed["network"]
+    playbook = f"""
+    - name: Credentials from module_defaults only
+      hosts: localhost
+      connection: local
+      gather_facts: false
+      module_defaults:
+        group/ucs_cloud.fleet.ucs:
+          endpoint: "{{{{ ucs_endpoint }}}}"
+          ca_path: "{{{{ ucs_ca_path }}}}"
+          access_key: "{{{{ ucs_access_key }}}}"
+          secret_key: "{{{{ ucs_secret_key }}}}"
+          domain_id: "{{{{ ucs_domain_id }}}}"
+      tasks:
+        - name: Obtain the kubeconfig
+          {MODULE}:
+            fleet_id: {sim.federated_fleet["id"]}
+            project_id: {net["project_id"]}
+            vpc_id: {net["vpc_id"]}
+            subnet_id: {net["subnet_id"]}
+            dest: {tmp_path / "fleet.kubeconfig"}
+    """
+    extra = {
+        "ucs_endpoint": sim.endpoint,
+        "ucs_ca_path": sim.ca_path,
+        "ucs_access_key": seed["aksk"]["access_key"],
+        "ucs_secret_key": seed["aksk"]["secret_key"],
+        "ucs_domain_id": seed["domain"]["id"],
+    }
+    run = ansible.playbook(textwrap.dedent(playbook), extra_vars=extra)  # no credential environment at all
+    run.assert_ok()
+    assert run.changed() == 1
+    assert len(sim.calls("POST", "/cert")) == 1
+    assert_no_secrets(run.stdout + run.log, [seed["aksk"]["secret_key"]])
+
+
+# --- (3) packaging -------------------------------------------------------------------------------
+
+
+def test_tarball_has_no_build_or_test_leftovers(built: dict[str, Path]) -> None:
+    with tarfile.open(built["tarball"]) as archive:
+        names = archive.getnames()
+    assert "MANIFEST.json" in names and "FILES.json" in names
+    assert "plugins/modules/ucs_federation_cert.py" in names
+    forbidden = []
+    for name in names:
+        parts = name.split("/")
+        if (
+            parts[0] in (".venv", ".tmp", ".git", ".pytest_cache", ".ruff_cache", "context")
+            or name.startswith("tests/output")
+            or "__pycache__" in parts
+            or name.endswith((".tar.gz", ".pyc"))
+        ):
+            forbidden.append(name)
+    assert not forbidden, f"the tarball carries files it must not: {forbidden[:20]}"
+    assert len(names) < 400, f"unexpectedly many files in the tarball ({len(names)})"
+
+
+def test_installed_tarball_runs_module_by_fqcn(ansible: AnsibleRunner, sim: Simulator, built: dict[str, Path], tmp_path: Path) -> None:
+    installed = built["installed"]
+    assert (installed / "ansible_collections" / "ucs_cloud" / "fleet" / "MANIFEST.json").is_file()
+    env = {**ansible.credential_env("aksk"), "ANSIBLE_COLLECTIONS_PATH": str(installed), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False"}
+    dest = tmp_path / "fleet.kubeconfig"
+    run = ansible.adhoc(MODULE, module_args(sim, dest), env=env)
+    run.assert_ok()
+    assert "localhost | CHANGED" in run.stdout
+    assert len(sim.calls("POST", "/cert")) == 1
+    # It really ran the installed copy, not this checkout.
+    listing = run_tool([str(VENV_BIN / "ansible-galaxy"), "collection", "list", "ucs_cloud.fleet"], clean_env(tmp_path, str(installed)), tmp_path)
+    assert str(installed) in listing.stdout, listing.stdout + listing.stderr
+
+
+def test_installed_tarball_runs_example_playbook(ansible: AnsibleRunner, sim: Simulator, built: dict[str, Path], tmp_path: Path) -> None:
+    installed_root = built["installed"] / "ansible_collections" / "ucs_cloud" / "fleet"
+    if not (installed_root / "roles" / "ucs_kubeconfig" / "tasks").is_dir():
+        pytest.skip("roles/ucs_kubeconfig is not in the collection yet; the example playbook needs it")
+    playbook = installed_root / "playbooks" / "federation_kubeconfig.yml"
+    inventory = installed_root / "playbooks" / "inventory" / "demo.yml"
+    assert playbook.is_file() and inventory.is_file()
+    net = sim.seed["network"]
+    kubeconfig = tmp_path / "home" / ".kube" / "config"
+    extra = {
+        "ucs_kubeconfig_fleet_id": sim.federated_fleet["id"],
+        "ucs_kubeconfig_project_id": net["project_id"],
+        "ucs_kubeconfig_vpc_id": net["vpc_id"],
+        "ucs_kubeconfig_subnet_id": net["subnet_id"],
+        "ucs_kubeconfig_path": str(kubeconfig),
+    }
+    env = {**ansible.credential_env("aksk"), "ANSIBLE_COLLECTIONS_PATH": str(built["installed"]), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False"}
+    args = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), "-e", yaml.safe_dump(extra, default_flow_style=True).strip()]
+    run = ansible._run(args, env)
+    run.assert_ok()
+    assert run.recap["localhost"]["failed"] == 0 and run.recap["localhost"]["changed"] >= 1
+    assert kubeconfig.is_file()
+    assert len(sim.calls("POST", "/cert")) == 1
+
+
+# --- (2) execution environment -------------------------------------------------------------------
+
+
+def test_execution_environment_build_context(built: dict[str, Path], tmp_path: Path) -> None:
+    """ansible-builder writes a build context; its introspection finds the collection's requirements.
+
+    Building the image itself needs podman or docker, which this machine lacks.
+    """
+    meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
+    assert (ROOT / meta["dependencies"]["python"]).is_file() and (ROOT / meta["dependencies"]["system"]).is_file()
+
+    definition = yaml.safe_load(EE_DEFINITION.read_text())
+    assert definition["version"] == 3
+    sources = [entry["src"] for entry in definition.get("additional_build_files", [])]
+    assert TARBALL_NAME in sources, f"{EE_DEFINITION.name} must copy {TARBALL_NAME} (the version of galaxy.yml); it copies {sources}"
+
+    # The shipped definition, unchanged, with the tarball beside it, as the README says.
+    work = tmp_path / "ee"
+    work.mkdir()
+    shutil.copy(EE_DEFINITION, work / "execution-environment.yml")
+    shutil.copy(built["tarball"], work / TARBALL_NAME)
+    env = clean_env(tmp_path)
+    create = run_tool(
+        [str(VENV_BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context", "--output-filename", "Containerfile"], env, work
+    )
+    assert create.returncode == 0, create.stdout + create.stderr
+    context = work / "context"
+    containerfile = (context / "Containerfile").read_text()
+    assert "ansible-galaxy collection install" in containerfile
+    assert "introspect" in containerfile
+    assert 'ANSIBLE_INSTALL_REFS="ansible-core' in containerfile
+    assert (context / "_build" / "collections" / TARBALL_NAME).is_file()
+    galaxy_requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert [c["name"] for c in galaxy_requirements["collections"]] == [f"/build/collections/{TARBALL_NAME}"]
+
+    # The image build runs this very script over the installed collections; run it here over the
+    # collection installed from the same tarball.
+    introspect = context / "_build" / "scripts" / "introspect.py"
+    out_pip, out_bindep = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
+    result = run_tool(
+        [sys.executable, str(introspect), "introspect", str(built["installed"]), f"--write-pip={out_pip}", f"--write-bindep={out_bindep}"], env, tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    pip_lines = out_pip.read_text().splitlines()
+    for requirement in requirement_lines(ROOT / "requirements.txt"):
+        if requirement.lower().startswith("pyyaml"):
+            # ansible-builder leaves PyYAML out on purpose: ansible-core itself requires it.
+            assert not any(line.lower().startswith("pyyaml") for line in pip_lines)
+            continue
+        assert f"{requirement}  # from collection ucs_cloud.fleet" in pip_lines, pip_lines
+    bindep_lines = out_bindep.read_text().splitlines()
+    for requirement in requirement_lines(ROOT / "bindep.txt"):
+        assert f"{requirement}  # from collection ucs_cloud.fleet" in bindep_lines, bindep_lines
+
+
+# --- (5) documentation ---------------------------------------------------------------------------
+
+
+def test_ansible_doc_renders_the_module(tmp_path: Path) -> None:
+    result = run_tool([str(VENV_BIN / "ansible-doc"), MODULE], clean_env(tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    for text in ("ucs_federation_cert", "auth_method", "HUAWEICLOUD_SDK_AK", "renew_before", "EXAMPLES", "RETURN VALUES"):
+        assert text in result.stdout, f"{text!r} missing from ansible-doc output"
+    assert "[WARNING]" not in result.stderr, result.stderr
+
+
+def test_ansible_doc_renders_the_role(tmp_path: Path) -> None:
+    if not ROLE_SPEC.is_file():
+        pytest.skip("roles/ucs_kubeconfig/meta/argument_specs.yml does not exist yet")
+    result = run_tool([str(VENV_BIN / "ansible-doc"), "-t", "role", "ucs_cloud.fleet.ucs_kubeconfig"], clean_env(tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ucs_kubeconfig_fleet_id" in result.stdout
+    assert "[WARNING]" not in result.stderr, result.stderr
+
+
+def test_antsibull_docs_lint(tmp_path: Path) -> None:
+    result = run_tool(
+        [str(VENV_BIN / "antsibull-docs"), "lint-collection-docs", "--plugin-docs", "--validate-collection-refs=self", "."],
+        clean_env(tmp_path),
+        ROOT,
+        timeout=180,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
