@@ -15,4 +15,10 @@ attributes:
     support: full
     membership:
       - ucs_cloud.fleet.ucs
+  idempotent:
+    description:
+      - When run twice in a row outside check mode with the same arguments, the second run reports no change and makes no API write call.
+  safe_file_operations:
+    description:
+      - Files are replaced atomically, so a reader sees the old file or the new one, never a partial one.
 """

@@ -43,3 +43,14 @@ def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
         "timeout": {"type": "int", "default": 30},
         "retries": {"type": "int", "default": 3},
     }
+
+
+def unset_blank_values(params: dict[str, t.Any], spec: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
+    """Treat empty strings of environment-backed options as unset.
+
+    AWX and Automation Platform inject every variable of a credential type, empty when a
+    field is blank; an empty HUAWEICLOUD_SDK_PROJECT_ID means "not given", not "the empty ID".
+    """
+    for name, option in spec.items():
+        if "fallback" in option and isinstance(params.get(name), str) and not params[name].strip():
+            params[name] = option.get("default")

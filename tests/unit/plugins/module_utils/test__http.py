@@ -83,7 +83,7 @@ class ScriptedAdapter(BaseAdapter):
         self.requests: list[requests.PreparedRequest] = []
         self.options: list[dict[str, Any]] = []
 
-    def send(  # noqa: PLR0917 (the signature of requests' BaseAdapter.send)
+    def send(
         self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True, cert: Any = None, proxies: Any = None
     ) -> Any:
         self.requests.append(request)

@@ -1,0 +1,207 @@
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the ucs_cloud.fleet collection: may change without notice.
+
+"""Decisions of ucs_federation_cert: input rules, whether to call the API, fleet state.
+
+Nothing here knows AnsibleModule, so every decision runs in plain pytest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import typing as t
+
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
+    UcsError,
+    UcsKubeconfigError,
+    UcsValidationError,
+)
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import (
+    KubeconfigInfo,
+    parse_kubeconfig,
+    renewal_reason,
+    stamp_identity,
+    validate_kubeconfig,
+)
+
+# The API documents 1..1825 days for the certificate validity.
+MIN_DURATION = 1
+MAX_DURATION = 1825
+MAX_TIMEOUT = 600
+MAX_RETRIES = 10
+
+# IDs end up in URL paths: allow what UCS and VPC IDs are made of (UUIDs, 32-hex project IDs),
+# nothing that could change the path.
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ID_RULE = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+
+CONNECTION_ID_OPTIONS = ("project_id", "vpc_id", "subnet_id")
+
+
+class UcsFederationStateError(UcsError):
+    """The fleet exists but its federation cannot serve a kubeconfig."""
+
+
+class CertRequest(t.NamedTuple):
+    fleet_id: str
+    project_id: t.Optional[str]
+    vpc_id: t.Optional[str]
+    subnet_id: t.Optional[str]
+    duration: int
+    renew_before: int
+    force: bool
+
+
+class Plan(t.NamedTuple):
+    """Whether a new kubeconfig is needed, why, and what is in hand now."""
+
+    fetch: bool
+    reason: t.Optional[str]
+    current: t.Optional[KubeconfigInfo]
+
+
+def _check_id(option: str, value: t.Optional[str]) -> None:
+    if value is None:
+        return
+    if not value.strip():
+        raise UcsValidationError(f"{option} must not be empty")
+    if not _ID_RE.match(value):
+        raise UcsValidationError(f"{option} is malformed: it must be {ID_RULE}")
+
+
+def validate_request(params: t.Mapping[str, t.Any]) -> CertRequest:
+    """Check the module's own options; raises UcsValidationError naming the option and the rule."""
+    _check_id("fleet_id", params["fleet_id"])
+    for option in CONNECTION_ID_OPTIONS:
+        _check_id(option, params.get(option))
+    duration = params["duration"]
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise UcsValidationError(f"duration must be between {MIN_DURATION} and {MAX_DURATION} days, got {duration}")
+    renew_before = params["renew_before"]
+    if renew_before < 0:
+        raise UcsValidationError(f"renew_before must be 0 or more days, got {renew_before}")
+    if renew_before >= duration:
+        # Otherwise every certificate would be due for renewal the moment it is issued.
+        raise UcsValidationError(f"renew_before ({renew_before}) must be smaller than duration ({duration})")
+    if not 1 <= params["timeout"] <= MAX_TIMEOUT:
+        raise UcsValidationError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, got {params['timeout']}")
+    if not 0 <= params["retries"] <= MAX_RETRIES:
+        raise UcsValidationError(f"retries must be between 0 and {MAX_RETRIES}, got {params['retries']}")
+    return CertRequest(
+        fleet_id=params["fleet_id"],
+        project_id=params.get("project_id"),
+        vpc_id=params.get("vpc_id"),
+        subnet_id=params.get("subnet_id"),
+        duration=duration,
+        renew_before=renew_before,
+        force=bool(params.get("force")),
+    )
+
+
+def require_connection_ids(request: CertRequest) -> None:
+    """The /cert call needs the project, VPC and subnet; say which are missing before calling."""
+    missing = [name for name in CONNECTION_ID_OPTIONS if not getattr(request, name)]
+    if missing:
+        raise UcsValidationError(
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required to create the federation connection "
+            f"of fleet {request.fleet_id} and download its kubeconfig (project_id, vpc_id and subnet_id name where "
+            "the VPC endpoint to the federation API server is created)"
+        )
+
+
+def plan(existing: t.Optional[t.Union[str, bytes]], request: CertRequest, now: datetime.datetime, source: str = "dest") -> Plan:
+    """Decide from the kubeconfig in hand whether the API must be called.
+
+    Args:
+        existing: the current kubeconfig text, or None when there is none.
+        request: the validated request.
+        now: the current time (aware).
+        source: how to name the kubeconfig in reasons.
+    Returns:
+        Plan(fetch=False) only when the kubeconfig in hand is valid, belongs to this fleet (and VPC,
+        when vpc_id is given) and is not due for renewal, and force is off.
+    """
+    if existing is None:
+        return Plan(True, f"{source} does not exist", None)
+    try:
+        info = validate_kubeconfig(parse_kubeconfig(existing), now=now)
+    except UcsKubeconfigError as exc:
+        return Plan(True, f"the kubeconfig at {source} is not usable: {exc.msg}", None)
+    reason = renewal_reason(info, fleet_id=request.fleet_id, vpc_id=request.vpc_id, renew_before_days=request.renew_before, now=now)
+    if reason is None and request.force:
+        reason = "force is set"
+    if reason is not None:
+        reason = f"the kubeconfig at {source} {reason}" if reason != "force is set" else reason
+    return Plan(reason is not None, reason, info)
+
+
+def fleet_path(fleet_id: str) -> str:
+    return f"/v1/clustergroups/{fleet_id}"
+
+
+def federation_state(fleet: t.Mapping[str, t.Any]) -> t.Tuple[bool, str]:
+    """Return (enabled, description) from a fleet's details.
+
+    Federation is on when spec.federationId is set and the Federation condition, if any, is not
+    failing (see ../shared/reference/ucs-api.md).
+    """
+    spec = fleet.get("spec") or {}
+    status = fleet.get("status") or {}
+    condition = next((c for c in status.get("conditions") or [] if isinstance(c, dict) and c.get("type") == "Federation"), None)
+    if not spec.get("federationId"):
+        return False, "federation is not enabled"
+    if condition is not None and str(condition.get("status")) not in ("True", "true"):
+        detail = condition.get("reason") or condition.get("status") or "unknown"
+        return False, f"federation is not ready (condition Federation: {detail})"
+    return True, "federation is enabled"
+
+
+def check_federation(fleet: t.Mapping[str, t.Any], fleet_id: str) -> None:
+    """Raise UcsFederationStateError with what to do when the fleet has no working federation."""
+    enabled, description = federation_state(fleet)
+    if not enabled:
+        name = (fleet.get("metadata") or {}).get("name")
+        label = f"{fleet_id} ({name})" if name else fleet_id
+        raise UcsFederationStateError(
+            f"Fleet {label}: {description}. Enable federation for the fleet in the UCS console "
+            f"(Fleets > the fleet > Enable Federation) or with POST /v1/clustergroups/{fleet_id}/federations, "
+            "wait until it is available, then run again."
+        )
+
+
+def read_fleet(client: t.Any, request: CertRequest) -> t.Dict[str, t.Any]:
+    """GET the fleet's details (a read call, also made in check mode)."""
+    return client.get_json(fleet_path(request.fleet_id), what=f"read fleet {request.fleet_id}")
+
+
+def create_federation_cert(client: t.Any, request: CertRequest) -> t.Dict[str, t.Any]:
+    """POST /cert: creates (or reuses) the VPC endpoint and returns a fresh kubeconfig."""
+    body = {
+        "projectID": request.project_id,
+        "vpcID": request.vpc_id,
+        "subnetID": request.subnet_id,
+        "duration": request.duration,
+    }
+    return client.post_json(
+        fleet_path(request.fleet_id) + "/cert",
+        body,
+        what=f"create the federation connection of fleet {request.fleet_id}",
+        expected=(200, 201),
+    )
+
+
+def accept_kubeconfig(answer: t.Mapping[str, t.Any], request: CertRequest, now: datetime.datetime) -> t.Tuple[t.Dict[str, t.Any], KubeconfigInfo]:
+    """Validate the API's kubeconfig and stamp it with the fleet's identity.
+
+    Raises UcsKubeconfigError (the answer is not written or returned) when it fails validation.
+    """
+    try:
+        validate_kubeconfig(answer, now=now, expected_duration_days=request.duration)
+    except UcsKubeconfigError as exc:
+        raise UcsKubeconfigError(f"UCS returned an unusable kubeconfig for fleet {request.fleet_id}: {exc.msg}") from None
+    stamped = stamp_identity(dict(answer), request.fleet_id, request.vpc_id)
+    return stamped, validate_kubeconfig(stamped, now=now, expected_duration_days=request.duration)

@@ -1,0 +1,323 @@
+"""ucs_federation_cert through real ansible-playbook and ansible runs against the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import AnsibleRunner, Simulator, assert_no_secrets, secrets_in_kubeconfig
+
+MODULE = "ucs_cloud.fleet.ucs_federation_cert"
+
+
+def network(sim: Simulator) -> dict[str, str]:
+    """Project, VPC and subnet of the simulator's seed."""
+    net = sim.seed["network"]
+    return {"project_id": net["project_id"], "vpc_id": net["vpc_id"], "subnet_id": net["subnet_id"]}
+
+
+def task_args(sim: Simulator, dest: Path | None, **extra: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {"fleet_id": sim.federated_fleet["id"], **network(sim)}
+    if dest is not None:
+        args["dest"] = str(dest)
+    args.update(extra)
+    return args
+
+
+def one_task_playbook(args: dict[str, Any], *, no_log: bool = False, register_to: Path | None = None) -> str:
+    """A playbook running the module once and saving its (secret-free) result as JSON."""
+    task = {"name": "Run the module", MODULE: args, "register": "result"}
+    if no_log:
+        task["no_log"] = True
+    tasks: list[dict[str, Any]] = [task]
+    if register_to is not None:
+        tasks[0]["ignore_errors"] = True
+        tasks.append(
+            {
+                "name": "Save the result",
+                "ansible.builtin.copy": {
+                    "content": "{{ result | dict2items | rejectattr('key', 'equalto', 'kubeconfig') | items2dict | to_json }}",
+                    "dest": str(register_to),
+                    "mode": "0600",
+                },
+                # Test plumbing: never part of what the run reports or of check mode.
+                "changed_when": False,
+                "check_mode": False,
+            }
+        )
+    return yaml.safe_dump([{"name": "Module test", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}])
+
+
+def run_module(ansible: AnsibleRunner, sim: Simulator, args: dict[str, Any], *options: str, method: str = "aksk") -> tuple[Any, dict[str, Any]]:
+    out = ansible.tmp_path / f"result-{ansible.count + 1}.json"
+    run = ansible.playbook(one_task_playbook(args, register_to=out), *options, env=ansible.credential_env(method))
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    return run, json.loads(out.read_text())
+
+
+def writes(sim: Simulator) -> list[dict[str, Any]]:
+    return [r for r in sim.requests() if r["method"] != "GET" and not r["path"].startswith("/v3/")]
+
+
+def test_first_run_creates_second_run_changes_nothing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "kube" / "fleet.yaml"
+    dest.parent.mkdir()
+    run, result = run_module(ansible, sim, task_args(sim, dest))
+    assert result["changed"] is True and result["connection_created"] is True and result["kubeconfig_downloaded"] is True
+    assert len(sim.calls("POST", "/cert")) == 1
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+    assert result["server"] == sim.info["federation_server"]
+    assert result["not_after"].endswith("Z")
+    assert "kubeconfig" not in result
+
+    sim.control("DELETE", "requests")
+    run2, result2 = run_module(ansible, sim, task_args(sim, dest))
+    assert result2["changed"] is False and result2["connection_created"] is False
+    assert sim.requests() == [], "a valid kubeconfig at dest must mean no API call at all"
+    assert run2.changed() == 0
+    assert len(sim.connections()) == 1
+    assert_no_secrets(run.output + run2.output, sim.secrets() + secrets_in_kubeconfig(dest))
+
+
+def test_check_mode_reads_only_and_predicts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "fleet.yaml"
+    _, result = run_module(ansible, sim, task_args(sim, dest), "--check", "--diff")
+    assert result["changed"] is True
+    assert not dest.exists()
+    assert writes(sim) == [] and len(sim.calls("GET")) == 1
+    run_module(ansible, sim, task_args(sim, dest))
+    sim.control("DELETE", "requests")
+    _, again = run_module(ansible, sim, task_args(sim, dest), "--check")
+    assert again["changed"] is False and sim.requests() == []
+
+
+def test_expiring_dest_is_renewed_with_one_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "fleet.yaml"
+    run_module(ansible, sim, task_args(sim, dest, duration=10, renew_before=5))
+    sim.control("DELETE", "requests")
+    old = dest.read_bytes()
+    run, result = run_module(ansible, sim, task_args(sim, dest, duration=365, renew_before=30))
+    assert result["changed"] is True and "within 30 days" in result["reason"]
+    assert len(sim.calls("POST", "/cert")) == 1
+    assert dest.read_bytes() != old
+    assert "Renewing the federation kubeconfig" in run.output
+    assert len(sim.connections()) == 1 and sim.connections()[0]["cert_calls"] == 2
+
+
+def test_mode_drift_is_corrected_without_api_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "fleet.yaml"
+    run_module(ansible, sim, task_args(sim, dest))
+    dest.chmod(0o644)
+    sim.control("DELETE", "requests")
+    _, result = run_module(ansible, sim, task_args(sim, dest))
+    assert result["changed"] is True and stat.S_IMODE(dest.stat().st_mode) == 0o600
+    assert sim.requests() == []
+
+
+def test_backup_keeps_restricted_copy(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "fleet.yaml"
+    run_module(ansible, sim, task_args(sim, dest))
+    _, result = run_module(ansible, sim, task_args(sim, dest, force=True, backup=True))
+    backup = Path(result["backup_file"])
+    assert backup.exists() and stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("method", ["aksk", "temporary", "token", "password"])
+def test_each_auth_method(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, method: str) -> None:
+    seed = sim.seed
+    args = task_args(sim, tmp_path / "fleet.yaml", endpoint=sim.endpoint, ca_path=sim.ca_path)
+    env = {}
+    if method == "temporary":
+        tmp = seed["temporary_aksk"]
+        args.update(access_key=tmp["access_key"], secret_key=tmp["secret_key"], security_token=tmp["security_token"], domain_id=seed["domain"]["id"])
+    elif method == "token":
+        args["auth_token"] = sim.control("POST", "tokens", {})["token"]
+    elif method == "password":
+        env = ansible.credential_env("password")
+    else:
+        env = ansible.credential_env("aksk")
+    out = tmp_path / "result.json"
+    run = ansible.playbook(one_task_playbook(args, register_to=out), "-vvv", env=env)
+    result = json.loads(out.read_text())
+    assert result.get("changed") is True, result
+    expected_auth = {"aksk": "aksk", "temporary": "aksk", "token": "token", "password": "token"}[method]
+    assert [r["auth"] for r in sim.calls("POST", "/cert")] == [expected_auth]
+    if method == "password":
+        assert len(sim.calls("POST", "/v3/auth/tokens")) == 1
+    assert_no_secrets(run.output, sim.secrets() + secrets_in_kubeconfig(tmp_path / "fleet.yaml"))
+
+
+def test_adhoc_with_credentials_from_environment(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "ucs-fleet.yaml"
+    net = network(sim)
+    module_args = f"fleet_id={sim.federated_fleet['id']} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']} dest={dest}"
+    run = ansible.adhoc(MODULE, module_args, "-vvv", env=ansible.credential_env("aksk")).assert_ok()
+    assert "CHANGED" in run.stdout and dest.exists()
+    again = ansible.adhoc(MODULE, module_args, env=ansible.credential_env("aksk")).assert_ok()
+    assert "SUCCESS" in again.stdout and len(sim.calls("POST", "/cert")) == 1
+    assert_no_secrets(run.output + again.output, sim.secrets() + secrets_in_kubeconfig(dest))
+
+
+def test_return_content_requires_no_log(ansible: AnsibleRunner, sim: Simulator) -> None:
+    run = ansible.playbook(one_task_playbook(task_args(sim, None, return_content=True)), env=ansible.credential_env())
+    assert run.returncode != 0 and "set no_log: true on the task" in run.output
+    assert sim.requests() == []
+
+
+def failure(ansible: AnsibleRunner, sim: Simulator, args: dict[str, Any], *options: str, method: str = "aksk") -> tuple[Any, dict[str, Any]]:
+    out = ansible.tmp_path / f"result-{ansible.count + 1}.json"
+    run = ansible.playbook(one_task_playbook(args, register_to=out), *options, env=ansible.credential_env(method))
+    result = json.loads(out.read_text())
+    assert result.get("failed") is True, result
+    assert "Traceback" not in result["msg"]
+    assert_no_secrets(run.output + json.dumps(result), sim.secrets())
+    return run, result
+
+
+def test_federation_not_enabled_fails_with_guidance(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    args = task_args(sim, tmp_path / "f.yaml", fleet_id=sim.plain_fleet["id"])
+    _, result = failure(ansible, sim, args)
+    assert "federation is not enabled" in result["msg"] and "Enable federation" in result["msg"]
+    assert writes(sim) == [] and not (tmp_path / "f.yaml").exists()
+
+
+def test_unknown_fleet(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    _, result = failure(ansible, sim, task_args(sim, tmp_path / "f.yaml", fleet_id="00000000-0000-0000-0000-000000000000"))
+    assert result["http_status"] == 404 and result["error_code"] == "UCS.01100005"
+    assert "request id" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"duration": 0}, "duration must be between 1 and 1825"),
+        ({"duration": -1}, "duration must be between 1 and 1825"),
+        ({"duration": 1826}, "duration must be between 1 and 1825"),
+        ({"duration": "ten"}, "duration"),
+        ({"fleet_id": ""}, "fleet_id must not be empty"),
+        ({"fleet_id": "../../v3/auth"}, "fleet_id is malformed"),
+        ({"vpc_id": "vpc 1"}, "vpc_id is malformed"),
+        ({"renew_before": 400}, "renew_before (400) must be smaller than duration (365)"),
+        ({"mode": "0x600"}, "mode '0x600' is invalid"),
+        ({"access_key": "AKONLY", "auth_method": "aksk", "secret_key": None}, "secret_key"),
+    ],
+)
+def test_bad_input_rejected_before_any_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    args = task_args(sim, tmp_path / "f.yaml")
+    args.update({k: v for k, v in options.items() if v is not None})
+    env = ansible.credential_env("aksk")
+    if options.get("secret_key", "") is None:
+        env.pop("HUAWEICLOUD_SDK_SK")
+    out = tmp_path / "result.json"
+    ansible.playbook(one_task_playbook(args, register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result.get("failed") is True and message in result["msg"], result
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("dest_kind", "message"),
+    [("directory", "is a directory"), ("missing_parent", "does not exist"), ("read_only_dir", "is not writable")],
+)
+def test_bad_dest_rejected_before_any_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, dest_kind: str, message: str) -> None:
+    if dest_kind == "directory":
+        dest = tmp_path
+    elif dest_kind == "missing_parent":
+        dest = tmp_path / "missing" / "f.yaml"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root can write to any directory")
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        dest = ro / "f.yaml"
+    _, result = failure(ansible, sim, task_args(sim, dest))
+    assert message in result["msg"]
+    assert sim.requests() == []
+
+
+def test_conflicting_credentials_rejected(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    env = {**ansible.credential_env("aksk"), **ansible.credential_env("password")}
+    out = tmp_path / "result.json"
+    ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml"), register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result["failed"] and "auth_method" in result["msg"]
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "operation", "count", "expect"),
+    [
+        ("429", "create_cert", 1, "ok"),
+        ("503", "get_fleet", 2, "ok"),
+        ("502", "get_fleet", -1, "HTTP 502"),
+        ("500", "create_cert", 1, "HTTP 500"),
+        ("502", "create_cert", 1, "HTTP 502"),
+        ("drop", "get_fleet", 1, "ok"),
+        ("drop", "create_cert", 1, "may have been processed"),
+        ("malformed-json", "create_cert", 1, "not valid JSON"),
+        ("truncated-json", "get_fleet", 1, "JSON"),
+        ("kubeconfig-missing-users", "create_cert", 1, "users"),
+        ("kubeconfig-bad-base64", "create_cert", 1, "base64"),
+        ("kubeconfig-key-mismatch", "create_cert", 1, "does not match"),
+        ("kubeconfig-expired-cert", "create_cert", 1, "expired"),
+        ("kubeconfig-http-server", "create_cert", 1, "https"),
+        ("401", "get_fleet", 1, "401"),
+        ("403", "create_cert", 1, "403"),
+    ],
+)
+def test_faults(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, fault: str, operation: str, count: int, expect: str) -> None:
+    dest = tmp_path / "f.yaml"
+    dest.write_text("previous content\n")
+    dest.chmod(0o600)
+    sim.fault(fault, operation=operation, count=count, retry_after=0)
+    args = task_args(sim, dest, timeout=5, retries=2)
+    if expect == "ok":
+        _, result = run_module(ansible, sim, args)
+        assert result["changed"] is True and result.get("failed") is not True
+    else:
+        _, result = failure(ansible, sim, args)
+        assert expect in result["msg"], result["msg"]
+        assert dest.read_text() == "previous content\n", "dest must be left as it was"
+    assert len(sim.connections()) <= 1
+
+
+def test_insecure_kubeconfig_warns(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    sim.fault("kubeconfig-insecure", operation="create_cert")
+    run, result = run_module(ansible, sim, task_args(sim, tmp_path / "f.yaml"))
+    assert result["changed"] is True
+    assert "insecure-skip-tls-verify" in run.output
+
+
+def test_tls_needs_the_right_ca(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    env = ansible.credential_env("aksk")
+    env.pop("UCS_CA_PATH")
+    out = tmp_path / "r.json"
+    ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml"), register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result["failed"] and "ca_path" in result["msg"]
+    run = ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml", validate_certs=False), register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result["changed"] is True and "validate_certs is false" in run.output
+
+
+def test_blank_environment_values_count_as_unset(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """AWX injects every credential-type variable, empty when the field is blank."""
+    env = {
+        **ansible.credential_env("aksk"),
+        "OS_USERNAME": "",
+        "OS_PASSWORD": "",
+        "OS_AUTH_TOKEN": "",
+        "HUAWEICLOUD_SDK_PROJECT_ID": sim.seed["network"]["project_id"],
+    }
+    args = task_args(sim, tmp_path / "f.yaml")
+    args.pop("project_id")
+    out = tmp_path / "result.json"
+    ansible.playbook(one_task_playbook(args, register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result.get("changed") is True, result
+    assert len(sim.calls("POST", "/cert")) == 1
