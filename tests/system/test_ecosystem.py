@@ -434,3 +434,29 @@ def test_antsibull_docs_lint(tmp_path: Path) -> None:
         timeout=180,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+
+
+def test_changelog_fragments_render(tmp_path: Path) -> None:
+    """The fragments make a real release changelog (in a copy; the checkout stays unreleased)."""
+    copy = tmp_path / "collection"
+    shutil.copytree(ROOT / "changelogs", copy / "changelogs")
+    for name in ("galaxy.yml", "README.md"):
+        shutil.copy(ROOT / name, copy / name)
+    shutil.copytree(ROOT / "plugins", copy / "plugins", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "roles", copy / "roles")
+    shutil.copytree(ROOT / "meta", copy / "meta")
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}  # it runs ansible-doc
+    subprocess.run(
+        [str(VENV_BIN / "antsibull-changelog"), "release", "--version", "0.1.0", "--date", "2026-11-29"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    # Markdown output escapes punctuation: compare without the backslashes.
+    changelog = (copy / "CHANGELOG.md").read_text().replace("\\", "")
+    assert "v0.1.0" in changelog
+    assert "New Modules" in changelog and "ucs_federation_cert" in changelog
+    assert "New Roles" in changelog and "ucs_kubeconfig" in changelog
+    assert "credential type" in changelog
