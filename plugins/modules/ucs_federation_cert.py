@@ -25,7 +25,7 @@ description:
     which kubectl keeps), so later runs can tell which fleet a file belongs to.
   - Key material is never part of the result unless O(return_content=true).
 author:
-  - ucs_cloud.fleet maintainers
+  - ucs_cloud.fleet maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
@@ -43,6 +43,8 @@ attributes:
     details: Needs O(dest); without it every run downloads a new kubeconfig.
   safe_file_operations:
     support: full
+  platform:
+    platforms: posix
 options:
   fleet_id:
     description:

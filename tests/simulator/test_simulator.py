@@ -496,9 +496,9 @@ def test_fault_count_fleet_and_always(simulator: SimHandle) -> None:
     path = f"/v1/clustergroups/{fed_id(simulator)}"
     simulator.fault("503", operation="get_fleet", count=2, fleet_id=fed_id(simulator))
     assert simulator.call("GET", f"/v1/clustergroups/{simulator.plain_fleet['id']}").status_code == 200
-    assert [simulator.call("GET", path).status_code for _ in range(3)] == [503, 503, 200]
+    assert [simulator.call("GET", path).status_code for _attempt in range(3)] == [503, 503, 200]
     simulator.fault("500", count=-1)
-    assert [simulator.call("GET", path).status_code for _ in range(3)] == [500, 500, 500]
+    assert [simulator.call("GET", path).status_code for _attempt in range(3)] == [500, 500, 500]
     assert simulator.control("GET", "faults")[0]["count"] == -1
     simulator.control("DELETE", "faults")
     assert simulator.call("GET", path).status_code == 200

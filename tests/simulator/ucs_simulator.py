@@ -456,7 +456,7 @@ def string_to_sign(request: Request, signed_headers: List[str], sdk_date: str) -
 
 
 def parse_authorization(value: str) -> Optional[Dict[str, str]]:
-    algorithm, _, rest = value.strip().partition(" ")
+    algorithm, _separator, rest = value.strip().partition(" ")
     if algorithm != "SDK-HMAC-SHA256":
         return None
     fields: Dict[str, str] = {}
@@ -900,7 +900,7 @@ class Simulator:
     def duration(document: JSONDict) -> int:
         value = document.get("duration")
         # bool is an int subclass in Python; JSON true must not pass as 1 day.
-        if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, int):  # bool is an int subclass, not a JSON integer
             raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "duration is required and must be an integer (days)"))
         if not 1 <= value <= 1825:
             raise ApiError(ucs_error(400, UCS_BAD_REQUEST, f"duration must be between 1 and 1825, got {value}"))
@@ -1044,7 +1044,7 @@ class Simulator:
         if operation not in (*OPERATIONS, "any"):
             raise ValueError(f"unknown operation {operation!r}; known: {[*OPERATIONS, 'any']}")
         count = document.get("count", 1)
-        if type(count) is not int or count == 0 or count < -1:
+        if isinstance(count, bool) or not isinstance(count, int) or count == 0 or count < -1:
             raise ValueError("count must be a positive integer or -1 (always)")
         fault = Fault(
             operation=operation,

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, secrets_in_kubeconfig
 from cryptography import x509
-from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  (sshd is a fixture)
+from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
 
 pytestmark = pytest.mark.system
 

@@ -86,13 +86,13 @@ def test_first_run_creates_second_run_changes_nothing(ansible: AnsibleRunner, si
 
 def test_check_mode_reads_only_and_predicts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
-    _, result = run_module(ansible, sim, task_args(sim, dest), "--check", "--diff")
+    _run, result = run_module(ansible, sim, task_args(sim, dest), "--check", "--diff")
     assert result["changed"] is True
     assert not dest.exists()
     assert writes(sim) == [] and len(sim.calls("GET")) == 1
     run_module(ansible, sim, task_args(sim, dest))
     sim.control("DELETE", "requests")
-    _, again = run_module(ansible, sim, task_args(sim, dest), "--check")
+    _run, again = run_module(ansible, sim, task_args(sim, dest), "--check")
     assert again["changed"] is False and sim.requests() == []
 
 
@@ -114,7 +114,7 @@ def test_mode_drift_is_corrected_without_api_call(ansible: AnsibleRunner, sim: S
     run_module(ansible, sim, task_args(sim, dest))
     dest.chmod(0o644)
     sim.control("DELETE", "requests")
-    _, result = run_module(ansible, sim, task_args(sim, dest))
+    _run, result = run_module(ansible, sim, task_args(sim, dest))
     assert result["changed"] is True and stat.S_IMODE(dest.stat().st_mode) == 0o600
     assert sim.requests() == []
 
@@ -122,7 +122,7 @@ def test_mode_drift_is_corrected_without_api_call(ansible: AnsibleRunner, sim: S
 def test_backup_keeps_restricted_copy(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
     run_module(ansible, sim, task_args(sim, dest))
-    _, result = run_module(ansible, sim, task_args(sim, dest, force=True, backup=True))
+    _run, result = run_module(ansible, sim, task_args(sim, dest, force=True, backup=True))
     backup = Path(result["backup_file"])
     assert backup.exists() and stat.S_IMODE(backup.stat().st_mode) == 0o600
 
@@ -181,13 +181,13 @@ def failure(ansible: AnsibleRunner, sim: Simulator, args: dict[str, Any], *optio
 
 def test_federation_not_enabled_fails_with_guidance(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     args = task_args(sim, tmp_path / "f.yaml", fleet_id=sim.plain_fleet["id"])
-    _, result = failure(ansible, sim, args)
+    _run, result = failure(ansible, sim, args)
     assert "federation is not enabled" in result["msg"] and "Enable federation" in result["msg"]
     assert writes(sim) == [] and not (tmp_path / "f.yaml").exists()
 
 
 def test_unknown_fleet(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    _, result = failure(ansible, sim, task_args(sim, tmp_path / "f.yaml", fleet_id="00000000-0000-0000-0000-000000000000"))
+    _run, result = failure(ansible, sim, task_args(sim, tmp_path / "f.yaml", fleet_id="00000000-0000-0000-0000-000000000000"))
     assert result["http_status"] == 404 and result["error_code"] == "UCS.01100005"
     assert "request id" in result["msg"]
 
@@ -235,7 +235,7 @@ def test_bad_dest_rejected_before_any_call(ansible: AnsibleRunner, sim: Simulato
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o500)
         dest = ro / "f.yaml"
-    _, result = failure(ansible, sim, task_args(sim, dest))
+    _run, result = failure(ansible, sim, task_args(sim, dest))
     assert message in result["msg"]
     assert sim.requests() == []
 
@@ -277,10 +277,10 @@ def test_faults(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, fault: s
     sim.fault(fault, operation=operation, count=count, retry_after=0)
     args = task_args(sim, dest, timeout=5, retries=2)
     if expect == "ok":
-        _, result = run_module(ansible, sim, args)
+        _run, result = run_module(ansible, sim, args)
         assert result["changed"] is True and result.get("failed") is not True
     else:
-        _, result = failure(ansible, sim, args)
+        _run, result = failure(ansible, sim, args)
         assert expect in result["msg"], result["msg"]
         assert dest.read_text() == "previous content\n", "dest must be left as it was"
     assert len(sim.connections()) <= 1

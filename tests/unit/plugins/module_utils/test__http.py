@@ -595,7 +595,7 @@ def test_get_retries_connection_failures(failure: Callable[[], BaseException]) -
 
 
 def test_get_connection_failures_exhausted() -> None:
-    h = Harness([refused() for _ in range(4)])
+    h = Harness([refused() for _attempt in range(4)])
     with pytest.raises(UcsConnectionError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert info.value.msg.startswith("Failed to read fleet f1 after 4 attempts: connection failed to ucs.example.com (")
@@ -604,7 +604,7 @@ def test_get_connection_failures_exhausted() -> None:
 
 
 def test_get_read_timeouts_exhausted() -> None:
-    h = Harness([read_timeout() for _ in range(4)])
+    h = Harness([read_timeout() for _attempt in range(4)])
     with pytest.raises(UcsConnectionError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert info.value.msg.startswith("Failed to read fleet f1 after 4 attempts: read timeout from ucs.example.com (")

@@ -19,7 +19,7 @@ DATE_TEXT = "20261129T123456Z"
 
 
 def parse_authorization(value: str) -> dict[str, str]:
-    algorithm, _, rest = value.partition(" ")
+    algorithm, _separator, rest = value.partition(" ")
     fields = dict(item.split("=", 1) for item in rest.split(", "))
     fields["algorithm"] = algorithm
     return fields

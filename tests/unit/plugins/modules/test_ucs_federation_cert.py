@@ -33,6 +33,7 @@ class FakeClient:
     instances: ClassVar[list[FakeClient]] = []
     fleet: ClassVar[dict[str, Any]] = FEDERATED
     answer: ClassVar[Any] = None
+    errors: ClassVar[list[Exception]] = []
 
     def __init__(self, endpoint: str, credentials: Any, **options: Any) -> None:
         self.calls: list[tuple[str, str]] = []
@@ -44,14 +45,15 @@ class FakeClient:
 
     def post_json(self, path: str, body: dict[str, Any], what: str, expected: tuple[int, ...] = (200, 201)) -> dict[str, Any]:
         self.calls.append(("POST", path))
-        if isinstance(self.answer, Exception):
-            raise self.answer
+        if self.errors:
+            raise self.errors[0]
         return self.answer
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> type[FakeClient]:
     FakeClient.instances = []
+    FakeClient.errors = []
     FakeClient.fleet = FEDERATED
     FakeClient.answer = make_kubeconfig(days=365, not_before=now()).config
     monkeypatch.setattr(ucs_federation_cert.http, "UcsClient", FakeClient)
@@ -160,15 +162,17 @@ def test_unusable_answer_leaves_dest_alone(fake: type[FakeClient], capsys: pytes
 
 
 def test_api_error_fields_reach_the_result(fake: type[FakeClient], capsys: pytest.CaptureFixture[str]) -> None:
-    fake.answer = UcsApiError(
-        "Failed to create the federation connection: HTTP 400 UCS.01080006",
-        status=400,
-        method="POST",
-        url="https://ucs.example.test/v1/x",
-        error_code="UCS.01080006",
-        error_msg="federation not enabled",
-        request_id="req-1",
-    )
+    fake.errors = [
+        UcsApiError(
+            "Failed to create the federation connection: HTTP 400 UCS.01080006",
+            status=400,
+            method="POST",
+            url="https://ucs.example.test/v1/x",
+            error_code="UCS.01080006",
+            error_msg="federation not enabled",
+            request_id="req-1",
+        )
+    ]
     result = run_main(capsys)
     assert result["failed"] and result["http_status"] == 400 and result["error_code"] == "UCS.01080006" and result["request_id"] == "req-1"
 
