@@ -1,0 +1,546 @@
+#!/usr/bin/env python3
+"""Benchmark of ucs_cloud.fleet against a hand-written baseline (issue 6).
+
+Run from the repository root with the venv's Python::
+
+    .venv/bin/python scripts/benchmark.py [--sizes 1,10,50] [--repeats 3] [--out FILE.json]
+
+Starts its own simulator (tests/simulator/ucs_simulator.py) in a temporary directory, stops it at
+the end, and measures in one run:
+
+1. API calls per scenario of the role, from the simulator's request log;
+2. the cost of one module run (ad hoc), against ansible.builtin.ping, and the import time of the
+   collection's module_utils (python -X importtime);
+3. role scaling: playbooks/benchmark/role.yml against playbooks/benchmark/baseline.yml on N
+   local-connection hosts, first run and steady state, median of --repeats runs.
+
+Prints a human-readable report and, with --out, writes every raw figure as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+SIMULATOR = ROOT / "tests" / "simulator" / "ucs_simulator.py"
+PLAYBOOKS = ROOT / "playbooks" / "benchmark"
+VENV_BIN = Path(sys.executable).parent
+MODULE_UTILS = ("_http", "_kubeconfig", "_auth", "_federation")
+PREFIX = "ansible_collections.ucs_cloud.fleet.plugins.module_utils."
+
+
+# --------------------------------------------------------------------------------------------
+# Simulator
+
+
+class Simulator:
+    """A simulator process of our own and its control API."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.stdout = (state_dir / "stdout.log").open("wb")
+        self.stderr = (state_dir / "stderr.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, str(SIMULATOR), "--port", "0", "--state-dir", str(state_dir)],
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
+        deadline = time.monotonic() + 20
+        while not (state_dir / "simulator.json").exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("simulator did not start: " + (state_dir / "stderr.log").read_text())
+            time.sleep(0.05)
+        self.info: Dict[str, Any] = json.loads((state_dir / "simulator.json").read_text())
+        self.endpoint: str = self.info["endpoint"]
+        self.seed: Dict[str, Any] = self.info["seed"]
+        self._context = ssl.create_default_context(cafile=self.info["ca_path"])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stdout.close()
+        self.stderr.close()
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.endpoint + "/_sim/" + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, context=self._context, timeout=30) as answer:
+            text = answer.read()
+        return json.loads(text) if text else None
+
+    def reset(self) -> None:
+        self.control("POST", "reset")
+
+    def clear_log(self) -> None:
+        self.control("DELETE", "requests")
+
+    def requests(self) -> List[Dict[str, Any]]:
+        return list(self.control("GET", "requests"))
+
+    def connections(self) -> List[Dict[str, Any]]:
+        return list(self.control("GET", "connections"))
+
+    def add_fleet(self, name: str) -> str:
+        return str(self.control("POST", "fleets", {"name": name, "federation": True})["id"])
+
+    @property
+    def fleet_id(self) -> str:
+        return str(next(f for f in self.seed["fleets"] if f["federation"])["id"])
+
+
+# --------------------------------------------------------------------------------------------
+# Running Ansible
+
+
+@dataclass
+class Timing:
+    """Wall and CPU (children: user + system) seconds of one command."""
+
+    wall: float
+    cpu: float
+    returncode: int
+    output: str = ""
+
+
+@dataclass
+class Bench:
+    """Environment and helpers shared by the measurements."""
+
+    sim: Simulator
+    work: Path
+    env: Dict[str, str] = field(default_factory=dict)
+    count: int = 0
+
+    def credential_env(self, method: str) -> Dict[str, str]:
+        seed = self.sim.seed
+        env = {"UCS_ENDPOINT": self.sim.endpoint, "UCS_CA_PATH": self.sim.info["ca_path"]}
+        if method == "aksk":
+            env.update(
+                HUAWEICLOUD_SDK_AK=seed["aksk"]["access_key"],
+                HUAWEICLOUD_SDK_SK=seed["aksk"]["secret_key"],
+                HUAWEICLOUD_SDK_DOMAIN_ID=seed["domain"]["id"],
+            )
+        else:
+            env.update(
+                OS_AUTH_URL=self.sim.info["iam_endpoint"] + "/v3",
+                OS_USERNAME=seed["iam_user"]["name"],
+                OS_PASSWORD=seed["iam_user"]["password"],
+                OS_USER_DOMAIN_NAME=seed["domain"]["name"],
+            )
+        return env
+
+    def run(self, args: List[str], auth: str = "aksk", check: bool = True) -> Timing:
+        self.count += 1
+        env = {**self.env, **self.credential_env(auth)}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(args, env=env, cwd=self.work, capture_output=True, text=True, timeout=3600, check=False)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+        return Timing(wall, cpu, proc.returncode, proc.stdout + proc.stderr)
+
+    def playbook(self, name: str, inventory: Path, *options: str, auth: str = "aksk") -> Timing:
+        args = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOKS / name), *options]
+        return self.run(args, auth)
+
+    def adhoc(self, module: str, module_args: str) -> Timing:
+        args = [str(VENV_BIN / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m", module, "-a", module_args]
+        return self.run(args)
+
+
+def base_env(work: Path) -> Dict[str, str]:
+    collections = subprocess.run([str(ROOT / "scripts" / "link-collection.sh")], check=True, capture_output=True, text=True).stdout.strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_SDK_", "OS_", "UCS_", "ANSIBLE_"))}
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        ANSIBLE_COLLECTIONS_PATH=collections,
+        ANSIBLE_COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH="ignore",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_RETRY_FILES_ENABLED="False",
+        ANSIBLE_LOCALHOST_WARNING="False",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_LOCAL_TEMP=str(work / "ansible-local"),
+        ANSIBLE_REMOTE_TEMP=str(work / "ansible-remote"),
+        PYTHONPATH=collections,
+    )
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# Inventories
+
+
+def write_inventory(bench: Bench, name: str, size: int, fleets: Optional[List[str]] = None) -> Path:
+    """N local-connection hosts, each with its own ucs_kubeconfig_path (directory pre-created)."""
+    sim = bench.sim
+    net = sim.seed["network"]
+    user = sim.seed["iam_user"]
+    hosts_dir = bench.work / name
+    hosts: Dict[str, Dict[str, Any]] = {}
+    fleet_ids = fleets or [sim.fleet_id]
+    for index in range(size):
+        host = f"h{index:04d}"
+        (hosts_dir / host).mkdir(parents=True, exist_ok=True)
+        hosts[host] = {
+            "ucs_kubeconfig_path": str(hosts_dir / host / "kubeconfig"),
+            "ucs_kubeconfig_fleet_id": fleet_ids[index % len(fleet_ids)],
+        }
+    inventory = {
+        "all": {
+            "hosts": hosts,
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": sys.executable,
+                "ucs_kubeconfig_project_id": net["project_id"],
+                "ucs_kubeconfig_vpc_id": net["vpc_id"],
+                "ucs_kubeconfig_subnet_id": net["subnet_id"],
+                "bench_endpoint": sim.endpoint,
+                "bench_iam_endpoint": sim.info["iam_endpoint"],
+                "bench_ca_path": sim.info["ca_path"],
+                "bench_iam_username": user["name"],
+                "bench_iam_password": user["password"],
+                "bench_iam_domain_name": sim.seed["domain"]["name"],
+            },
+        }
+    }
+    path = bench.work / f"{name}.yml"
+    path.write_text(json.dumps(inventory, indent=1))
+    return path
+
+
+def delete_files(bench: Bench, name: str) -> None:
+    for path in (bench.work / name).glob("*/kubeconfig*"):
+        path.unlink()
+
+
+# --------------------------------------------------------------------------------------------
+# 1. API calls
+
+
+def count_calls(requests: List[Dict[str, Any]]) -> Dict[str, int]:
+    return {
+        "post_cert": sum(1 for r in requests if r["method"] == "POST" and r["path"].endswith("/cert")),
+        "post_other": sum(1 for r in requests if r["method"] == "POST" and not r["path"].endswith(("/cert", "/v3/auth/tokens"))),
+        "get": sum(1 for r in requests if r["method"] == "GET"),
+        "iam_token": sum(1 for r in requests if r["method"] == "POST" and r["path"].endswith("/v3/auth/tokens")),
+        "total": len(requests),
+    }
+
+
+def measure_api_calls(bench: Bench, hosts: int) -> Dict[str, Any]:
+    sim = bench.sim
+    results: Dict[str, Any] = {"hosts": hosts}
+
+    def scenario(label: str, inventory: Path, fleets: int, auth: str = "aksk", *options: str) -> None:
+        sim.clear_log()
+        timing = bench.playbook("role.yml", inventory, *options, auth=auth)
+        calls = count_calls(sim.requests())
+        calls.update(fleets=fleets, auth=auth, wall=round(timing.wall, 2))
+        results[label] = calls
+        print(f"  {label:<24} {json.dumps(calls)}", flush=True)
+
+    sim.reset()
+    inventory = write_inventory(bench, "api", hosts)
+    delete_files(bench, "api")
+    scenario("first_run", inventory, 1)
+    scenario("steady_state", inventory, 1)
+    # One host gets a certificate valid for 10 days (renewed when within 5); the next run, with
+    # the default renew_before of 30 days, must renew that host only.
+    (bench.work / "api" / "h0000" / "kubeconfig").unlink()
+    bench.playbook("role.yml", inventory, "--limit", "h0000", "-e", "ucs_kubeconfig_duration=10", "-e", "ucs_kubeconfig_renew_before=5")
+    scenario("one_host_expiring", inventory, 1)
+    scenario("steady_after_renewal", inventory, 1)
+    results["connections_one_fleet"] = [{k: c[k] for k in ("fleet_id", "vpc_id", "cert_calls", "certificates_issued")} for c in sim.connections()]
+    # Three fleets across the hosts, IAM password authentication (so tokens are counted).
+    sim.reset()
+    fleets = [sim.fleet_id, sim.add_fleet("bench-fleet-2"), sim.add_fleet("bench-fleet-3")]
+    inventory = write_inventory(bench, "api3", max(hosts, 3), fleets)
+    delete_files(bench, "api3")
+    scenario("three_fleets_first", inventory, 3, "password")
+    scenario("three_fleets_steady", inventory, 3, "password")
+    results["connections"] = [{k: c[k] for k in ("fleet_id", "vpc_id", "cert_calls", "certificates_issued")} for c in sim.connections()]
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Module cost
+
+
+def measure_module(bench: Bench, repeats: int) -> Dict[str, Any]:
+    sim = bench.sim
+    sim.reset()
+    net = sim.seed["network"]
+    dest = bench.work / "module" / "kubeconfig"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    base = f"fleet_id={sim.fleet_id} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']} dest={dest}"
+    bench.adhoc("ucs_cloud.fleet.ucs_federation_cert", base)  # creates dest (and the connection)
+    cases = {
+        "ping": ("ansible.builtin.ping", ""),
+        "module_valid_dest": ("ucs_cloud.fleet.ucs_federation_cert", base),
+        "module_fetch": ("ucs_cloud.fleet.ucs_federation_cert", base + " force=true"),
+    }
+    results: Dict[str, Any] = {}
+    for label, (module, module_args) in cases.items():
+        sim.clear_log()
+        runs = [bench.adhoc(module, module_args) for _attempt in range(repeats)]
+        results[label] = {
+            "wall": spread([r.wall for r in runs]),
+            "cpu": spread([r.cpu for r in runs]),
+            "api_calls_per_run": len(sim.requests()) / repeats,
+        }
+    # Start-up inside the module process: a bare AnsibleModule import against the collection's
+    # module_utils on top of it (fresh interpreter each time).
+    bare = "from ansible.module_utils.basic import AnsibleModule"
+    full = bare + "; " + "; ".join(f"import {PREFIX}{name}" for name in MODULE_UTILS)
+    for label, code in (("python_bare_ansiblemodule", bare), ("python_with_module_utils", full)):
+        runs = [bench.run([sys.executable, "-c", code]) for _attempt in range(max(repeats, 5))]
+        results[label] = {"wall": spread([r.wall for r in runs]), "cpu": spread([r.cpu for r in runs])}
+    results["startup_delta_ms"] = round(
+        (results["python_with_module_utils"]["wall"]["median"] - results["python_bare_ansiblemodule"]["wall"]["median"]) * 1000, 1
+    )
+    results["adhoc_delta_ms"] = round((results["module_valid_dest"]["wall"]["median"] - results["ping"]["wall"]["median"]) * 1000, 1)
+    results["importtime"] = import_times(bench, bare, full)
+    return results
+
+
+IMPORT_RE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def import_times(bench: Bench, bare: str, full: str) -> Dict[str, Any]:
+    """Self times (ms) from python -X importtime, grouped; the part beyond a bare AnsibleModule."""
+
+    def collect(code: str) -> Dict[str, int]:
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=bench.env, capture_output=True, text=True, check=True)
+        times: Dict[str, int] = {}
+        for line in proc.stderr.splitlines():
+            match = IMPORT_RE.match(line)
+            if match:
+                times[match.group(4)] = int(match.group(1))
+        return times
+
+    groups = {"collection": ("ansible_collections",), "requests": ("requests", "urllib3", "charset_normalizer", "idna", "certifi")}
+    groups.update(cryptography=("cryptography", "_cffi_backend", "cffi"), yaml=("yaml", "_yaml"))
+    samples = []
+    for _attempt in range(3):
+        base_times = collect(bare)
+        full_times = collect(full)
+        extra = {name: us for name, us in full_times.items() if name not in base_times}
+        sums: Dict[str, float] = {key: 0.0 for key in groups}
+        sums["other_stdlib"] = 0.0
+        for name, micro in extra.items():
+            top = name.split(".")[0]
+            key = next((k for k, tops in groups.items() if top in tops), "other_stdlib")
+            sums[key] += micro / 1000
+        sums["total_beyond_bare"] = sum(extra.values()) / 1000
+        sums["bare_ansiblemodule_total"] = sum(base_times.values()) / 1000
+        samples.append(sums)
+    return {key: round(statistics.median(s[key] for s in samples), 1) for key in samples[0]}
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Role scaling
+
+
+def spread(values: List[float]) -> Dict[str, float]:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+
+
+def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, Any]:
+    results: Dict[str, Any] = {}
+    for size in sizes:
+        inventory = write_inventory(bench, f"scale{size}", size)
+        per: Dict[str, Dict[str, List[float]]] = {}
+        for attempt in range(repeats):
+            # Alternate the order so drift of the machine hits both sides alike.
+            order = ("role.yml", "baseline.yml") if attempt % 2 == 0 else ("baseline.yml", "role.yml")
+            for book in order:
+                label = Path(book).stem
+                for phase in ("first", "steady"):
+                    if phase == "first":
+                        bench.sim.reset()
+                        delete_files(bench, f"scale{size}")
+                    timing = bench.playbook(book, inventory)
+                    series = per.setdefault(f"{label}_{phase}", {"wall": [], "cpu": []})
+                    series["wall"].append(timing.wall)
+                    series["cpu"].append(timing.cpu)
+        entry: Dict[str, Any] = {key: {"wall": spread(v["wall"]), "cpu": spread(v["cpu"])} for key, v in per.items()}
+        for phase in ("first", "steady"):
+            role, base = entry[f"role_{phase}"]["wall"]["median"], entry[f"baseline_{phase}"]["wall"]["median"]
+            entry[f"ratio_{phase}"] = round(role / base, 2)
+        results[str(size)] = entry
+        print(
+            f"  {size:>4} hosts: role first {entry['role_first']['wall']['median']:.2f}s steady {entry['role_steady']['wall']['median']:.2f}s;"
+            f" baseline first {entry['baseline_first']['wall']['median']:.2f}s steady {entry['baseline_steady']['wall']['median']:.2f}s;"
+            f" ratio first {entry['ratio_first']} steady {entry['ratio_steady']}",
+            flush=True,
+        )
+    return results
+
+
+PROFILE_CALLBACK = '''
+from __future__ import annotations
+import json, os, time
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+name: bench_task_times
+type: aggregate
+short_description: wall seconds per task, written as JSON to $BENCH_TASK_TIMES
+description: [benchmark helper]
+"""
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "bench_task_times"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+        self.current = None
+
+    def _close(self):
+        if self.current:
+            name, start = self.current
+            self.times.append([name, round(time.perf_counter() - start, 3)])
+        self.current = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._close()
+        self.current = (task.get_name(), time.perf_counter())
+
+    def v2_playbook_on_stats(self, stats):
+        self._close()
+        with open(os.environ["BENCH_TASK_TIMES"], "w") as handle:
+            json.dump(self.times, handle)
+'''
+
+
+def profile_tasks(bench: Bench, size: int) -> Dict[str, Any]:
+    """Wall seconds per task of one first and one steady run of role and baseline at SIZE hosts."""
+    plugin_dir = bench.work / "callbacks"
+    plugin_dir.mkdir(exist_ok=True)
+    (plugin_dir / "bench_task_times.py").write_text(PROFILE_CALLBACK)
+    inventory = write_inventory(bench, f"scale{size}", size)
+    saved = dict(bench.env)
+    results: Dict[str, Any] = {}
+    try:
+        bench.env.update(ANSIBLE_CALLBACK_PLUGINS=str(plugin_dir), ANSIBLE_CALLBACKS_ENABLED="bench_task_times")
+        for book in ("role.yml", "baseline.yml"):
+            bench.sim.reset()
+            delete_files(bench, f"scale{size}")
+            for phase in ("first", "steady"):
+                out = bench.work / f"tasks-{book}-{phase}.json"
+                bench.env["BENCH_TASK_TIMES"] = str(out)
+                timing = bench.playbook(book, inventory)
+                tasks = json.loads(out.read_text())
+                label = f"{Path(book).stem}_{phase}"
+                results[label] = {"wall": round(timing.wall, 2), "tasks": tasks}
+                print(f"  {label} ({size} hosts, {timing.wall:.2f} s):", flush=True)
+                for name, seconds in tasks:
+                    print(f"    {seconds:7.2f}  {name}", flush=True)
+    finally:
+        bench.env.clear()
+        bench.env.update(saved)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def machine() -> Dict[str, Any]:
+    model = ""
+    memory = ""
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        memory = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("MemTotal")), "")
+    versions = subprocess.run([str(VENV_BIN / "ansible"), "--version"], capture_output=True, text=True, check=False).stdout.splitlines()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory": memory,
+        "loadavg_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "ansible": versions[0] if versions else "",
+        "platform": platform.platform(),
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,10,50", help="comma-separated host counts for the scaling runs (200 works, slowly)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; medians are reported")
+    parser.add_argument("--api-hosts", type=int, default=6, help="hosts of the API-call scenarios")
+    parser.add_argument("--out", type=Path, help="write all figures as JSON to this file")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: api,module,scaling,profile")
+    parser.add_argument("--profile-size", type=int, default=10, help="hosts of the per-task profile run")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    work = Path(tempfile.mkdtemp(prefix="ucs-bench-"))
+    sim_dir = work / "simulator"
+    sim_dir.mkdir()
+    sim = Simulator(sim_dir)
+    report: Dict[str, Any] = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(), "forks": 5}
+    started = time.monotonic()
+    try:
+        bench = Bench(sim, work, base_env(work))
+        if "api" not in skip:
+            print(f"API calls (role, {args.api_hosts} hosts):", flush=True)
+            report["api_calls"] = measure_api_calls(bench, args.api_hosts)
+        if "module" not in skip:
+            print("Module cost:", flush=True)
+            report["module"] = measure_module(bench, args.repeats)
+            for key, value in report["module"].items():
+                print(f"  {key:<26} {json.dumps(value)}", flush=True)
+        if "scaling" not in skip:
+            print(f"Role scaling (forks 5, median of {args.repeats}):", flush=True)
+            report["scaling"] = measure_scaling(bench, sizes, args.repeats)
+        if "profile" not in skip:
+            print("Per-task wall time (one run each):", flush=True)
+            report["profile"] = profile_tasks(bench, args.profile_size)
+    finally:
+        sim.stop()
+        report["elapsed_s"] = round(time.monotonic() - started, 1)
+        report["machine"]["loadavg_end"] = os.getloadavg()
+        shutil.rmtree(work, ignore_errors=True)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"Done in {report['elapsed_s']} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
