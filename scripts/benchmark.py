@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of ucs_cloud.fleet against a hand-written baseline (issue 6).
 
 Run from the repository root with the venv's Python::
