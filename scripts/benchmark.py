@@ -25,22 +25,21 @@ import platform
 import re
 import resource
 import shutil
-import signal
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-SIMULATOR = ROOT / "tests" / "simulator" / "ucs_simulator.py"
 PLAYBOOKS = ROOT / "playbooks" / "benchmark"
-VENV_BIN = Path(sys.executable).parent
+
+sys.path.insert(0, str(ROOT / "tests" / "simulator"))
+from harness import VENV_BIN, SimulatorProcess, ansible_env  # noqa: E402  (the shared test harness)
+
 MODULE_UTILS = ("_http", "_kubeconfig", "_auth", "_federation")
 PREFIX = "ansible_collections.ucs_cloud.fleet.plugins.module_utils."
 
@@ -49,65 +48,18 @@ PREFIX = "ansible_collections.ucs_cloud.fleet.plugins.module_utils."
 # Simulator
 
 
-class Simulator:
-    """A simulator process of our own and its control API."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.stdout = (state_dir / "stdout.log").open("wb")
-        self.stderr = (state_dir / "stderr.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, str(SIMULATOR), "--port", "0", "--state-dir", str(state_dir)],
-            stdout=self.stdout,
-            stderr=self.stderr,
-        )
-        deadline = time.monotonic() + 20
-        while not (state_dir / "simulator.json").exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("simulator did not start: " + (state_dir / "stderr.log").read_text())
-            time.sleep(0.05)
-        self.info: Dict[str, Any] = json.loads((state_dir / "simulator.json").read_text())
-        self.endpoint: str = self.info["endpoint"]
-        self.seed: Dict[str, Any] = self.info["seed"]
-        self._context = ssl.create_default_context(cafile=self.info["ca_path"])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.stdout.close()
-        self.stderr.close()
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.endpoint + "/_sim/" + path, data=data, method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, context=self._context, timeout=30) as answer:
-            text = answer.read()
-        return json.loads(text) if text else None
-
-    def reset(self) -> None:
-        self.control("POST", "reset")
+class Simulator(SimulatorProcess):
+    """A simulator process of our own and the control calls the benchmark needs."""
 
     def clear_log(self) -> None:
         self.control("DELETE", "requests")
-
-    def requests(self) -> List[Dict[str, Any]]:
-        return list(self.control("GET", "requests"))
-
-    def connections(self) -> List[Dict[str, Any]]:
-        return list(self.control("GET", "connections"))
 
     def add_fleet(self, name: str) -> str:
         return str(self.control("POST", "fleets", {"name": name, "federation": True})["id"])
 
     @property
     def fleet_id(self) -> str:
-        return str(next(f for f in self.seed["fleets"] if f["federation"])["id"])
+        return str(self.federated_fleet["id"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,22 +126,9 @@ class Bench:
 
 
 def base_env(work: Path) -> Dict[str, str]:
-    collections = subprocess.run([str(ROOT / "scripts" / "link-collection.sh")], check=True, capture_output=True, text=True).stdout.strip()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_SDK_", "OS_", "UCS_", "ANSIBLE_"))}
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        ANSIBLE_COLLECTIONS_PATH=collections,
-        ANSIBLE_COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH="ignore",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_HOST_KEY_CHECKING="False",
-        ANSIBLE_RETRY_FILES_ENABLED="False",
-        ANSIBLE_LOCALHOST_WARNING="False",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_LOCAL_TEMP=str(work / "ansible-local"),
-        ANSIBLE_REMOTE_TEMP=str(work / "ansible-remote"),
-        PYTHONPATH=collections,
-    )
+    env = ansible_env(work)
+    # The import-time measurement imports module_utils by their collection names.
+    env["PYTHONPATH"] = env["ANSIBLE_COLLECTIONS_PATH"]
     return env
 
 

@@ -11,20 +11,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import signal
-import ssl
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import requests
-
-SIMULATOR = Path(__file__).resolve().parent / "ucs_simulator.py"
+from harness import SimulatorProcess
 
 
 def _encode(value: str) -> str:
@@ -63,61 +56,19 @@ def current_sdk_date(offset: dt.timedelta = dt.timedelta(0)) -> str:
     return (dt.datetime.now(dt.timezone.utc) + offset).strftime("%Y%m%dT%H%M%SZ")
 
 
-class SimHandle:
+class SimHandle(SimulatorProcess):
     """A running simulator: its published settings, its control API and request helpers."""
 
-    def __init__(self, state_dir: Path, process: subprocess.Popen, started_in: float) -> None:
-        self.state_dir = state_dir
-        self.process = process
-        self.started_in = started_in
-        self.info: Dict[str, Any] = json.loads((state_dir / "simulator.json").read_text(encoding="utf-8"))
-        self.endpoint: str = self.info["endpoint"]
-        self.ca_path: str = self.info["ca_path"]
-        self.federation_server: str = self.info["federation_server"]
-        self.seed: Dict[str, Any] = self.info["seed"]
-        self._context = ssl.create_default_context(cafile=self.ca_path)
+    def __init__(self, state_dir: Path, *args: str) -> None:
+        super().__init__(state_dir, *args)
         self.session = requests.Session()
         # Otherwise REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment override session.verify.
         self.session.trust_env = False
         self.session.verify = self.ca_path
 
-    # -- control API --
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.endpoint}/_sim/{path}", data=data, method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, context=self._context, timeout=10) as answer:
-            return json.loads(answer.read() or b"null")
-
-    def reset(self) -> None:
-        self.control("POST", "reset")
-
-    def requests(self) -> List[Dict[str, Any]]:
-        return self.control("GET", "requests")
-
-    def connections(self) -> List[Dict[str, Any]]:
-        return self.control("GET", "connections")
-
-    def fault(self, fault: str, operation: str = "any", count: int = 1, **extra: Any) -> Dict[str, Any]:
-        return self.control("POST", "faults", {"fault": fault, "operation": operation, "count": count, **extra})
-
-    # -- seed --
-
-    @property
-    def federated_fleet(self) -> Dict[str, Any]:
-        return next(f for f in self.seed["fleets"] if f["federation"])
-
-    @property
-    def plain_fleet(self) -> Dict[str, Any]:
-        return next(f for f in self.seed["fleets"] if not f["federation"])
-
     def cert_body(self, duration: int = 30, network: str = "network") -> Dict[str, Any]:
         net = self.seed[network]
         return {"projectID": net["project_id"], "vpcID": net["vpc_id"], "subnetID": net["subnet_id"], "duration": duration}
-
-    def secrets(self) -> List[str]:
-        seed = self.seed
-        return [seed["aksk"]["secret_key"], seed["temporary_aksk"]["secret_key"], seed["temporary_aksk"]["security_token"], seed["iam_user"]["password"]]
 
     # -- requests --
 
@@ -172,37 +123,13 @@ class SimHandle:
     def create_cert(self, fleet_id: Optional[str] = None, duration: int = 30, **kwargs: Any) -> requests.Response:
         return self.call("POST", f"/v1/clustergroups/{fleet_id or self.federated_fleet['id']}/cert", self.cert_body(duration), **kwargs)
 
-    def output(self) -> str:
-        """What the process wrote to stdout and stderr so far."""
-        return (self.state_dir / "stdout.log").read_text(encoding="utf-8") + (self.state_dir / "stderr.log").read_text(encoding="utf-8")
-
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
         self.session.close()
-        return self.process.returncode
+        return super().stop()
 
 
 def start_simulator(state_dir: Path, *args: str) -> SimHandle:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, str(SIMULATOR), "--port", "0", "--state-dir", str(state_dir), *args],
-        stdout=(state_dir / "stdout.log").open("wb"),
-        stderr=(state_dir / "stderr.log").open("wb"),
-    )
-    deadline = started + 15
-    while not (state_dir / "simulator.json").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"simulator did not start: {(state_dir / 'stderr.log').read_text(encoding='utf-8')}")
-        time.sleep(0.01)
-    return SimHandle(state_dir, process, time.monotonic() - started)
+    return SimHandle(state_dir, *args)
 
 
 @pytest.fixture(scope="session")

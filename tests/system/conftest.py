@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import signal
-import ssl
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,83 +19,27 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-SIMULATOR = ROOT / "tests" / "simulator" / "ucs_simulator.py"
-VENV_BIN = Path(sys.executable).parent
+# The shared simulator/Ansible harness lives beside the simulator. Appended, not prepended, so
+# that `conftest` still names this file for the test modules.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "simulator"))
+from harness import VENV_BIN, SimulatorProcess, ansible_env
+
 RECAP_RE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)", re.M)
 
 
-class Simulator:
-    """Handle on a running simulator: its published settings and its control API."""
-
-    def __init__(self, state_dir: Path, process: subprocess.Popen[bytes]) -> None:
-        self.state_dir = state_dir
-        self.process = process
-        self.info: dict[str, Any] = json.loads((state_dir / "simulator.json").read_text())
-        self.endpoint: str = self.info["endpoint"]
-        self.ca_path: str = self.info["ca_path"]
-        self.seed: dict[str, Any] = self.info["seed"]
-        self._context = ssl.create_default_context(cafile=self.ca_path)
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.endpoint + "/_sim/" + path, data=data, method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, context=self._context, timeout=10) as answer:
-            text = answer.read()
-        return json.loads(text) if text else None
-
-    def reset(self) -> None:
-        self.control("POST", "reset")
-
-    def requests(self) -> list[dict[str, Any]]:
-        return self.control("GET", "requests")
+class Simulator(SimulatorProcess):
+    """The simulator of the system tests, with a filter over its request log."""
 
     def calls(self, method: str | None = None, suffix: str = "") -> list[dict[str, Any]]:
         """Logged UCS/IAM requests, optionally filtered by method and path suffix."""
         return [r for r in self.requests() if (method is None or r["method"] == method) and r["path"].endswith(suffix)]
 
-    def connections(self) -> list[dict[str, Any]]:
-        return self.control("GET", "connections")
-
-    def fault(self, fault: str, operation: str = "any", count: int = 1, **extra: Any) -> None:
-        self.control("POST", "faults", {"fault": fault, "operation": operation, "count": count, **extra})
-
-    # Seeded values, named for the tests.
-    @property
-    def federated_fleet(self) -> dict[str, Any]:
-        return next(f for f in self.seed["fleets"] if f["federation"])
-
-    @property
-    def plain_fleet(self) -> dict[str, Any]:
-        return next(f for f in self.seed["fleets"] if not f["federation"])
-
-    def secrets(self) -> list[str]:
-        """Every credential the simulator knows; none may ever show up in output."""
-        seed = self.seed
-        values = [seed["aksk"]["secret_key"], seed["temporary_aksk"]["secret_key"], seed["temporary_aksk"]["security_token"], seed["iam_user"]["password"]]
-        return [v for v in values if v]
-
 
 @pytest.fixture(scope="session")
 def simulator_session(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    state_dir = tmp_path_factory.mktemp("simulator")
-    process = subprocess.Popen(
-        [sys.executable, str(SIMULATOR), "--port", "0", "--state-dir", str(state_dir)],
-        stdout=(state_dir / "stdout.log").open("wb"),
-        stderr=(state_dir / "stderr.log").open("wb"),
-    )
-    deadline = time.monotonic() + 15
-    while not (state_dir / "simulator.json").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"simulator did not start: {(state_dir / 'stderr.log').read_text()}")
-        time.sleep(0.05)
-    sim = Simulator(state_dir, process)
+    sim = Simulator(tmp_path_factory.mktemp("simulator"))
     yield sim
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    sim.stop()
 
 
 @pytest.fixture
@@ -139,22 +78,7 @@ class AnsibleRunner:
         self.tmp_path = tmp_path
         self.sim = sim
         self.count = 0
-        collections = subprocess.run([str(ROOT / "scripts" / "link-collection.sh")], check=True, capture_output=True, text=True).stdout.strip()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_SDK_", "OS_", "UCS_", "ANSIBLE_"))}
-        self.env.update(
-            PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-            ANSIBLE_COLLECTIONS_PATH=collections,
-            ANSIBLE_COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH="ignore",
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-            ANSIBLE_HOST_KEY_CHECKING="False",
-            ANSIBLE_RETRY_FILES_ENABLED="False",
-            ANSIBLE_LOCALHOST_WARNING="False",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"),
-            ANSIBLE_REMOTE_TEMP=str(tmp_path / "ansible-remote"),
-        )
+        self.env = ansible_env(tmp_path)
 
     def credential_env(self, method: str = "aksk") -> dict[str, str]:
         """Environment variables that authenticate against the simulator, as users set them."""

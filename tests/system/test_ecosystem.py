@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, VENV_BIN, AnsibleRunner, Simulator, assert_no_secrets
+from conftest import AnsibleRunner, Simulator, assert_no_secrets
+from harness import ROOT, VENV_BIN, ansible_env
 from jinja2 import StrictUndefined, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -72,18 +73,11 @@ def module_env_names() -> dict[str, str]:
 
 def clean_env(tmp_path: Path, collections_path: str | None = None) -> dict[str, str]:
     """An environment without credentials or Ansible settings of the caller, for tool runs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_SDK_", "OS_", "UCS_", "ANSIBLE_"))}
-    if collections_path is None:
-        collections_path = subprocess.run([str(ROOT / "scripts" / "link-collection.sh")], check=True, capture_output=True, text=True).stdout.strip()
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-        ANSIBLE_COLLECTIONS_PATH=collections_path,
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False",
-        ANSIBLE_COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH="ignore",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"),
-        ANSIBLE_HOME=str(tmp_path / "ansible-home"),
-    )
+    env = ansible_env(tmp_path)
+    if collections_path is not None:
+        env["ANSIBLE_COLLECTIONS_PATH"] = collections_path
+    # Only the collections path given counts (an installed tarball must be tested alone).
+    env.update(ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False", ANSIBLE_HOME=str(tmp_path / "ansible-home"))
     return env
 
 
