@@ -56,7 +56,6 @@ __all__ = [
     "KubeconfigSyntaxError",
     "check_entry",
     "dump_kubeconfig",
-    "entry_status",
     "format_time",
     "merge_kubeconfig",
     "parse_kubeconfig",
@@ -989,34 +988,6 @@ def check_entry(
     if set_current and info.current_context != context_name:
         return EntryStatus(f"current-context is not {_q(context_name)}", info)
     return EntryStatus(None, info)
-
-
-def entry_status(
-    existing: t.Union[str, bytes, t.Mapping[str, t.Any], None],
-    *,
-    cluster_name: str,
-    user_name: str,
-    context_name: str,
-    fleet_id: str,
-    vpc_id: t.Optional[str],
-    renew_before_days: int,
-    now: t.Optional[datetime.datetime] = None,
-    set_current: bool = True,
-    expected_server: t.Optional[str] = None,
-) -> t.Optional[str]:
-    """Return why the fleet's named entries need an update, or None; see check_entry()."""
-    return check_entry(
-        existing,
-        cluster_name=cluster_name,
-        user_name=user_name,
-        context_name=context_name,
-        fleet_id=fleet_id,
-        vpc_id=vpc_id,
-        renew_before_days=renew_before_days,
-        now=now,
-        set_current=set_current,
-        expected_server=expected_server,
-    ).reason
 
 
 def _loose_entries(config: t.Mapping[str, t.Any], section: str, body_key: str) -> t.List[_Entry]:

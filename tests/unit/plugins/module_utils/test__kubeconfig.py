@@ -784,7 +784,7 @@ def test_merge_errors() -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# entry_status
+# check_entry: the reason a host needs an update
 
 
 def merged_text(**overrides: Any) -> str:
@@ -841,8 +841,8 @@ def _edit(edit: Callable[[dict[str, Any]], None]) -> str:
         (lambda: merged_text(set_current=False), {"set_current": False}, None),
     ],
 )
-def test_entry_status(existing: Callable[[], Any], overrides: dict[str, Any], reason: str | None) -> None:
-    result = kc.entry_status(existing(), **{**STATUS_ARGS, **overrides})
+def test_check_entry_reason(existing: Callable[[], Any], overrides: dict[str, Any], reason: str | None) -> None:
+    result = kc.check_entry(existing(), **{**STATUS_ARGS, **overrides}).reason
     assert result == reason
     if result:
         MESSAGES.append(result)
@@ -856,12 +856,12 @@ def test_check_entry_returns_info_even_when_renewal_is_due() -> None:
     assert status.reason is None and status.info.not_after == EXPIRY
 
 
-def test_entry_status_ignores_broken_foreign_entries() -> None:
+def test_check_entry_ignores_broken_foreign_entries() -> None:
     config = kc.parse_kubeconfig(merged_text())
     config["clusters"].append("garbage")
     config["users"].append({"name": "weird", "user": None})
     config["contexts"].append({"name": 5})
-    assert kc.entry_status(config, **STATUS_ARGS) is None
+    assert kc.check_entry(config, **STATUS_ARGS).reason is None
 
 
 # ----------------------------------------------------------------------------------------------
