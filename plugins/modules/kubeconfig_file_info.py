@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kubeconfig_file_info
+short_description: Read a kubeconfig file and its attributes in one round trip
+version_added: 0.1.0
+description:
+  - Returns whether a kubeconfig file exists, its mode, owner and group, whether its directory
+    exists, and its content (base64, as M(ansible.builtin.slurp) returns it).
+  - One module run instead of M(ansible.builtin.stat) plus M(ansible.builtin.slurp), so that
+    inspecting many hosts costs one round trip per host. The
+    P(ucs_cloud.fleet.ucs_kubeconfig#role) role uses it to decide, on the controller, whether a
+    host's kubeconfig must be written.
+  - Fails when the path exists but is not a regular file (a directory, a symbolic link, a
+    device), since a kubeconfig cannot be written there safely.
+  - The content holds the client key of every user in the file. Register the result with
+    C(no_log=true); the filters P(ucs_cloud.fleet.kubeconfig_status#filter) and
+    P(ucs_cloud.fleet.kubeconfig_merge#filter) take RV(content) as it is.
+  - Needs only the Python standard library on the target.
+author:
+  - ucs_cloud.fleet maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The kubeconfig file on the target. C(~) is the home of the connecting (or become) user.
+    type: path
+    required: true
+seealso:
+  - module: ansible.builtin.stat
+  - module: ansible.builtin.slurp
+  - plugin: ucs_cloud.fleet.kubeconfig_status
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+---
+- name: Read the kubeconfig of the connecting user
+  ucs_cloud.fleet.kubeconfig_file_info:
+    path: ~/.kube/config
+  register: kubeconfig_file
+  no_log: true
+
+- name: Tell whether it needs a new certificate of the fleet
+  ansible.builtin.debug:
+    msg: >-
+      {{ (kubeconfig_file.content | default(none)) | ucs_cloud.fleet.kubeconfig_status(
+           fleet_id, 'ucs-fleet', 'ucs-fleet', 'ucs-fleet') }}
+"""
+
+RETURN = r"""
+path:
+  description: The path that was read, with C(~) and variables expanded.
+  returned: always
+  type: str
+  sample: /home/ops/.kube/config
+exists:
+  description: Whether the file exists.
+  returned: always
+  type: bool
+  sample: true
+directory_exists:
+  description: Whether the directory of RV(path) exists (so writing the file needs no new directory).
+  returned: always
+  type: bool
+  sample: true
+mode:
+  description: Permission bits of the file, as a four-digit octal string.
+  returned: when RV(exists) is true
+  type: str
+  sample: "0600"
+uid:
+  description: Numeric owner of the file.
+  returned: when RV(exists) is true
+  type: int
+  sample: 1000
+gid:
+  description: Numeric group of the file.
+  returned: when RV(exists) is true
+  type: int
+  sample: 1000
+owner:
+  description: Name of the owner, or null when the UID has no name on the target.
+  returned: when RV(exists) is true
+  type: str
+  sample: ops
+group:
+  description: Name of the group, or null when the GID has no name on the target.
+  returned: when RV(exists) is true
+  type: str
+  sample: ops
+size:
+  description: Size of the file in bytes.
+  returned: when RV(exists) is true
+  type: int
+  sample: 5523
+content:
+  description:
+    - The file's bytes, base64-encoded. Holds key material.
+  returned: when RV(exists) is true
+  type: str
+  sample: YXBpVmVyc2lvbjogdjEK
+"""
+
+import base64
+import errno
+import grp
+import os
+import pwd
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def _name_of(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"path": {"type": "path", "required": True}},
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    result = {
+        "changed": False,
+        "path": path,
+        "exists": False,
+        "directory_exists": os.path.isdir(os.path.dirname(path) or "."),
+    }
+
+    try:
+        # lstat: a symbolic link is reported as what it is, not as its target.
+        file_stat = os.lstat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            module.exit_json(**result)
+        module.fail_json(msg=f"cannot look at {path}: {exc.strerror}", **result)
+
+    if not stat.S_ISREG(file_stat.st_mode):
+        kind = "a directory" if stat.S_ISDIR(file_stat.st_mode) else "a symbolic link" if stat.S_ISLNK(file_stat.st_mode) else "not a regular file"
+        module.fail_json(msg=f"{path} exists and is {kind}; a kubeconfig path must name a regular file", **result)
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        module.fail_json(msg=f"cannot read {path}: {exc.strerror}", **result)
+
+    result.update(
+        exists=True,
+        mode=f"{stat.S_IMODE(file_stat.st_mode):04o}",
+        uid=file_stat.st_uid,
+        gid=file_stat.st_gid,
+        owner=_name_of(pwd.getpwuid, file_stat.st_uid),
+        group=_name_of(grp.getgrgid, file_stat.st_gid),
+        size=len(data),
+        content=base64.b64encode(data).decode("ascii"),
+    )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

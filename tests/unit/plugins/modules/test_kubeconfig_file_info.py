@@ -1,0 +1,85 @@
+"""kubeconfig_file_info: one read of a file's attributes and content, failing on non-files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pwd
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.ucs_cloud.fleet.plugins.modules import kubeconfig_file_info
+
+
+def run_main(capsys: pytest.CaptureFixture[str], path: Any) -> dict[str, Any]:
+    with patch_module_args({"path": str(path)}), pytest.raises(SystemExit):
+        kubeconfig_file_info.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_existing_file_reports_attributes_and_content(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    data = b"apiVersion: v1\nkind: Config\n\xff"  # any bytes survive the round trip
+    path.write_bytes(data)
+    path.chmod(0o640)
+    result = run_main(capsys, path)
+    assert not result.get("failed") and not result["changed"]
+    assert result["exists"] and result["directory_exists"]
+    assert result["mode"] == "0640"
+    assert (result["uid"], result["gid"]) == (os.getuid(), os.getgid())
+    assert result["owner"] == pwd.getpwuid(os.getuid()).pw_name
+    assert result["size"] == len(data)
+    assert base64.b64decode(result["content"]) == data
+
+
+def test_missing_file_in_existing_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = run_main(capsys, tmp_path / "config")
+    assert not result.get("failed")
+    assert result["exists"] is False and result["directory_exists"] is True
+    assert "content" not in result and "mode" not in result
+
+
+def test_missing_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = run_main(capsys, tmp_path / "no-such-dir" / "config")
+    assert not result.get("failed")
+    assert result["exists"] is False and result["directory_exists"] is False
+
+
+def test_tilde_is_the_users_home(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "config").write_text("x")
+    result = run_main(capsys, "~/config")
+    assert result["path"] == str(tmp_path / "config") and result["exists"]
+
+
+@pytest.mark.parametrize("kind", ["directory", "symbolic link"])
+def test_non_regular_path_fails_naming_what_it_is(capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "real"
+    target.write_text("x")
+    path = tmp_path / "config"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(target)
+    result = run_main(capsys, path)
+    assert result["failed"]
+    assert result["msg"] == f"{path} exists and is a {kind}; a kubeconfig path must name a regular file"
+    assert "content" not in result
+
+
+def test_unreadable_file_fails_with_the_reason(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config"
+    path.write_text("secret")
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    # Tests run as root in CI, where chmod 000 does not stop a read.
+    monkeypatch.setattr(kubeconfig_file_info, "open", refuse, raising=False)
+    result = run_main(capsys, path)
+    assert result["failed"] and result["msg"] == f"cannot read {path}: Permission denied"
+    assert "content" not in result and "secret" not in json.dumps(result)
