@@ -5,6 +5,7 @@ Python standard library only, so scripts outside pytest can import it too.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -80,6 +81,20 @@ class SimulatorProcess:
         """Every credential the simulator knows; none may ever show up in output."""
         seed = self.seed
         return [seed["aksk"]["secret_key"], seed["temporary_aksk"]["secret_key"], seed["temporary_aksk"]["security_token"], seed["iam_user"]["password"]]
+
+    def issued_secrets(self) -> List[str]:
+        """The seeded credentials plus every IAM token and client key issued since the last reset.
+
+        A client key is listed as its base64 and as the base64 lines of its PEM body, so a key
+        printed in either form is found.
+        """
+        issued = self.control("GET", "secrets")
+        found = self.secrets() + list(issued["tokens"])
+        for data in issued["client_keys"]:
+            found.append(data)
+            pem = base64.b64decode(data).decode("ascii")
+            found += [line for line in pem.splitlines() if len(line) > 20 and "PRIVATE KEY" not in line]
+        return found
 
     # -- process --
 

@@ -634,6 +634,17 @@ def test_request_log_and_no_secrets(simulator: SimHandle) -> None:
     assert simulator.requests() == [] and Path(simulator.info["request_log"]).read_text(encoding="utf-8") == ""
 
 
+def test_issued_secrets_are_listed_for_leak_scans(simulator: SimHandle) -> None:
+    token = simulator.iam_token().headers["X-Subject-Token"]
+    key_data = simulator.create_cert().json()["users"][0]["user"]["client-key-data"]
+    issued = simulator.control("GET", "secrets")
+    assert issued == {"tokens": [token], "client_keys": [key_data]}
+    body_line = base64.b64decode(key_data).decode().splitlines()[1]
+    assert {token, key_data, body_line} <= set(simulator.issued_secrets())
+    simulator.reset()
+    assert simulator.control("GET", "secrets") == {"tokens": [], "client_keys": []}
+
+
 # --- federation API server ------------------------------------------------------------------------
 
 

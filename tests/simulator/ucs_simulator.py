@@ -41,6 +41,8 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
   federation_reason?}`` creates or updates a fleet and answers its summary; ``DELETE /_sim/fleets/{id}``.
 - ``POST /_sim/tokens`` ``{ttl?}`` issues an IAM token for the seeded user: ``{token, expires_at}``.
 - ``POST /_sim/tokens/expire``: expires every issued token.
+- ``GET /_sim/secrets``: ``{tokens, client_keys}``, every IAM token and client key (``client-key-data``,
+  base64) issued since the last reset, so that tests can scan output for them.
 - ``POST /_sim/reset``: seed fleets, no connections, faults, tokens or logged requests.
 
 Fault names:
@@ -486,6 +488,7 @@ class Simulator:
         self.connections: Dict[Tuple[str, str], Connection] = {}
         self.faults: List[Fault] = []
         self.tokens: Dict[str, float] = {}
+        self.issued_keys: List[str] = []
         self.requests: List[JSONDict] = []
         self.federation_requests: List[JSONDict] = []
         self.seq = 0
@@ -506,6 +509,7 @@ class Simulator:
             self.connections = {}
             self.faults = []
             self.tokens = {}
+            self.issued_keys = []
             self.clear_requests()
             self.federation_requests = []
 
@@ -961,6 +965,8 @@ class Simulator:
         cluster_name, user_name, context_name = f"cluster-{fleet.name}", f"user-{fleet.name}", fleet.name
         cluster: JSONDict = {"server": self.federation_server, "certificate-authority-data": b64(self.federation_ca.pem)}
         user: JSONDict = {"client-certificate-data": b64(cert_pem(cert)), "client-key-data": b64(key_pem(key))}
+        with self.lock:
+            self.issued_keys.append(user["client-key-data"])
         if mutation == "kubeconfig-insecure":
             cluster["insecure-skip-tls-verify"] = "true"
         elif mutation == "kubeconfig-http-server":
@@ -1003,6 +1009,7 @@ class Simulator:
             ("POST", "fleets"): lambda doc: Reply(200, self.upsert_fleet(doc).summary()),
             ("POST", "tokens"): self.control_issue_token,
             ("POST", "tokens/expire"): lambda _: Reply(200, {"expired": self.expire_tokens()}),
+            ("GET", "secrets"): lambda _: Reply(200, {"tokens": sorted(self.tokens), "client_keys": list(self.issued_keys)}),
             ("POST", "reset"): self.control_reset,
         }
         if method == "DELETE" and len(parts) == 2 and parts[0] == "fleets":
