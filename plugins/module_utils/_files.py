@@ -79,7 +79,13 @@ def write_atomically(module: t.Any, dest: str, content: bytes, backup: bool, fin
         if final_mode is not None and stat.S_IMODE(os.stat(dest).st_mode) != final_mode:
             os.chmod(dest, final_mode)
         if backup:
-            backup_file = module.backup_local(dest)
+            # backup_local creates the copy with 0666 & ~umask and only then copies dest's mode
+            # onto it: a tight umask keeps the old key private in between (and after a kill).
+            old_umask = os.umask(0o077)
+            try:
+                backup_file = module.backup_local(dest)
+            finally:
+                os.umask(old_umask)
     fd, tmp_path = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".ucs-kubeconfig-", suffix=".tmp")
     module.add_cleanup_file(tmp_path)
     try:
