@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, secrets_in_kubeconfig
+from conftest import AnsibleRunner, Run, Simulator, assert_nothing_leaked, secrets_in_kubeconfig
 from cryptography import x509
 from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
 
@@ -140,12 +140,9 @@ def write_kubeconfig(path: Path, config: dict[str, Any], file_mode: int = 0o600)
 
 
 def leak_scan(run: Run, sim: Simulator, *files: Path) -> None:
-    secrets = list(sim.secrets())
-    for path in files:
-        if path.exists():
-            secrets += secrets_in_kubeconfig(path)
-    assert secrets, "nothing to scan for"
-    assert_no_secrets(run.output, secrets)
+    """Every artifact of the run and the simulator's logs, for every secret issued or written."""
+    written = [secret for path in files if path.exists() for secret in secrets_in_kubeconfig(path)]
+    assert_nothing_leaked(run, sim, written)
 
 
 # --- tests ----------------------------------------------------------------------------------
