@@ -110,7 +110,7 @@ options:
   retries:
     description:
       - How many times a request is repeated after a failure that is safe to retry (HTTP 429,
-        502, 503, 504 and connection errors for reads; only answers that prove the request was
+        500, 502, 503, 504, timeouts and connection errors for reads; only answers that prove the request was
         not processed for writes), 0 to 10.
     type: int
     default: 3

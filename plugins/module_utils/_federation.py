@@ -78,6 +78,10 @@ def validate_request(params: t.Mapping[str, t.Any]) -> CertRequest:
     _check_id("fleet_id", params["fleet_id"])
     for option in CONNECTION_ID_OPTIONS:
         _check_id(option, params.get(option))
+    for option in ("duration", "renew_before", "timeout", "retries"):
+        # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
+        if isinstance(params[option], bool):
+            raise UcsValidationError(f"{option} must be a whole number, not a boolean ({params[option]})")
     duration = params["duration"]
     if not MIN_DURATION <= duration <= MAX_DURATION:
         raise UcsValidationError(f"duration must be between {MIN_DURATION} and {MAX_DURATION} days, got {duration}")

@@ -53,6 +53,11 @@ def test_valid_request() -> None:
         ({"timeout": 601}, "timeout must be between 1 and 600"),
         ({"retries": -1}, "retries must be between 0 and 10"),
         ({"retries": 11}, "retries must be between 0 and 10"),
+        # Ansible's int type passes booleans through: duration true would be sent as JSON true.
+        ({"duration": True, "renew_before": 0}, "duration must be a whole number, not a boolean (True)"),
+        ({"renew_before": False}, "renew_before must be a whole number, not a boolean (False)"),
+        ({"timeout": True}, "timeout must be a whole number, not a boolean (True)"),
+        ({"retries": True}, "retries must be a whole number, not a boolean (True)"),
     ],
 )
 def test_invalid_requests(overrides: dict[str, Any], message: str) -> None:
