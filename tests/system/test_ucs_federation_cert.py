@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -109,24 +108,6 @@ def test_expiring_dest_is_renewed_with_one_call(ansible: AnsibleRunner, sim: Sim
     assert len(sim.connections()) == 1 and sim.connections()[0]["cert_calls"] == 2
 
 
-def test_mode_drift_is_corrected_without_api_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    dest = tmp_path / "fleet.yaml"
-    run_module(ansible, sim, task_args(sim, dest))
-    dest.chmod(0o644)
-    sim.control("DELETE", "requests")
-    _run, result = run_module(ansible, sim, task_args(sim, dest))
-    assert result["changed"] is True and stat.S_IMODE(dest.stat().st_mode) == 0o600
-    assert sim.requests() == []
-
-
-def test_backup_keeps_restricted_copy(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    dest = tmp_path / "fleet.yaml"
-    run_module(ansible, sim, task_args(sim, dest))
-    _run, result = run_module(ansible, sim, task_args(sim, dest, force=True, backup=True))
-    backup = Path(result["backup_file"])
-    assert backup.exists() and stat.S_IMODE(backup.stat().st_mode) == 0o600
-
-
 @pytest.mark.parametrize("method", ["aksk", "temporary", "token", "password"])
 def test_each_auth_method(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, method: str) -> None:
     seed = sim.seed
@@ -177,132 +158,6 @@ def failure(ansible: AnsibleRunner, sim: Simulator, args: dict[str, Any], *optio
     assert "Traceback" not in result["msg"]
     assert_no_secrets(run.output + json.dumps(result), sim.secrets())
     return run, result
-
-
-def test_federation_not_enabled_fails_with_guidance(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    args = task_args(sim, tmp_path / "f.yaml", fleet_id=sim.plain_fleet["id"])
-    _run, result = failure(ansible, sim, args)
-    assert "federation is not enabled" in result["msg"] and "Enable federation" in result["msg"]
-    assert writes(sim) == [] and not (tmp_path / "f.yaml").exists()
-
-
-def test_unknown_fleet(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    _run, result = failure(ansible, sim, task_args(sim, tmp_path / "f.yaml", fleet_id="00000000-0000-0000-0000-000000000000"))
-    assert result["http_status"] == 404 and result["error_code"] == "UCS.01100005"
-    assert "request id" in result["msg"]
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"duration": 0}, "duration must be between 1 and 1825"),
-        ({"duration": -1}, "duration must be between 1 and 1825"),
-        ({"duration": 1826}, "duration must be between 1 and 1825"),
-        ({"duration": "ten"}, "duration"),
-        ({"fleet_id": ""}, "fleet_id must not be empty"),
-        ({"fleet_id": "../../v3/auth"}, "fleet_id is malformed"),
-        ({"vpc_id": "vpc 1"}, "vpc_id is malformed"),
-        ({"renew_before": 400}, "renew_before (400) must be smaller than duration (365)"),
-        ({"mode": "0x600"}, "mode '0x600' is invalid"),
-        ({"access_key": "AKONLY", "auth_method": "aksk", "secret_key": None}, "secret_key"),
-    ],
-)
-def test_bad_input_rejected_before_any_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, options: dict[str, Any], message: str) -> None:
-    args = task_args(sim, tmp_path / "f.yaml")
-    args.update({k: v for k, v in options.items() if v is not None})
-    env = ansible.credential_env("aksk")
-    if options.get("secret_key", "") is None:
-        env.pop("HUAWEICLOUD_SDK_SK")
-    out = tmp_path / "result.json"
-    ansible.playbook(one_task_playbook(args, register_to=out), env=env)
-    result = json.loads(out.read_text())
-    assert result.get("failed") is True and message in result["msg"], result
-    assert sim.requests() == []
-
-
-@pytest.mark.parametrize(
-    ("dest_kind", "message"),
-    [("directory", "is a directory"), ("missing_parent", "does not exist"), ("read_only_dir", "is not writable")],
-)
-def test_bad_dest_rejected_before_any_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, dest_kind: str, message: str) -> None:
-    if dest_kind == "directory":
-        dest = tmp_path
-    elif dest_kind == "missing_parent":
-        dest = tmp_path / "missing" / "f.yaml"
-    else:
-        if os.geteuid() == 0:
-            pytest.skip("root can write to any directory")
-        ro = tmp_path / "ro"
-        ro.mkdir(mode=0o500)
-        dest = ro / "f.yaml"
-    _run, result = failure(ansible, sim, task_args(sim, dest))
-    assert message in result["msg"]
-    assert sim.requests() == []
-
-
-def test_conflicting_credentials_rejected(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    env = {**ansible.credential_env("aksk"), **ansible.credential_env("password")}
-    out = tmp_path / "result.json"
-    ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml"), register_to=out), env=env)
-    result = json.loads(out.read_text())
-    assert result["failed"] and "auth_method" in result["msg"]
-    assert sim.requests() == []
-
-
-@pytest.mark.parametrize(
-    ("fault", "operation", "count", "expect"),
-    [
-        ("429", "create_cert", 1, "ok"),
-        ("503", "get_fleet", 2, "ok"),
-        ("502", "get_fleet", -1, "HTTP 502"),
-        ("500", "create_cert", 1, "HTTP 500"),
-        ("502", "create_cert", 1, "HTTP 502"),
-        ("drop", "get_fleet", 1, "ok"),
-        ("drop", "create_cert", 1, "may have been processed"),
-        ("malformed-json", "create_cert", 1, "not valid JSON"),
-        ("truncated-json", "get_fleet", 1, "JSON"),
-        ("kubeconfig-missing-users", "create_cert", 1, "users"),
-        ("kubeconfig-bad-base64", "create_cert", 1, "base64"),
-        ("kubeconfig-key-mismatch", "create_cert", 1, "does not match"),
-        ("kubeconfig-expired-cert", "create_cert", 1, "expired"),
-        ("kubeconfig-http-server", "create_cert", 1, "https"),
-        ("401", "get_fleet", 1, "401"),
-        ("403", "create_cert", 1, "403"),
-    ],
-)
-def test_faults(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, fault: str, operation: str, count: int, expect: str) -> None:
-    dest = tmp_path / "f.yaml"
-    dest.write_text("previous content\n")
-    dest.chmod(0o600)
-    sim.fault(fault, operation=operation, count=count, retry_after=0)
-    args = task_args(sim, dest, timeout=5, retries=2)
-    if expect == "ok":
-        _run, result = run_module(ansible, sim, args)
-        assert result["changed"] is True and result.get("failed") is not True
-    else:
-        _run, result = failure(ansible, sim, args)
-        assert expect in result["msg"], result["msg"]
-        assert dest.read_text() == "previous content\n", "dest must be left as it was"
-    assert len(sim.connections()) <= 1
-
-
-def test_insecure_kubeconfig_warns(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    sim.fault("kubeconfig-insecure", operation="create_cert")
-    run, result = run_module(ansible, sim, task_args(sim, tmp_path / "f.yaml"))
-    assert result["changed"] is True
-    assert "insecure-skip-tls-verify" in run.output
-
-
-def test_tls_needs_the_right_ca(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    env = ansible.credential_env("aksk")
-    env.pop("UCS_CA_PATH")
-    out = tmp_path / "r.json"
-    ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml"), register_to=out), env=env)
-    result = json.loads(out.read_text())
-    assert result["failed"] and "ca_path" in result["msg"]
-    run = ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml", validate_certs=False), register_to=out), env=env)
-    result = json.loads(out.read_text())
-    assert result["changed"] is True and "validate_certs is false" in run.output
 
 
 def test_blank_environment_values_count_as_unset(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:

@@ -1,0 +1,1100 @@
+"""Reliability suite, API and input: faults of the UCS API, TLS, and bad input.
+
+Every scenario is a real ansible-playbook run of ucs_federation_cert against the simulator.
+
+To keep the file fast, scenarios with the same ansible-playbook options and controller
+environment share a run: each one is an inventory host of its own with its own fleet (created in
+the simulator), its own faults (scoped to that fleet), its own dest and its own module options, and
+the hosts run in parallel. The simulator logs the fleet of every request, so each scenario's
+request counts, connection, warnings and result are still its own. Scenarios that authenticate
+with an IAM token or password run alone (IAM calls name no fleet).
+
+What is checked, exactly as _http.py's RetryPolicy has it:
+- GET (read the fleet) is retried on 429, 500, 502, 503, 504, connection failures, dropped
+  connections and timeouts: an always-failing GET is tried exactly 1 + retries times.
+- POST /cert is retried only on 429 and on failures before the request was sent (refused
+  connection, connect timeout). A 5xx, a read timeout or a dropped connection after sending is
+  never repeated. A 401 is repeated once, with a new token, when the module obtains the token
+  itself (IAM password); never with a token the user gave.
+- Failures name the cause, the HTTP status and the UCS error code (result fields http_status and
+  error_code where the module sets them); dest keeps its bytes, mode and mtime; the fleet has at
+  most one connection and one /cert call; nothing secret is in any output or log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, assert_nothing_leaked, secrets_in_kubeconfig
+from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
+from test_ucs_federation_cert import MODULE, failure, run_module, task_args, writes
+
+FAULTS = pytest.mark.reliability(
+    "faults",
+    "a failing UCS API is retried only where that is safe and within bounds, then fails with its cause, status and code, leaving dest as it was",
+)
+TLS = pytest.mark.reliability(
+    "tls",
+    "the identity of the UCS endpoint is verified with the right CA, and every way of not verifying it warns",
+)
+BAD_INPUT = pytest.mark.reliability(
+    "bad-input",
+    "invalid options are rejected before any API call with a message that names the option and the rule",
+)
+
+VERBOSE = ("-vvvv", "--diff")
+FORKS = "10"
+# Small enough for a fast suite; the budget of a call (timeout x attempts) still leaves room for
+# the backoff sleeps (at most 1 + 2 s), so the number of attempts is exact.
+TIMEOUT = 2
+RETRIES = 2
+PREVIOUS = b"previous content\n"
+PREVIOUS_MODE = 0o640
+PREVIOUS_MTIME = 1_700_000_000
+MAY_HAVE_BEEN_PROCESSED = (
+    "The request may have been processed by the server; it was not repeated because repeating it is not safe. Check the state before running again"
+)
+UNUSABLE = "UCS returned an unusable kubeconfig for fleet {fleet}: "
+READ = "read fleet {fleet}"
+CREATE = "create the federation connection of fleet {fleet}"
+RETRY_RE = re.compile(r"Retrying (read fleet \S+|create the federation connection of fleet \S+) after (.+?) \(attempt (\d+) of (\d+)\) in (\d+\.\d) s")
+REAUTH_RE = re.compile(r"UCS answered HTTP 401 to (read fleet \S+|create the federation connection of fleet \S+): obtaining a new IAM token")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One scenario and what must come of it.
+
+    Set-up: ``fault`` (a simulator fault name) on ``operation`` of the scenario's fleet, ``count``
+    times (-1: always), with ``retry_after``/``delay``; module ``args`` over the defaults (None
+    removes one; strings may name ``{fleet}``, ``{dest}``, ``{ca_path}``...); task ``env``
+    (never secrets: -vvvv prints it); ``method`` aksk, password or token, whose options are given
+    unless ``credentials`` names others; ``fleet`` federated, plain, not-ready or unknown;
+    ``endpoint`` sim or refused (a closed local port); ``dest`` file (existing, to be left
+    alone), directory or missing-parent; ansible-playbook ``options``; ``controller_env``.
+
+    Expectations: ``ok`` or a failure whose message holds every part of ``msg`` and whose
+    http_status/error_code are ``status``/``code`` (None: absent); ``gets``/``posts`` are the
+    exact numbers of reads of the fleet and POST /cert calls the simulator logs for the fleet,
+    ``iam`` of IAM token requests (password/token scenarios run alone); ``cert_calls`` the /cert
+    calls the simulator processed (0: no connection); ``retried`` the cause of each retry in
+    order, ``delays`` their "in N s" when known exactly; ``reauth`` the request repeated once with
+    a new IAM token; ``warns`` other warnings.
+    """
+
+    id: str
+    fault: str | None = None
+    operation: str = "get_fleet"
+    count: int = 1
+    retry_after: float | None = None
+    delay: float | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    method: str = "aksk"
+    credentials: tuple[str, ...] | None = None
+    fleet: str = "federated"
+    endpoint: str = "sim"
+    dest: str = "file"
+    options: tuple[str, ...] = VERBOSE
+    controller_env: str = "none"
+    ok: bool = False
+    gets: int = 1
+    posts: int = 0
+    iam: int = 0
+    cert_calls: int = 0
+    retried: tuple[str, ...] = ()
+    delays: tuple[str, ...] | None = None
+    reauth: str | None = None
+    msg: tuple[str, ...] = ()
+    status: int | None = None
+    code: str | None = None
+    warns: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> tuple[Any, ...]:
+        """Scenarios with the same group share one ansible-playbook run."""
+        return (self.options, self.controller_env, self.id if self.method in ("password", "token") else "")
+
+    @property
+    def check_mode(self) -> bool:
+        return "--check" in self.options
+
+
+def case(id: str, fault: str | None = None, operation: str = "get_fleet", count: int = 1, **fields: Any) -> Case:  # noqa: A002
+    return Case(id=id, fault=fault, operation=operation, count=count, **fields)
+
+
+# --- the scenarios ------------------------------------------------------------------------------
+
+# Fault name -> (UCS error code, message) as the simulator sends them.
+STATUS_FAULTS = {
+    500: ("UCS.01000001", "Internal server error"),
+    502: ("APIGW.0202", "Backend unavailable"),
+    503: ("UCS.01000003", "Service temporarily unavailable"),
+    504: ("APIGW.0203", "Backend timeout"),
+}
+THROTTLED = ("UCS.01000002", "The request is throttled: too many requests, try again later")
+
+
+def status_cases() -> list[Case]:
+    """500/502/503/504 once and always, on the GET of the fleet and on the POST /cert."""
+    cases = []
+    for status, (code, text) in STATUS_FAULTS.items():
+        answer = f"HTTP {status} {code}: {text} (request id "
+        cases += [
+            # A GET that fails once is retried and the run succeeds.
+            case(f"{status}-get-once", str(status), ok=True, gets=2, posts=1, cert_calls=1, retried=(f"HTTP {status}",)),
+            # Twice: the last attempt allowed (1 + retries) succeeds.
+            case(f"{status}-get-twice", str(status), count=2, ok=True, gets=3, posts=1, cert_calls=1, retried=(f"HTTP {status}",) * 2),
+            # A GET that always fails is tried exactly 1 + retries times.
+            case(
+                f"{status}-get-always",
+                str(status),
+                count=-1,
+                gets=3,
+                retried=(f"HTTP {status}",) * 2,
+                msg=(f"Failed to {READ} after 3 attempts: {answer}",),
+                status=status,
+                code=code,
+            ),
+            # A POST /cert that got a 5xx may have been processed: never repeated, even when a
+            # repetition would have succeeded.
+            case(f"{status}-post-once", str(status), "create_cert", posts=1, msg=(f"Failed to {CREATE}: {answer}",), status=status, code=code),
+            case(f"{status}-post-always", str(status), "create_cert", count=-1, posts=1, msg=(f"Failed to {CREATE}: {answer}",), status=status, code=code),
+        ]
+    return cases
+
+
+THROTTLE_CASES = [
+    # Retry-After is honoured (1 s), on a GET and on a POST (429 means "not processed").
+    case("429-get-once", "429", retry_after=1, ok=True, gets=2, posts=1, cert_calls=1, retried=("HTTP 429",), delays=("1.0",)),
+    case("429-post-once", "429", "create_cert", retry_after=0, ok=True, posts=2, cert_calls=1, retried=("HTTP 429",), delays=("0.0",)),
+    case(
+        "429-post-always",
+        "429",
+        "create_cert",
+        count=-1,
+        retry_after=0,
+        posts=3,
+        retried=("HTTP 429",) * 2,
+        delays=("0.0", "0.0"),
+        msg=(f"Failed to {CREATE} after 3 attempts: HTTP 429 {THROTTLED[0]}: {THROTTLED[1]} (request id ",),
+        status=429,
+        code=THROTTLED[0],
+    ),
+    # Without Retry-After: exponential backoff with jitter (at most 1 s before the first retry).
+    case("429-no-retry-after-get-once", "429-no-retry-after", ok=True, gets=2, posts=1, cert_calls=1, retried=("HTTP 429",)),
+    case(
+        "429-no-retry-after-post-always",
+        "429-no-retry-after",
+        "create_cert",
+        count=-1,
+        args={"retries": 1},
+        posts=2,
+        retried=("HTTP 429",),
+        msg=(f"Failed to {CREATE} after 2 attempts: HTTP 429 {THROTTLED[0]}: {THROTTLED[1]} (request id ",),
+        status=429,
+        code=THROTTLED[0],
+    ),
+]
+
+CONNECTION_CASES = [
+    # Answers slower than timeout: a GET is repeated (here retries=1: exactly 2 attempts), a POST
+    # that timed out after it was sent is not (the simulator did create the connection).
+    case(
+        "slow-get-always",
+        "slow",
+        count=-1,
+        delay=3,
+        args={"timeout": 2, "retries": 1},
+        gets=2,
+        retried=("read timeout",),
+        msg=("Failed to read fleet {fleet} after 2 attempts: read timeout from {host} (",),
+    ),
+    case(
+        "slow-post-once",
+        "slow",
+        "create_cert",
+        delay=2,
+        args={"timeout": 1},
+        posts=1,
+        cert_calls=1,
+        msg=(f"Failed to {CREATE}: read timeout after the request was sent to {{host}} (", MAY_HAVE_BEEN_PROCESSED),
+    ),
+    # Nothing listens on the endpoint's port: nothing was sent, so retrying is safe.
+    case(
+        "refused",
+        endpoint="refused",
+        gets=0,
+        retried=("connection failed",) * 2,
+        msg=(
+            f"Failed to {READ} after 3 attempts: connection failed to {{host}} (",
+            "Connection refused",
+            "). Check the endpoint and the network (proxy, firewall)",
+        ),
+    ),
+    # The server closes the connection without an answer (drop: FIN, reset: RST).
+    case("drop-get-once", "drop", ok=True, gets=2, posts=1, cert_calls=1, retried=("connection dropped",)),
+    case(
+        "drop-get-always",
+        "drop",
+        count=-1,
+        gets=3,
+        retried=("connection dropped",) * 2,
+        msg=(f"Failed to {READ} after 3 attempts: connection dropped from {{host}} (",),
+    ),
+    case("reset-get-once", "reset", ok=True, gets=2, posts=1, cert_calls=1, retried=("connection dropped",)),
+    case(
+        "drop-post-once",
+        "drop",
+        "create_cert",
+        posts=1,
+        msg=(f"Failed to {CREATE}: connection dropped after the request was sent to {{host}} (", MAY_HAVE_BEEN_PROCESSED),
+    ),
+    case(
+        "reset-post-always",
+        "reset",
+        "create_cert",
+        count=-1,
+        posts=1,
+        msg=(f"Failed to {CREATE}: connection dropped after the request was sent to {{host}} (", MAY_HAVE_BEEN_PROCESSED),
+    ),
+]
+
+ANSWER_CASES = [
+    # A complete 2xx answer that is not JSON is not a transient failure: not retried.
+    case(
+        "truncated-json-get",
+        "truncated-json",
+        msg=(f"Failed to {READ}: the HTTP 200 answer is not valid JSON: it was truncated (it ends after ",),
+        status=200,
+    ),
+    case(
+        "truncated-json-post",
+        "truncated-json",
+        "create_cert",
+        posts=1,
+        msg=(
+            f"Failed to {CREATE}: the HTTP 201 answer is not valid JSON: it was truncated (it ends after ",
+            "; the request was processed but its answer cannot be used",
+        ),
+        status=201,
+    ),
+    case(
+        "malformed-json-get",
+        "malformed-json",
+        msg=(f"Failed to {READ}: the HTTP 200 answer is not valid JSON: malformed at line 1 column 1 (Expecting value) (request id ",),
+        status=200,
+    ),
+    case(
+        "malformed-json-post",
+        "malformed-json",
+        "create_cert",
+        posts=1,
+        msg=(
+            f"Failed to {CREATE}: the HTTP 201 answer is not valid JSON: malformed at line 1 column 1 (Expecting value) (request id ",
+            "; the request was processed but its answer cannot be used",
+        ),
+        status=201,
+    ),
+]
+
+
+def kubeconfig_case(fault: str, problem: str) -> Case:
+    """The server issued a certificate (one connection, one /cert call) but its kubeconfig is unusable."""
+    return case(fault, fault, "create_cert", posts=1, cert_calls=1, msg=(UNUSABLE + problem,))
+
+
+CERT = "users[0].user.client-certificate-data"
+KUBECONFIG_CASES = [
+    kubeconfig_case("kubeconfig-missing-users", "users is missing"),
+    kubeconfig_case("kubeconfig-missing-current-context", "current-context is not set"),
+    kubeconfig_case("kubeconfig-bad-base64", f"{CERT} is not valid base64"),
+    kubeconfig_case("kubeconfig-expired-cert", f"{CERT} has expired (not after "),
+    kubeconfig_case("kubeconfig-key-mismatch", f"users[0].user.client-key-data does not match the client certificate in {CERT}"),
+    kubeconfig_case("kubeconfig-wrong-duration", f"{CERT} is valid for "),
+    kubeconfig_case("kubeconfig-http-server", "clusters[0].cluster.server must be an https:// URL (the federation API server is reached over TLS)"),
+]
+
+AKSK_REJECTED = (
+    "UCS rejected the request signed with AK/SK (access key {access_key}, domain ID {domain_id}): "
+    "check access_key/secret_key and domain_id, and that this host's clock is right"
+)
+NEW_TOKEN_REJECTED = "UCS rejected a new IAM token of user {username} in domain {domain_name}: check the user's permissions for UCS"
+USER_TOKEN_REJECTED = "UCS rejected the IAM token (auth_token): the token expired or is invalid; obtain a new one or use IAM password auth"
+UNAUTHORIZED = ("UCS.01000004", "Authentication failed: the credentials are not valid for this request")
+FORBIDDEN = ("UCS.01000005", "Forbidden: the user has no permission for this operation")
+TOKEN_EXPIRED = ("APIGW.0301", "Incorrect IAM authentication information: token expires, expires_at: ")
+
+AUTH_CASES = [
+    case(
+        "401-get",
+        "401",
+        msg=(f"Failed to {READ}: HTTP 401 {UNAUTHORIZED[0]}: {UNAUTHORIZED[1]} (request id ", AKSK_REJECTED),
+        status=401,
+        code=UNAUTHORIZED[0],
+    ),
+    case("403-get", "403", msg=(f"Failed to {READ}: HTTP 403 {FORBIDDEN[0]}: {FORBIDDEN[1]} (request id ",), status=403, code=FORBIDDEN[0]),
+    case(
+        "403-post",
+        "403",
+        "create_cert",
+        posts=1,
+        msg=(f"Failed to {CREATE}: HTTP 403 {FORBIDDEN[0]}: {FORBIDDEN[1]} (request id ",),
+        status=403,
+        code=FORBIDDEN[0],
+    ),
+    # IAM password: the module obtained the token, so after a 401 it obtains a new one and
+    # repeats the request once (a 401 means UCS did not process it, so this holds for a POST too).
+    case("token-expired-get-password", "token-expired", method="password", ok=True, iam=2, gets=2, posts=1, cert_calls=1, reauth=READ),
+    case("token-expired-post-password", "token-expired", "create_cert", method="password", ok=True, iam=2, posts=2, cert_calls=1, reauth=CREATE),
+    case(
+        "token-expired-always-password",
+        "token-expired",
+        count=-1,
+        method="password",
+        iam=2,
+        gets=2,
+        reauth=READ,
+        msg=(f"Failed to {READ}: HTTP 401 {TOKEN_EXPIRED[0]}: {TOKEN_EXPIRED[1]}", NEW_TOKEN_REJECTED),
+        status=401,
+        code=TOKEN_EXPIRED[0],
+    ),
+    case(
+        "401-post-always-password",
+        "401",
+        "create_cert",
+        count=-1,
+        method="password",
+        iam=2,
+        posts=2,
+        reauth=CREATE,
+        msg=(f"Failed to {CREATE}: HTTP 401 {UNAUTHORIZED[0]}: {UNAUTHORIZED[1]} (request id ", NEW_TOKEN_REJECTED),
+        status=401,
+        code=UNAUTHORIZED[0],
+    ),
+    # A token the user gave cannot be renewed: a clear error, no repetition.
+    case(
+        "token-expired-post-user-token",
+        "token-expired",
+        "create_cert",
+        method="token",
+        posts=1,
+        msg=(f"Failed to {CREATE}: HTTP 401 {TOKEN_EXPIRED[0]}: {TOKEN_EXPIRED[1]}", USER_TOKEN_REJECTED),
+        status=401,
+        code=TOKEN_EXPIRED[0],
+    ),
+]
+
+CHECK_MODE_CASES = [
+    # Check mode reads the fleet (with the same retries) and never posts.
+    case("503-get-once-check", "503", options=("--check", "--diff"), ok=True, gets=2, retried=("HTTP 503",)),
+    case(
+        "500-get-always-check",
+        "500",
+        count=-1,
+        options=("--check", "-vvvv"),
+        gets=3,
+        retried=("HTTP 500",) * 2,
+        msg=(f"Failed to {READ} after 3 attempts: HTTP 500 UCS.01000001: Internal server error (request id ",),
+        status=500,
+        code="UCS.01000001",
+    ),
+]
+
+FAULT_CASES = status_cases() + THROTTLE_CASES + CONNECTION_CASES + ANSWER_CASES + KUBECONFIG_CASES + AUTH_CASES + CHECK_MODE_CASES
+
+ENABLE_FEDERATION = (
+    ". Enable federation for the fleet in the UCS console (Fleets > the fleet > Enable Federation) or with "
+    "POST /v1/clustergroups/{fleet}/federations, wait until it is available, then run again."
+)
+FLEET_CASES = [
+    case("federation-not-enabled", fleet="plain", msg=("Fleet {fleet} (fleet-{case}): federation is not enabled" + ENABLE_FEDERATION,)),
+    case(
+        "federation-not-ready",
+        fleet="not-ready",
+        msg=("Fleet {fleet} (fleet-{case}): federation is not ready (condition Federation: Installing)" + ENABLE_FEDERATION,),
+    ),
+]
+UNKNOWN_FLEET = case(
+    "unknown-fleet",
+    fleet="unknown",
+    msg=("Failed to read fleet {fleet}: HTTP 404 UCS.01100005: The fleet (cluster group) {fleet} does not exist (request id ",),
+    status=404,
+    code="UCS.01100005",
+)
+
+NOT_VERIFIED = "Failed to read fleet {fleet}: the server certificate of {host} did not verify ("
+SET_CA_PATH = "). Set ca_path to the CA bundle that issued it (or validate_certs=false, for testing only)"
+# UCS_CA_PATH is not set for these: only ca_path (or the system's CAs) can verify the simulator.
+TLS_CASES = [
+    case("no-ca", controller_env="no-ca", gets=0, msg=(NOT_VERIFIED, SET_CA_PATH)),
+    case("wrong-ca", controller_env="no-ca", args={"ca_path": "{federation_ca_path}"}, gets=0, msg=(NOT_VERIFIED, SET_CA_PATH)),
+    case("ca-path-option", controller_env="no-ca", args={"ca_path": "{ca_path}"}, ok=True, posts=1, cert_calls=1),
+    case(
+        "validate-certs-false",
+        controller_env="no-ca",
+        args={"validate_certs": False},
+        ok=True,
+        posts=1,
+        cert_calls=1,
+        warns=("validate_certs is false: the identity of the UCS endpoint is not checked. Use this for testing only.",),
+    ),
+]
+INSECURE_KUBECONFIG = case(
+    "kubeconfig-insecure",
+    "kubeconfig-insecure",
+    "create_cert",
+    ok=True,
+    posts=1,
+    cert_calls=1,
+    warns=(
+        "clusters[0].cluster.insecure-skip-tls-verify is true: kubectl will not verify the identity of the API server ",
+        # The simulator keeps the CA data too: the module warns, and writes the file all the same.
+        "clusters[0].cluster sets both certificate-authority-data and insecure-skip-tls-verify, which kubectl refuses",
+    ),
+)
+
+
+def bad(id: str, args: Mapping[str, Any], *msg: str, **fields: Any) -> Case:  # noqa: A002
+    """A scenario that must be rejected before any API call."""
+    return Case(id=id, args=args, msg=msg, gets=0, options=("-vvvv",), **fields)
+
+
+ID_RULE = "is malformed: it must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+DURATION_RULE = "duration must be between 1 and 1825 days, got "
+NOT_AN_INT = "cannot be converted to an int"
+ENV_HINT = "Options may also come from environment variables (HUAWEICLOUD_SDK_*, OS_*): check the environment of the task"
+BAD_INPUT_CASES = [
+    bad("duration-0", {"duration": 0}, DURATION_RULE + "0"),
+    bad("duration-minus-1", {"duration": -1}, DURATION_RULE + "-1"),
+    bad("duration-1826", {"duration": 1826}, DURATION_RULE + "1826"),
+    bad("duration-ten", {"duration": "ten"}, "argument 'duration' is of type", NOT_AN_INT),
+    bad("duration-fraction", {"duration": "1.5"}, "argument 'duration' is of type", NOT_AN_INT),
+    bad("duration-empty", {"duration": ""}, "argument 'duration' is of type", NOT_AN_INT),
+    # YAML true is an int to Ansible: with renew_before 0 it passed every check and reached the API.
+    bad("duration-true", {"duration": True, "renew_before": 0}, "duration must be a whole number, not a boolean (True)"),
+    bad("renew-before-minus-1", {"renew_before": -1}, "renew_before must be 0 or more days, got -1"),
+    bad("renew-before-duration", {"renew_before": 400}, "renew_before (400) must be smaller than duration (365)"),
+    bad("timeout-0", {"timeout": 0}, "timeout must be between 1 and 600 seconds, got 0"),
+    bad("retries-11", {"retries": 11}, "retries must be between 0 and 10, got 11"),
+    bad("fleet-id-empty", {"fleet_id": ""}, "fleet_id must not be empty"),
+    bad("fleet-id-blank", {"fleet_id": "   "}, "fleet_id must not be empty"),
+    bad("fleet-id-path", {"fleet_id": "../../v3/auth"}, "fleet_id " + ID_RULE),
+    bad("fleet-id-too-long", {"fleet_id": "f" * 65}, "fleet_id " + ID_RULE),
+    bad("fleet-id-leading-dash", {"fleet_id": "-abc"}, "fleet_id " + ID_RULE),
+    # project_id has an environment fallback: blank means unset, and it is needed for /cert.
+    bad("project-id-empty", {"project_id": ""}, "project_id is required to create the federation connection of fleet {fleet}"),
+    bad("project-id-malformed", {"project_id": "proj/1"}, "project_id " + ID_RULE),
+    bad("vpc-id-empty", {"vpc_id": ""}, "vpc_id must not be empty"),
+    bad("vpc-id-malformed", {"vpc_id": "vpc 1"}, "vpc_id " + ID_RULE),
+    bad("subnet-id-empty", {"subnet_id": ""}, "subnet_id must not be empty"),
+    bad("subnet-id-malformed", {"subnet_id": "subnet?x=1"}, "subnet_id " + ID_RULE),
+    bad("vpc-and-subnet-missing", {"vpc_id": None, "subnet_id": None}, "vpc_id, subnet_id are required to create the federation connection of fleet {fleet}"),
+    bad("endpoint-http", {"endpoint": "http://127.0.0.1:1"}, "endpoint must be an https:// URL (got scheme 'http')"),
+    bad("mode-hex", {"mode": "0x600"}, "mode '0x600' is invalid: use an octal string such as '0600' or a symbolic mode such as 'u=rw,go='"),
+    bad("mode-symbolic-typo", {"mode": "u=rwz"}, "mode 'u=rwz' is invalid"),
+    bad("mode-ls-style", {"mode": "rw-r-----"}, "mode 'rw-r-----' is invalid"),
+    bad("mode-too-large", {"mode": 0o17777}, "mode must be between 0000 and 07777, got 17777"),
+    bad("dest-directory", {}, "dest {dest} is a directory; name a file inside it", dest="directory"),
+    bad("dest-missing-directory", {}, "dest {dest}: the directory {dest_parent} does not exist", dest="missing-parent"),
+]
+
+AKSK = ("access_key", "secret_key", "domain_id")
+PASSWORD = ("username", "password", "domain_name", "iam_endpoint")
+
+
+def credentials(id: str, given: tuple[str, ...], *msg: str, **fields: Any) -> Case:  # noqa: A002
+    """A scenario with only the credential options ``given`` (and nothing in the environment unless it says so)."""
+    return bad(id, fields.pop("args", {}), *msg, credentials=given, **fields)
+
+
+CREDENTIAL_CASES = [
+    credentials(
+        "ak-without-sk",
+        ("access_key", "domain_id"),
+        "access_key and domain_id are set but secret_key is missing for AK/SK authentication: set secret_key (or HUAWEICLOUD_SDK_SK/OS_SECRET_KEY). "
+        + ENV_HINT,
+    ),
+    credentials(
+        "sk-without-ak",
+        ("secret_key", "domain_id"),
+        "secret_key and domain_id are set but access_key is missing for AK/SK authentication: set access_key (or HUAWEICLOUD_SDK_AK/OS_ACCESS_KEY)",
+    ),
+    credentials(
+        "aksk-without-domain-id",
+        ("access_key", "secret_key"),
+        "access_key and secret_key are set but domain_id is missing for AK/SK authentication: set domain_id (or HUAWEICLOUD_SDK_DOMAIN_ID/OS_DOMAIN_ID)",
+    ),
+    credentials(
+        "ak-from-environment-alone",
+        (),
+        "access_key is set but secret_key and domain_id are missing for AK/SK authentication",
+        env={"HUAWEICLOUD_SDK_AK": "{access_key}"},
+    ),
+    credentials(
+        "security-token-without-aksk",
+        ("security_token", "domain_id"),
+        "security_token is set but access_key and secret_key are missing: a security token is only used with temporary AK/SK",
+    ),
+    credentials(
+        "temporary-without-sk",
+        ("access_key", "security_token", "domain_id"),
+        "access_key, domain_id and security_token are set but secret_key is missing for AK/SK authentication",
+    ),
+    credentials(
+        "password-without-username",
+        ("password", "domain_name", "iam_endpoint"),
+        "password and domain_name are set but username is missing for IAM password authentication: set username (or OS_USERNAME)",
+    ),
+    credentials(
+        "username-without-password",
+        ("username", "domain_name", "iam_endpoint"),
+        "username and domain_name are set but password is missing for IAM password authentication: set password (or OS_PASSWORD)",
+    ),
+    credentials(
+        "password-without-domain-name",
+        ("username", "password", "iam_endpoint"),
+        "username and password are set but domain_name is missing for IAM password authentication: set domain_name (or OS_USER_DOMAIN_NAME/OS_DOMAIN_NAME)",
+    ),
+    credentials(
+        "password-without-iam-endpoint",
+        ("username", "password", "domain_name"),
+        "IAM password authentication needs the IAM endpoint: set iam_endpoint (environment variable OS_AUTH_URL) or region",
+    ),
+    credentials(
+        "password-bad-region",
+        ("username", "password", "domain_name"),
+        "region 'Europe West' is not a region id such as eu-de or ap-southeast-1",
+        args={"region": "Europe West"},
+    ),
+    credentials(
+        "password-iam-endpoint-http",
+        ("username", "password", "domain_name"),
+        "iam_endpoint must be an https:// URL (got scheme 'http')",
+        args={"iam_endpoint": "http://iam.example.com/v3"},
+    ),
+    credentials(
+        "aksk-and-password",
+        AKSK + PASSWORD,
+        "access_key (AK/SK) and username (IAM password) are both set; set auth_method or remove one. " + ENV_HINT,
+    ),
+    credentials(
+        "aksk-token-and-password",
+        (*AKSK, "auth_token", *PASSWORD),
+        "access_key (AK/SK), auth_token (IAM token) and username (IAM password) are all set; set auth_method or remove one",
+    ),
+    credentials(
+        "aksk-and-password-from-environment",
+        (),
+        "access_key (AK/SK) and username (IAM password) are both set; set auth_method or remove one",
+        controller_env="aksk+password",
+    ),
+    credentials(
+        "auth-method-token-without-token",
+        AKSK,
+        "auth_token is required for IAM token authentication: set auth_token (or OS_AUTH_TOKEN)",
+        args={"auth_method": "token"},
+    ),
+    credentials(
+        "auth-method-aksk-with-password",
+        PASSWORD,
+        "access_key, secret_key and domain_id are required for AK/SK authentication",
+        args={"auth_method": "aksk"},
+    ),
+    credentials(
+        "no-credentials",
+        (),
+        "No credentials: set access_key, secret_key and domain_id (AK/SK), auth_token (IAM token), or username, password and domain_name (IAM password)",
+    ),
+    bad("auth-method-unknown", {"auth_method": "kerberos"}, "value of auth_method must be one of: auto, aksk, token, password, got: kerberos"),
+]
+
+ALL_CASES = [*FAULT_CASES, *FLEET_CASES, UNKNOWN_FLEET, *TLS_CASES, INSECURE_KUBECONFIG, *BAD_INPUT_CASES, *CREDENTIAL_CASES]
+
+
+# --- running the scenarios ----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one scenario produced: its result, and the simulator's view of its fleet."""
+
+    case: Case
+    context: dict[str, str]
+    dest: Path
+    result: dict[str, Any]
+    requests: list[dict[str, Any]]
+    connections: list[dict[str, Any]]
+    iam: int
+    recap: dict[str, int]
+
+
+@dataclass
+class Batch:
+    run: Run
+    outcomes: dict[str, Outcome]
+    requests: list[dict[str, Any]]
+    simulator_logs: str
+    secrets: list[str]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def credential_values(sim: Simulator, token: str) -> dict[str, str]:
+    seed = sim.seed
+    return {
+        "access_key": seed["aksk"]["access_key"],
+        "secret_key": seed["aksk"]["secret_key"],
+        "security_token": seed["temporary_aksk"]["security_token"],
+        "domain_id": seed["domain"]["id"],
+        "username": seed["iam_user"]["name"],
+        "password": seed["iam_user"]["password"],
+        "domain_name": seed["domain"]["name"],
+        "iam_endpoint": sim.info["iam_endpoint"] + "/v3",
+        "auth_token": token,
+    }
+
+
+def controller_env(ansible: AnsibleRunner, name: str) -> dict[str, str]:
+    """The environment of ansible-playbook; credentials are module options unless the scenario says otherwise.
+
+    (Task `environment:` values are printed at -vvvv, so secrets never go there.)
+    """
+    env = ansible.credential_env("none")
+    if name == "no-ca":
+        del env["UCS_CA_PATH"]
+    if name == "aksk+password":
+        env.update(ansible.credential_env("aksk"))
+        env.update(ansible.credential_env("password"))
+    return env
+
+
+class Batches:
+    """Runs each group of scenarios once, on first use, and keeps the outcomes."""
+
+    def __init__(self, sim: Simulator, tmp: Path) -> None:
+        self.sim = sim
+        self.tmp = tmp
+        self.done: dict[tuple[Any, ...], Batch] = {}
+
+    def get(self, case: Case) -> tuple[Batch, Outcome]:
+        if case.group not in self.done:
+            self.done[case.group] = self.run([c for c in ALL_CASES if c.group == case.group])
+        batch = self.done[case.group]
+        return batch, batch.outcomes[case.id]
+
+    def prepare(self, case: Case, work: Path, token: str, refused: str) -> tuple[dict[str, Any], dict[str, str], dict[str, str], Path]:
+        sim = self.sim
+        fleet_id = str(uuid.uuid4())
+        if case.fleet == "plain":
+            sim.control("POST", "fleets", {"id": fleet_id, "name": f"fleet-{case.id}", "federation": False})
+        elif case.fleet == "not-ready":
+            sim.control(
+                "POST",
+                "fleets",
+                {"id": fleet_id, "name": f"fleet-{case.id}", "federation": True, "federation_status": "False", "federation_reason": "Installing"},
+            )
+        elif case.fleet == "federated":
+            sim.control("POST", "fleets", {"id": fleet_id, "name": f"fleet-{case.id}", "federation": True})
+        if case.fault is not None:
+            extra = {key: value for key, value in (("retry_after", case.retry_after), ("delay", case.delay)) if value is not None}
+            sim.fault(case.fault, operation=case.operation, count=case.count, fleet_id=fleet_id, **extra)
+
+        dest = work / "kube" / "fleet.yaml"
+        if case.dest == "directory":
+            dest = work / "kube"
+        elif case.dest == "missing-parent":
+            dest = work / "missing" / "fleet.yaml"
+        (work / "kube").mkdir(parents=True)
+        if case.dest == "file":
+            dest.write_bytes(PREVIOUS)
+            dest.chmod(PREVIOUS_MODE)
+            os.utime(dest, (PREVIOUS_MTIME, PREVIOUS_MTIME))
+
+        endpoint = refused if case.endpoint == "refused" else sim.endpoint
+        creds = credential_values(sim, token)
+        context = {
+            "case": case.id,
+            "fleet": fleet_id,
+            "host": urlsplit(endpoint).netloc,
+            "dest": str(dest),
+            "dest_parent": str(dest.parent),
+            "ca_path": sim.ca_path,
+            "federation_ca_path": sim.info["federation_ca_path"],
+            **{name: value for name, value in creds.items() if name in ("access_key", "domain_id", "username", "domain_name")},
+        }
+        args = task_args(sim, dest, fleet_id=fleet_id, timeout=TIMEOUT, retries=RETRIES, endpoint=endpoint)
+        # Credentials as options (no_log masks the secret ones everywhere).
+        names = {"aksk": AKSK, "password": PASSWORD, "token": ("auth_token",)}[case.method] if case.credentials is None else case.credentials
+        args.update({name: creds[name] for name in names})
+        if case.method in ("password", "token"):
+            args["auth_method"] = case.method
+        for name, value in case.args.items():
+            if value is None:
+                args.pop(name, None)
+            else:
+                args[name] = value.format(**context) if isinstance(value, str) else value
+        env = {name: value.format(**{**creds, **context}) for name, value in case.env.items()}
+        return args, env, context, dest
+
+    def run(self, cases: list[Case]) -> Batch:
+        sim = self.sim
+        sim.reset()
+        first = cases[0]
+        work = self.tmp / re.sub(r"[^a-z0-9-]", "-", f"batch-{len(self.done) + 1}-{first.id if len(cases) == 1 else 'shared'}")
+        ansible = AnsibleRunner(work, sim)
+        # A valid IAM token for the scenarios that pass one (it is among the secrets scanned for).
+        token = sim.control("POST", "tokens", {})["token"]
+        refused = f"https://127.0.0.1:{closed_port()}"
+        hosts, prepared = {}, {}
+        for item in cases:
+            args, env, context, dest = self.prepare(item, work / item.id, token, refused)
+            hosts[item.id] = local_host_vars(case_args=args, case_env=env)
+            prepared[item.id] = (context, dest)
+        option_names = sorted({name for host in hosts.values() for name in host["case_args"]})
+        play = [
+            {
+                "name": "Reliability scenarios",
+                "hosts": "all",
+                "gather_facts": False,
+                "tasks": [
+                    {
+                        "name": "Run the module",
+                        MODULE: {name: f"{{{{ case_args[{name!r}] | default(omit) }}}}" for name in option_names},
+                        "environment": "{{ case_env }}",
+                    }
+                ],
+            }
+        ]
+        inventory = write_inventory(work / "inventory.yml", hosts)
+        run = ansible.playbook(yaml.safe_dump(play), *first.options, "-f", FORKS, env=controller_env(ansible, first.controller_env), inventory=inventory)
+        slow = [c.delay or 2.0 for c in cases if c.fault == "slow"]
+        if slow:
+            # A slow answer is logged (and its connection created) only when the handler is done.
+            time.sleep(max(slow) + 0.5)
+        requests = sim.requests()
+        connections = sim.connections()
+        tree = run.callback_dir / "tree" if run.callback_dir else None
+        outcomes = {}
+        for item in cases:
+            context, dest = prepared[item.id]
+            path = tree / item.id if tree else None
+            assert path is not None and path.is_file(), f"no result for {item.id}:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}"
+            outcomes[item.id] = Outcome(
+                case=item,
+                context=context,
+                dest=dest,
+                result=json.loads(path.read_text()),
+                requests=[r for r in requests if r["fleet_id"] == context["fleet"]],
+                connections=[c for c in connections if c["fleet_id"] == context["fleet"]],
+                iam=len([r for r in requests if r["path"] == "/v3/auth/tokens"]),
+                # The tree callback drops "failed" from a result: the recap says it.
+                recap=run.recap[item.id],
+            )
+        log_text = json.dumps(requests) + Path(sim.info["request_log"]).read_text(encoding="utf-8") + sim.output()
+        return Batch(run, outcomes, requests, log_text, sim.issued_secrets())
+
+
+@pytest.fixture(scope="module")
+def batches(simulator_session: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Batches:
+    return Batches(simulator_session, tmp_path_factory.mktemp("reliability-api"))
+
+
+def dest_state(path: Path) -> tuple[bytes, int, int]:
+    info = path.stat()
+    return path.read_bytes(), stat.S_IMODE(info.st_mode), info.st_mtime_ns
+
+
+def warnings_of(run: Run) -> list[str]:
+    """The warnings of a run, from ANSIBLE_LOG_PATH (one line each; registered results do not keep them)."""
+    return [line.split("[WARNING]: ", 1)[1].strip() for line in run.log.splitlines() if "[WARNING]: " in line]
+
+
+def retries_of(warnings: list[str], fleet_id: str) -> list[tuple[str, str, int, int, str]]:
+    """(what, cause, attempt, of, delay) of every retry of the fleet's requests."""
+    found = []
+    for warning in warnings:
+        match = RETRY_RE.search(warning)
+        if match and match[1].endswith(" " + fleet_id):
+            found.append((match[1], match[2], int(match[3]), int(match[4]), match[5]))
+    return found
+
+
+def check(batches: Batches, sim: Simulator, case: Case) -> None:
+    """Assert everything the scenario promises, then scan every output for secrets."""
+    batch, outcome = batches.get(case)
+    result, context = outcome.result, outcome.context
+    assert "Traceback" not in json.dumps(result)
+
+    # Exactly the requests the retry policy allows, and nothing else for this fleet.
+    operations = [r["operation"] for r in outcome.requests]
+    assert operations.count("get_fleet") == case.gets, outcome.requests
+    assert operations.count("create_cert") == case.posts, outcome.requests
+    assert len(operations) == case.gets + case.posts, outcome.requests
+    if case.group[-1]:
+        assert outcome.iam == case.iam, batch.requests
+    # Each retry is announced: exactly the expected ones, "attempt n of retries + 1".
+    warnings = warnings_of(batch.run)
+    retries = retries_of(warnings, context["fleet"])
+    attempts = case.args.get("retries", RETRIES) + 1
+    assert [(what, cause, n, of) for what, cause, n, of, _delay in retries] == [
+        (what, cause, n + 2, attempts) for n, (what, cause) in enumerate(retry_pairs(case, context))
+    ], warnings
+    if case.delays is not None:
+        assert tuple(delay for *_rest, delay in retries) == case.delays
+    reauth = [match[1] for match in map(REAUTH_RE.search, warnings) if match and match[1].endswith(" " + context["fleet"])]
+    assert reauth == ([case.reauth.format(**context)] if case.reauth else [])
+    for warning in case.warns:
+        # These warnings name no fleet: no other scenario of the run may cause them.
+        expecting = [c for c in batch.outcomes.values() if warning in c.case.warns]
+        assert len([w for w in warnings if w.startswith(warning.format(**context))]) == len(expecting), warnings
+
+    # At most one connection and one /cert call for the fleet.
+    assert len(outcome.connections) <= 1
+    assert sum(c["cert_calls"] for c in outcome.connections) == case.cert_calls, outcome.connections
+
+    if case.ok:
+        assert outcome.recap["failed"] == 0, result.get("msg")
+        assert outcome.recap["changed"] == 1 and result["changed"] is True
+        assert result["kubeconfig_downloaded"] is not case.check_mode
+        if case.dest == "file" and not case.check_mode:
+            config = yaml.safe_load(outcome.dest.read_text())
+            assert config["current-context"] == result["current_context"]
+            assert stat.S_IMODE(outcome.dest.stat().st_mode) == 0o600
+    else:
+        assert outcome.recap["failed"] == 1, result
+        for part in case.msg:
+            assert part.format(**context) in result["msg"], result["msg"]
+        assert result.get("http_status") == case.status, result
+        assert result.get("error_code") == case.code, result
+        if case.status is not None:
+            assert f"(request id {result['request_id']})" in result["msg"]
+    if case.dest == "file" and (not case.ok or case.check_mode):
+        assert dest_state(outcome.dest) == (PREVIOUS, PREVIOUS_MODE, PREVIOUS_MTIME * 10**9), "dest must be left as it was"
+
+    written = secrets_in_kubeconfig(outcome.dest) if case.ok and case.dest == "file" and not case.check_mode else []
+    assert_nothing_leaked(batch.run, sim, batch.secrets + written)
+    assert_no_secrets(batch.simulator_logs, batch.secrets, "simulator request log")
+
+
+def retry_pairs(case: Case, context: dict[str, str]) -> list[tuple[str, str]]:
+    what = (READ if case.operation == "get_fleet" or case.endpoint == "refused" else CREATE).format(**context)
+    return [(what, cause) for cause in case.retried]
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+@FAULTS
+@pytest.mark.parametrize("case", FAULT_CASES, ids=lambda c: c.id)
+def test_faults(batches: Batches, sim: Simulator, case: Case) -> None:
+    check(batches, sim, case)
+
+
+@FAULTS
+@pytest.mark.parametrize("case", FLEET_CASES, ids=lambda c: c.id)
+def test_federation_not_enabled_fails_with_guidance(batches: Batches, sim: Simulator, case: Case) -> None:
+    check(batches, sim, case)
+
+
+@FAULTS
+def test_unknown_fleet(batches: Batches, sim: Simulator) -> None:
+    check(batches, sim, UNKNOWN_FLEET)
+
+
+def expire_tokens_when_consumed(sim: Simulator, fault: dict[str, Any]) -> threading.Thread:
+    """Expire every IAM token as soon as the run has consumed ``fault`` (the slow read of the fleet)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if fault not in sim.control("GET", "faults"):
+                sim.control("POST", "tokens/expire")
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@FAULTS
+@pytest.mark.parametrize("method", ["password", "token"])
+def test_token_expires_in_the_middle_of_a_run(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, method: str) -> None:
+    """The IAM token expires while the fleet is read (the read passed authentication, /cert does not)."""
+    fleet_id = sim.federated_fleet["id"]
+    dest = tmp_path / "fleet.yaml"
+    dest.write_bytes(PREVIOUS)
+    dest.chmod(PREVIOUS_MODE)
+    os.utime(dest, (PREVIOUS_MTIME, PREVIOUS_MTIME))
+    args = task_args(sim, dest, timeout=TIMEOUT, retries=RETRIES)
+    fault = sim.fault("slow", operation="get_fleet", delay=1)
+    if method == "password":
+        watcher = expire_tokens_when_consumed(sim, fault)
+        run, result = run_module(ansible, sim, args, "-vvvv", "--diff", method="password")
+        watcher.join(5)
+        # One re-authentication: IAM twice, the rejected /cert repeated once with the new token.
+        assert [(r["operation"], r["status"]) for r in sim.requests()] == [
+            ("iam_token", 201),
+            ("get_fleet", 200),
+            ("create_cert", 401),
+            ("iam_token", 201),
+            ("create_cert", 201),
+        ]
+        assert result["changed"] is True and result["kubeconfig_downloaded"] is True
+        assert [w for w in warnings_of(run) if w.startswith("UCS answered")] == [
+            f"UCS answered HTTP 401 to create the federation connection of fleet {fleet_id}: obtaining a new IAM token and repeating the request once"
+        ]
+        assert [c["cert_calls"] for c in sim.connections()] == [1]
+        assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+        assert_nothing_leaked(run, sim, secrets_in_kubeconfig(dest))
+    else:
+        # The user's own token, read from a file (a literal would be in the junit callback's XML).
+        token_file = tmp_path / "token"
+        token_file.write_text(sim.control("POST", "tokens", {})["token"])
+        args.update(auth_method="token", auth_token=f"{{{{ lookup('ansible.builtin.file', {str(token_file)!r}) }}}}")
+        watcher = expire_tokens_when_consumed(sim, fault)
+        run, result = failure(ansible, sim, args, "-vvvv", "--diff", method="token")
+        watcher.join(5)
+        assert [(r["operation"], r["status"]) for r in sim.requests()] == [("get_fleet", 200), ("create_cert", 401)]
+        assert result["msg"].startswith(f"Failed to create the federation connection of fleet {fleet_id}: HTTP 401 APIGW.0301: {TOKEN_EXPIRED[1]}")
+        assert result["msg"].endswith(". " + USER_TOKEN_REJECTED)
+        assert result["http_status"] == 401 and result["error_code"] == "APIGW.0301"
+        assert sim.connections() == [] and [r["path"] for r in writes(sim)] == [f"/v1/clustergroups/{fleet_id}/cert"]
+        assert dest_state(dest) == (PREVIOUS, PREVIOUS_MODE, PREVIOUS_MTIME * 10**9)
+        assert_nothing_leaked(run, sim)
+
+
+# --- TLS ----------------------------------------------------------------------------------------
+
+
+@TLS
+@pytest.mark.parametrize("case", TLS_CASES, ids=lambda c: c.id)
+def test_tls_needs_the_right_ca(batches: Batches, sim: Simulator, case: Case) -> None:
+    check(batches, sim, case)
+    if not case.ok:
+        # The handshake failed: no request reached the server (the fleet's log is empty), and a
+        # TLS failure is not retried (one attempt: the message says no "after N attempts").
+        assert "attempts" not in batches.get(case)[1].result["msg"]
+
+
+@TLS
+def test_insecure_kubeconfig_warns(batches: Batches, sim: Simulator) -> None:
+    check(batches, sim, INSECURE_KUBECONFIG)
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def check_rejected(batches: Batches, sim: Simulator, case: Case) -> None:
+    check(batches, sim, case)
+    batch, _outcome = batches.get(case)
+    # check() found no request for this scenario's fleet; a request of a malformed or empty fleet_id
+    # would name no scenario's fleet: there must be none of those either.
+    fleets = {outcome.context["fleet"] for outcome in batch.outcomes.values()}
+    assert [r for r in batch.requests if r["fleet_id"] not in fleets] == []
+
+
+@BAD_INPUT
+@pytest.mark.parametrize("case", [c for c in BAD_INPUT_CASES if c.dest == "file"], ids=lambda c: c.id)
+def test_bad_input_rejected_before_any_call(batches: Batches, sim: Simulator, case: Case) -> None:
+    check_rejected(batches, sim, case)
+
+
+@BAD_INPUT
+@pytest.mark.parametrize("case", CREDENTIAL_CASES, ids=lambda c: c.id)
+def test_conflicting_credentials_rejected(batches: Batches, sim: Simulator, case: Case) -> None:
+    check_rejected(batches, sim, case)
+
+
+@BAD_INPUT
+@pytest.mark.parametrize("case", [c for c in BAD_INPUT_CASES if c.dest != "file"], ids=lambda c: c.id)
+def test_bad_dest_rejected_before_any_call(batches: Batches, sim: Simulator, case: Case) -> None:
+    check_rejected(batches, sim, case)
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A fresh root-owned directory under /var/tmp that other users can traverse but not write."""
+    path = Path(tempfile.mkdtemp(prefix="ucs-reliability-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def python_libraries(target: Path) -> Path:
+    """The module's Python requirements the system Python of the ssh target lacks, readable by every user."""
+    target.mkdir(mode=0o755)
+    # This test runs in the collection's venv, which has them.
+    for name in ("requests", "urllib3", "idna", "certifi", "charset_normalizer"):
+        package = Path(importlib.import_module(name).__file__).parent
+        shutil.copytree(package, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+@BAD_INPUT
+def test_dest_not_writable_for_the_user_running_the_module(ansible: AnsibleRunner, sim: Simulator, sshd: SshServer, shared_dir: Path) -> None:  # noqa: F811
+    """The module runs as ucs-bob (ssh) with dest in a root-owned 0755 directory: rejected before any call."""
+    locked = shared_dir / "locked"
+    locked.mkdir()
+    locked.chmod(0o755)
+    dest = locked / "fleet.yaml"
+    ca_path = shared_dir / "ca.pem"
+    shutil.copyfile(sim.ca_path, ca_path)
+    ca_path.chmod(0o644)
+    seed = sim.seed
+    # Everything is valid and reachable for ucs-bob: without the dest check, the module would call UCS.
+    # The secret key is a variable, as from a vault (a literal would be in the junit callback's XML).
+    args = task_args(
+        sim,
+        dest,
+        endpoint=sim.endpoint,
+        ca_path=str(ca_path),
+        access_key=seed["aksk"]["access_key"],
+        secret_key="{{ ucs_secret_key }}",
+        domain_id=seed["domain"]["id"],
+    )
+    libraries = python_libraries(shared_dir / "lib")
+    inventory = write_inventory(ansible.tmp_path / "inventory.yml", {"as-bob": sshd.host_vars("ucs-bob", ucs_secret_key=seed["aksk"]["secret_key"])})
+    play = [
+        {
+            "name": "As ucs-bob",
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [{"name": "Run the module", MODULE: args, "environment": {"PYTHONPATH": str(libraries)}}],
+        }
+    ]
+    run = ansible.playbook(yaml.safe_dump(play), "-vvvv", inventory=inventory)
+    result = json.loads((run.callback_dir / "tree" / "as-bob").read_text())
+    assert "ESTABLISH SSH CONNECTION FOR USER: ucs-bob" in run.stdout
+    assert run.recap["as-bob"]["failed"] == 1, result
+    assert result["msg"] == f"dest {dest}: the directory {locked} is not writable"
+    assert result["invocation"]["module_args"]["secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert sim.requests() == []
+    assert not dest.exists() and list(locked.iterdir()) == []
+    assert_nothing_leaked(run, sim)
