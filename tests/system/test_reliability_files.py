@@ -650,7 +650,7 @@ def test_permissive_umask_never_widens_the_mode(ansible: AnsibleRunner, sim: Sim
 
 def test_mode_drift_is_corrected_without_api_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
-    run1, _ = run_module(ansible, sim, task_args(sim, dest))
+    run1, _result = run_module(ansible, sim, task_args(sim, dest))
     content = fingerprint(dest)
     dest.chmod(0o644)
     sim.control("DELETE", "requests")
@@ -670,7 +670,7 @@ def test_mode_drift_is_corrected_without_api_call(ansible: AnsibleRunner, sim: S
 
 def test_backup_keeps_restricted_copy(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
-    run1, _ = run_module(ansible, sim, task_args(sim, dest))
+    run1, _result = run_module(ansible, sim, task_args(sim, dest))
     old = dest.read_bytes()
     sim.control("DELETE", "requests")
     run2, result = run_module(ansible, sim, task_args(sim, dest, force=True, backup=True))
