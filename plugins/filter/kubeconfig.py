@@ -37,7 +37,7 @@ def _utcnow() -> datetime.datetime:
 def _require(filter_name: str, *, cryptography: bool) -> None:
     if not kc.HAS_YAML:
         raise AnsibleFilterError(f"{filter_name} needs the Python library PyYAML on the controller (pip install PyYAML)")
-    if cryptography and not kc.HAS_CRYPTOGRAPHY:
+    if cryptography and kc.cryptography_import_error() is not None:
         raise AnsibleFilterError(f"{filter_name} needs the Python library cryptography on the controller (pip install cryptography)")
 
 

@@ -20,9 +20,13 @@ import base64
 import binascii
 import copy
 import datetime
+import functools
+import importlib
+import inspect
 import json
 import re
 import traceback
+import types
 import typing as t
 from urllib.parse import urlparse
 
@@ -36,18 +40,54 @@ except ImportError:
 else:
     HAS_YAML = True
     YAML_IMPORT_ERROR = None
+    # libyaml's loader and dumper when PyYAML was built with it: about 20 times faster on a
+    # kubeconfig than the pure-Python ones, which is most of the role's per-host merge.
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _SafeDumperBase = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-try:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR: t.Optional[str] = traceback.format_exc()
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+# cryptography is imported on first use (check_entry), not with this module: parsing, merging
+# and dumping need only PyYAML, and the role renders its merge in a freshly forked worker per
+# host, where importing cryptography costs about 50 ms.
+_CRYPTOGRAPHY_MODULES = {
+    "x509": "cryptography.x509",
+    "exceptions": "cryptography.exceptions",
+    "hashes": "cryptography.hazmat.primitives.hashes",
+    "serialization": "cryptography.hazmat.primitives.serialization",
+    "ec": "cryptography.hazmat.primitives.asymmetric.ec",
+    "ed448": "cryptography.hazmat.primitives.asymmetric.ed448",
+    "ed25519": "cryptography.hazmat.primitives.asymmetric.ed25519",
+    "padding": "cryptography.hazmat.primitives.asymmetric.padding",
+    "rsa": "cryptography.hazmat.primitives.asymmetric.rsa",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _import_cryptography() -> t.Tuple[t.Optional[types.SimpleNamespace], t.Optional[str]]:
+    try:
+        modules = {name: importlib.import_module(path) for name, path in _CRYPTOGRAPHY_MODULES.items()}
+    except ImportError:
+        return None, traceback.format_exc()
+    return types.SimpleNamespace(**modules), None
+
+
+@functools.lru_cache(maxsize=1)
+def _can_skip_rsa_key_check() -> bool:
+    """Whether load_pem_private_key takes unsafe_skip_rsa_key_validation (cryptography 39+)."""
+    return "unsafe_skip_rsa_key_validation" in inspect.signature(_cryptography().serialization.load_pem_private_key).parameters
+
+
+def cryptography_import_error() -> t.Optional[str]:
+    """Import cryptography (once); return None when it is usable, else the import's traceback."""
+    return _import_cryptography()[1]
+
+
+def _cryptography() -> types.SimpleNamespace:
+    crypto = _import_cryptography()[0]
+    # Asks cryptography_import_error too: the tests replace it to simulate a missing library.
+    if crypto is None or cryptography_import_error() is not None:
+        raise UcsKubeconfigError("the Python library cryptography is required to validate kubeconfigs")
+    return crypto
+
 
 __all__ = [
     "IDENTITY_EXTENSION",
@@ -55,6 +95,7 @@ __all__ = [
     "KubeconfigInfo",
     "KubeconfigSyntaxError",
     "check_entry",
+    "cryptography_import_error",
     "dump_kubeconfig",
     "format_time",
     "merge_kubeconfig",
@@ -143,11 +184,6 @@ def _require_yaml() -> None:
         raise UcsKubeconfigError("the Python library PyYAML is required to read and write kubeconfigs")
 
 
-def _require_cryptography() -> None:
-    if not HAS_CRYPTOGRAPHY:
-        raise UcsKubeconfigError("the Python library cryptography is required to validate kubeconfigs")
-
-
 def _q(name: t.Any) -> str:
     """Quote a name (not a secret) for a message, on one line and bounded."""
     return "'" + clean_text(str(name), 80) + "'"
@@ -216,6 +252,20 @@ def _plain(value: t.Any, path: str = "the kubeconfig", depth: int = 0, budget: t
 # parse
 
 
+def _error_position(text: str) -> str:
+    """Where the pure-Python loader finds the error: libyaml often reports only the end of the text."""
+    try:
+        yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            return f" (line {mark.line + 1}, column {mark.column + 1})"
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        # ValueError: a scalar that looks like a date but is not one (2020-13-45).
+        pass
+    return ""
+
+
 def parse_kubeconfig(source: t.Union[str, bytes, t.Mapping[str, t.Any]], *, allow_empty: bool = False) -> t.Dict[str, t.Any]:
     """Read a kubeconfig from YAML or JSON text, or copy it from a mapping.
 
@@ -253,14 +303,9 @@ def parse_kubeconfig(source: t.Union[str, bytes, t.Mapping[str, t.Any]], *, allo
     if not parsed:
         _require_yaml()
         try:
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            raise KubeconfigSyntaxError(f"the kubeconfig is not valid YAML{where}") from None
+            data = yaml.load(text, Loader=_SafeLoader)
         except (yaml.YAMLError, ValueError, TypeError, RecursionError):
-            # ValueError: a scalar that looks like a date but is not one (2020-13-45).
-            raise KubeconfigSyntaxError("the kubeconfig is not valid YAML") from None
+            raise KubeconfigSyntaxError(f"the kubeconfig is not valid YAML{_error_position(text)}") from None
     if data is None:
         if allow_empty:
             return {}
@@ -346,29 +391,37 @@ def _certificates(data: bytes, path: str) -> t.List[t.Any]:
     blocks = _CERT_BLOCK_RE.findall(data)
     if not blocks:
         raise UcsKubeconfigError(f"{path} is not a PEM certificate (no BEGIN CERTIFICATE block after base64 decoding)")
+    crypto = _cryptography()
     certs = []
     for number, block in enumerate(blocks, start=1):
         try:
-            certs.append(x509.load_pem_x509_certificate(block))
-        except (ValueError, TypeError, UnsupportedAlgorithm):
+            certs.append(crypto.x509.load_pem_x509_certificate(block))
+        except (ValueError, TypeError, crypto.exceptions.UnsupportedAlgorithm):
             where = "" if len(blocks) == 1 else f" (certificate {number} of {len(blocks)})"
             raise UcsKubeconfigError(f"{path} holds a PEM certificate that does not parse as X.509{where}") from None
     return certs
 
 
-def _private_key(data: bytes, path: str) -> t.Any:
+def _private_key(data: bytes, path: str, *, check_rsa_key: bool = True) -> t.Any:
     if not _KEY_BEGIN_RE.search(data):
         raise UcsKubeconfigError(f"{path} is not a PEM private key (no BEGIN PRIVATE KEY block after base64 decoding)")
+    crypto = _cryptography()
+    options: t.Dict[str, t.Any] = {}
+    if not check_rsa_key and _can_skip_rsa_key_check():
+        # The RSA consistency check takes ~35 ms per 2048-bit key; the status check of an existing
+        # file only compares the public parts with the certificate, once per host and run.
+        options["unsafe_skip_rsa_key_validation"] = True
     try:
-        return serialization.load_pem_private_key(data, password=None)
+        return crypto.serialization.load_pem_private_key(data, password=None, **options)
     except TypeError:
         # cryptography raises TypeError when a passphrase would be needed.
         raise UcsKubeconfigError(f"{path} is encrypted; a kubeconfig client key must not need a passphrase") from None
-    except (ValueError, UnsupportedAlgorithm):
+    except (ValueError, crypto.exceptions.UnsupportedAlgorithm):
         raise UcsKubeconfigError(f"{path} does not parse as a private key") from None
 
 
 def _spki(public_key: t.Any) -> bytes:
+    serialization = _cryptography().serialization
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -385,10 +438,12 @@ def _not_after(cert: t.Any) -> datetime.datetime:
 
 def _issued_by(cert: t.Any, issuer: t.Any) -> bool:
     """Whether ``issuer`` signed ``cert`` (names and signature)."""
+    crypto = _cryptography()
+    failures = (ValueError, TypeError, crypto.exceptions.InvalidSignature, crypto.exceptions.UnsupportedAlgorithm)
     if hasattr(cert, "verify_directly_issued_by"):
         try:
             cert.verify_directly_issued_by(issuer)
-        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        except failures:
             return False
         return True
     # cryptography < 40 (old target hosts): check the name and the signature by hand.
@@ -396,15 +451,15 @@ def _issued_by(cert: t.Any, issuer: t.Any) -> bool:
         return False
     key = issuer.public_key()
     try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        if isinstance(key, crypto.rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, crypto.padding.PKCS1v15(), cert.signature_hash_algorithm)
+        elif isinstance(key, crypto.ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, crypto.ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(key, (crypto.ed25519.Ed25519PublicKey, crypto.ed448.Ed448PublicKey)):
             key.verify(cert.signature, cert.tbs_certificate_bytes)
         else:
             return False
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+    except failures:
         return False
     return True
 
@@ -484,9 +539,14 @@ def _inspect(
     current_context: t.Optional[str],
     now: datetime.datetime,
     expected_duration_days: t.Optional[int],
+    check_rsa_key: bool = True,
 ) -> KubeconfigInfo:
-    """Check one cluster/user pair (server, CA, client certificate and key) and describe it."""
-    _require_cryptography()
+    """Check one cluster/user pair (server, CA, client certificate and key) and describe it.
+
+    ``check_rsa_key=False`` skips the (slow) consistency check of an RSA private key's secret
+    parts; the key must still match the certificate's public key.
+    """
+    crypto = _cryptography()
     warnings: t.List[str] = []
     server = _server(cluster)
     insecure = _insecure_flag(cluster)
@@ -522,7 +582,7 @@ def _inspect(
         raise UcsKubeconfigError(f"{user_path} has no client-key-data{hint}")
     chain = _certificates(_b64(cert_value, cert_path), cert_path)
     cert = chain[0]
-    key = _private_key(_b64(key_value, key_path), key_path)
+    key = _private_key(_b64(key_value, key_path), key_path, check_rsa_key=check_rsa_key)
     if _spki(key.public_key()) != _spki(cert.public_key()):
         raise UcsKubeconfigError(f"{key_path} does not match the client certificate in {cert_path}")
 
@@ -550,7 +610,7 @@ def _inspect(
         not_before=not_before,
         not_after=not_after,
         insecure_skip_tls_verify=insecure,
-        cert_sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        cert_sha256=cert.fingerprint(crypto.hashes.SHA256()).hex(),
         fleet_id=fleet_id,
         vpc_id=vpc_id,
         warnings=warnings,
@@ -751,7 +811,7 @@ def _ordered(config: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
 
 if HAS_YAML:
 
-    class _Dumper(yaml.SafeDumper):
+    class _Dumper(_SafeDumperBase):  # type: ignore[valid-type,misc]
         # Never write anchors/aliases: two equal entries are written out in full, as kubectl does.
         def ignore_aliases(self, data: t.Any) -> bool:
             return True
@@ -977,7 +1037,16 @@ def check_entry(
         if context.body.get(key) != wanted:
             return EntryStatus(f"context {_q(context_name)} does not use {key} {_q(wanted)}", None)
     try:
-        info = _inspect(cluster, user, context_name=context_name, current_context=_current_context(config), now=moment, expected_duration_days=None)
+        # The key was fully checked when it was downloaded; this check runs on every run, per host.
+        info = _inspect(
+            cluster,
+            user,
+            context_name=context_name,
+            current_context=_current_context(config),
+            now=moment,
+            expected_duration_days=None,
+            check_rsa_key=False,
+        )
     except UcsKubeconfigError as exc:
         return EntryStatus(exc.msg, None)
     reason = renewal_reason(info, fleet_id=fleet_id, vpc_id=vpc_id, renew_before_days=renew_before_days, now=moment)

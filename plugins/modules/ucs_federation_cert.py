@@ -352,12 +352,12 @@ def main() -> None:
     spec = argument_spec()
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, add_file_common_args=True)
     unset_blank_values(module.params, spec)
-    for has_lib, name, error in (
-        (http.HAS_REQUESTS, "requests", http.REQUESTS_IMPORT_ERROR),
-        (kubeconfig.HAS_CRYPTOGRAPHY, "cryptography", kubeconfig.CRYPTOGRAPHY_IMPORT_ERROR),
-        (kubeconfig.HAS_YAML, "PyYAML", kubeconfig.YAML_IMPORT_ERROR),
+    for name, error in (
+        ("requests", http.REQUESTS_IMPORT_ERROR),
+        ("cryptography", kubeconfig.cryptography_import_error()),
+        ("PyYAML", kubeconfig.YAML_IMPORT_ERROR),
     ):
-        if not has_lib:
+        if error is not None:
             module.fail_json(msg=missing_required_lib(name), exception=error)
     try:
         result = run(module, datetime.datetime.now(datetime.timezone.utc))

@@ -153,7 +153,13 @@ def test_status_bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], fra
         filters.kubeconfig_status(*args, **kwargs)
 
 
-@pytest.mark.parametrize(("flag", "library"), [("HAS_CRYPTOGRAPHY", "cryptography"), ("HAS_YAML", "PyYAML")])
+def test_status_names_missing_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kc, "cryptography_import_error", lambda: "ImportError: No module named 'cryptography'")
+    with pytest.raises(AnsibleFilterError, match="kubeconfig_status needs the Python library cryptography on the controller"):
+        status(None)
+
+
+@pytest.mark.parametrize(("flag", "library"), [("HAS_YAML", "PyYAML")])
 def test_status_names_a_missing_library(monkeypatch: pytest.MonkeyPatch, flag: str, library: str) -> None:
     monkeypatch.setattr(kc, flag, False)
     with pytest.raises(AnsibleFilterError, match=f"kubeconfig_status needs the Python library {library} on the controller"):
@@ -266,7 +272,7 @@ def test_merge_names_missing_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_merge_does_not_need_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kc, "HAS_CRYPTOGRAPHY", False)
+    monkeypatch.setattr(kc, "cryptography_import_error", lambda: "ImportError: No module named 'cryptography'")
     assert merge(None).startswith("apiVersion: v1\n")
 
 

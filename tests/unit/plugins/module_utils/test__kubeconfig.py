@@ -5,10 +5,14 @@ import contextlib
 import copy
 import datetime
 import json
+import os
+import subprocess
+import sys
 from typing import Any, Callable
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import hashes, serialization
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
@@ -248,7 +252,7 @@ def test_key_types(key_type: str, fmt: str) -> None:
     assert info.not_after == NOW - datetime.timedelta(hours=1) + 365 * DAY
     assert info.not_after.tzinfo is not None
     assert info.insecure_skip_tls_verify is False and info.warnings == []
-    assert info.cert_sha256 == material.cert.fingerprint(kc.hashes.SHA256()).hex()
+    assert info.cert_sha256 == material.cert.fingerprint(hashes.SHA256()).hex()
     assert info.fleet_id is None and info.vpc_id is None
 
 
@@ -651,6 +655,49 @@ def test_dump_is_valid_for_kubectl_style_readers() -> None:
     assert text.startswith("apiVersion: v1\nkind: Config\nclusters:\n- name: cluster-demo\n")
 
 
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML without libyaml")
+def test_pure_python_and_libyaml_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml is used when PyYAML has it: a host with and one without must read and write alike."""
+    shared = {"server": "https://h", "note": "Grüße " + "x " * 100}
+    configs = [
+        kc.stamp_identity(BASE.config, FLEET_ID, VPC_ID),
+        {"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "a", "cluster": shared}, {"name": "b", "cluster": shared}]},
+    ]
+    outputs = []
+    for loader, dumper in ((yaml.SafeLoader, yaml.SafeDumper), (yaml.CSafeLoader, yaml.CSafeDumper)):
+
+        class Dumper(dumper):  # type: ignore[misc,valid-type]
+            def ignore_aliases(self, data: Any) -> bool:
+                return True
+
+        monkeypatch.setattr(kc, "_SafeLoader", loader)
+        monkeypatch.setattr(kc, "_Dumper", Dumper)
+        texts = [kc.dump_kubeconfig(config) for config in configs]
+        assert [kc.parse_kubeconfig(text) for text in texts] == configs
+        with pytest.raises(kc.KubeconfigSyntaxError, match=r"not valid YAML \(line 1, column 12\)"):
+            kc.parse_kubeconfig("not: [valid")
+        outputs.append(texts)
+    assert outputs[0] == outputs[1]
+
+
+def test_merge_and_dump_do_not_import_cryptography() -> None:
+    """The role merges in one worker per host: importing cryptography there would cost ~50 ms each."""
+    code = (
+        "import sys\n"
+        "from ansible_collections.ucs_cloud.fleet.plugins.filter import kubeconfig as f\n"
+        "text = f.kubeconfig_merge(None, sys.stdin.read(), 'c', 'u', 'x')\n"
+        "assert text.startswith('apiVersion: v1'), text[:20]\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'cryptography'))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    result = subprocess.run([sys.executable, "-c", code], input=kc.dump_kubeconfig(BASE.config), capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+    # ... while validating a kubeconfig imports it on first use.
+    assert kc.cryptography_import_error() is None
+    assert "cryptography.x509" in sys.modules
+
+
 def test_sensitive_values() -> None:
     config = BASE.copy()
     config["users"].append({"name": "second", "user": {"token": "bearer-token-0123456789", "password": "pa55word", "username": "admin"}})
@@ -854,6 +901,29 @@ def test_check_entry_returns_info_even_when_renewal_is_due() -> None:
     assert status.reason and status.info is not None and status.info.server == SERVER
     status = kc.check_entry(merged_text(), **STATUS_ARGS)
     assert status.reason is None and status.info.not_after == EXPIRY
+
+
+def test_check_entry_skips_only_the_rsa_consistency_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-run status check loads the key without the ~35 ms RSA check; a download keeps it."""
+    calls: list[dict[str, Any]] = []
+    real_load = serialization.load_pem_private_key
+
+    def spy(data: bytes, password: Any, **options: Any) -> Any:
+        calls.append(options)
+        return real_load(data, password, **options)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", spy)
+    material = make_kubeconfig(key_type="rsa", fleet_id=FLEET_ID, vpc_id=VPC_ID)
+    names = {"cluster_name": "cluster-demo", "user_name": "user", "context_name": "demo"}
+    args = {**names, "fleet_id": FLEET_ID, "vpc_id": VPC_ID, "renew_before_days": 30, "now": NOW}
+    assert kc.check_entry(material.config, **args).reason is None
+    kc.validate_kubeconfig(material.config, now=NOW)
+    assert calls == [{"unsafe_skip_rsa_key_validation": True}, {}]
+    # The key must still match the certificate.
+    other = make_kubeconfig(key_type="rsa", key_slot=1)
+    material.config["users"][0]["user"]["client-key-data"] = other.config["users"][0]["user"]["client-key-data"]
+    reason = kc.check_entry(material.config, **args).reason
+    assert reason == "users[0].user.client-key-data does not match the client certificate in users[0].user.client-certificate-data"
 
 
 def test_check_entry_ignores_broken_foreign_entries() -> None:
