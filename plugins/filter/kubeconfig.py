@@ -193,57 +193,6 @@ def kubeconfig_merge(  # noqa: PLR0917 (Jinja passes filter arguments by positio
     return kc.dump_kubeconfig(merged)
 
 
-# The keys of one check of kubeconfig_statuses, and whether each is required.
-_CHECK_KEYS = {
-    "host": True,
-    "content": True,
-    "fleet_id": True,
-    "cluster_name": True,
-    "user_name": True,
-    "context_name": True,
-    "renew_before": False,
-    "vpc_id": False,
-    "set_current": False,
-    "expected_server": False,
-}
-
-
-def kubeconfig_statuses(checks: t.Any) -> t.Dict[str, t.Dict[str, t.Any]]:
-    """kubeconfig_status for many hosts at once, keyed by host.
-
-    One filter call decides for a whole batch of hosts in one process, so the controller
-    imports PyYAML and cryptography once instead of once per host's worker.
-
-    Args:
-        checks: a list of mappings, one per host: ``host``, ``content`` (base64 or None) and the
-            arguments of kubeconfig_status by name.
-    Returns:
-        ``{host: kubeconfig_status(...)}``.
-    Raises:
-        AnsibleFilterError: the input is not such a list, or a check has bad arguments (the
-            message names the host).
-    """
-    name = "kubeconfig_statuses"
-    if not isinstance(checks, (list, tuple)):
-        raise AnsibleFilterError(f"{name}: the input must be a list of checks (mappings with host, content, fleet_id, ...)")
-    statuses: t.Dict[str, t.Dict[str, t.Any]] = {}
-    for index, check in enumerate(checks):
-        if not isinstance(check, t.Mapping):
-            raise AnsibleFilterError(f"{name}: check #{index} must be a mapping")
-        missing = [key for key, required in _CHECK_KEYS.items() if required and key not in check]
-        unknown = sorted(set(check) - set(_CHECK_KEYS))
-        if missing or unknown:
-            problems = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
-            raise AnsibleFilterError(f"{name}: check #{index} has {'; '.join(problems)}")
-        host = _name(name, f"check #{index}: host", check["host"])
-        arguments = {key: value for key, value in check.items() if key not in ("host", "content")}
-        try:
-            statuses[host] = kubeconfig_status(check["content"], **arguments)
-        except AnsibleFilterError as exc:
-            raise AnsibleFilterError(f"{name}: host {host}: {exc.message}") from None
-    return statuses
-
-
 class FilterModule:
     """Kubeconfig filters of ucs_cloud.fleet."""
 
@@ -251,5 +200,4 @@ class FilterModule:
         return {
             "kubeconfig_status": kubeconfig_status,
             "kubeconfig_merge": kubeconfig_merge,
-            "kubeconfig_statuses": kubeconfig_statuses,
         }

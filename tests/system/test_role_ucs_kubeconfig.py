@@ -378,6 +378,91 @@ def test_preflight_names_the_missing_fleet_id(ansible: AnsibleRunner, sim: Simul
     assert not (tmp_path / "config").exists()
 
 
+def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """A host whose settings break a rule fails with the rule; the others of the play go on."""
+    kept = tmp_path / "bad-mode" / "config"
+    kept.parent.mkdir()
+    kept.write_text("not a kubeconfig\n")
+    kept.chmod(0o644)
+    hosts = {
+        "good": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "good" / "config")),
+        "bad-path": local_host_vars(ucs_kubeconfig_path="relative/config"),
+        "bad-mode": local_host_vars(ucs_kubeconfig_path=str(kept), ucs_kubeconfig_mode="rw-------"),
+        # Rules of the status check, which runs in a meta task's condition: must fail the host,
+        # not stop the play.
+        "bad-name": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-name" / "config"), ucs_kubeconfig_cluster_name="  "),
+        "bad-vpc": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-vpc" / "config"), ucs_kubeconfig_vpc_id=" "),
+        "bad-days": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-days" / "config"), ucs_kubeconfig_renew_before=-1),
+    }
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, {"fleet": {"hosts": list(hosts), "vars": fleet_vars(sim)}})
+
+    run = run_role(ansible, inventory)
+    assert run.returncode != 0
+    assert run.recap["good"]["failed"] == 0 and mode(tmp_path / "good" / "config") == 0o600
+    assert all(run.recap[host]["failed"] == 1 for host in hosts if host != "good"), run.recap
+    assert "ucs_kubeconfig on bad-path: ucs_kubeconfig_path must be an absolute path" in run.output
+    assert 'ucs_kubeconfig on bad-mode: ucs_kubeconfig_mode must be a quoted octal string such as "0600"' in run.output
+    assert "ucs_kubeconfig on bad-name: ucs_kubeconfig_cluster_name, ucs_kubeconfig_user_name and ucs_kubeconfig_context_name must not be empty" in run.output
+    assert "ucs_kubeconfig on bad-vpc: ucs_kubeconfig_vpc_id must not be blank" in run.output
+    assert "ucs_kubeconfig on bad-days: ucs_kubeconfig_renew_before must be a whole number of days, 0 or more" in run.output
+    assert not any((tmp_path / host).exists() for host in ("bad-name", "bad-vpc", "bad-days"))
+    # Nothing was written for the failing hosts, and one download served the good one.
+    assert kept.read_text() == "not a kubeconfig\n" and mode(kept) == 0o644
+    assert not (Path(ansible.tmp_path) / "relative").exists()
+    assert cert_posts(sim) == {sim.federated_fleet["id"]: 1}
+
+
+def test_fetch_tag_checks_without_writing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """--tags ucs_kubeconfig_fetch checks settings, credentials and fleets: failures still fail."""
+    good, plain = sim.federated_fleet, sim.plain_fleet
+    hosts = {name: local_host_vars(ucs_kubeconfig_path=str(tmp_path / name / "config")) for name in ("good", "plain")}
+    hosts["bad-path"] = local_host_vars(ucs_kubeconfig_path="relative/config")
+    groups = {"good": {"hosts": ["good", "bad-path"], "vars": fleet_vars(sim, good)}, "plain": {"hosts": ["plain"], "vars": fleet_vars(sim, plain)}}
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, groups)
+
+    run = run_role(ansible, inventory, "--tags", "ucs_kubeconfig_fetch")
+    assert run.returncode != 0
+    assert run.recap["good"]["failed"] == 0 and run.recap["plain"]["failed"] == 1 and run.recap["bad-path"]["failed"] == 1
+    assert f"ucs_kubeconfig on plain: no kubeconfig of fleet {plain['id']}" in run.output
+    assert "ucs_kubeconfig on bad-path: ucs_kubeconfig_path must be an absolute path" in run.output
+    assert not any((tmp_path / name).exists() for name in ("good", "plain"))
+    assert cert_posts(sim) == {good["id"]: 1}
+
+
+def test_role_included_twice_in_one_play(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """A host whose first kubeconfig is right still gets the second: leaving one run of the role
+    (meta end_role) must not skip the next include of it."""
+    second = sim.control("POST", "fleets", {"name": "fleet-federated-twice", "federation": True})
+    net = fleet_vars(sim)
+    hosts = {"host": local_host_vars()}
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, {"all_hosts": {"hosts": ["host"], "vars": net}})
+    play = f"""\
+    - name: Two fleets, two files
+      hosts: all
+      gather_facts: false
+      tasks:
+        - name: Install each kubeconfig
+          ansible.builtin.include_role:
+            name: ucs_cloud.fleet.ucs_kubeconfig
+          vars:
+            ucs_kubeconfig_fleet_id: "{{{{ item.fleet }}}}"
+            ucs_kubeconfig_path: "{tmp_path}/{{{{ item.file }}}}"
+          loop:
+            - {{fleet: {sim.federated_fleet["id"]}, file: first}}
+            - {{fleet: {second["id"]}, file: second}}
+    """
+    env = ansible.credential_env("aksk")
+    ansible.playbook(play, env=env, inventory=inventory).assert_ok()
+    (tmp_path / "second").unlink()
+    clear_log(sim)
+
+    run = ansible.playbook(play, env=env, inventory=inventory).assert_ok()
+    assert run.recap["host"]["changed"] == 1
+    assert cert_posts(sim) == {second["id"]: 1}
+    assert load(tmp_path / "second")["current-context"] == names(second["id"])
+    assert load(tmp_path / "first")["current-context"] == names(sim.federated_fleet["id"])
+
+
 def test_role_argument_spec_is_documented() -> None:
     """Every public variable is in defaults/main.yml and in the argument spec, and vice versa."""
     role = Path(__file__).resolve().parents[2] / "roles" / "ucs_kubeconfig"

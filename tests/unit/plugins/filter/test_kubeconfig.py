@@ -63,7 +63,7 @@ def merge(existing: Any, fleet: Any = FLEET_TEXT, **kwargs: Any) -> str:
 
 
 def test_filters_are_registered() -> None:
-    assert set(filters.FilterModule().filters()) == {"kubeconfig_status", "kubeconfig_merge", "kubeconfig_statuses"}
+    assert set(filters.FilterModule().filters()) == {"kubeconfig_status", "kubeconfig_merge"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -274,51 +274,3 @@ def test_merge_names_missing_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_merge_does_not_need_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kc, "cryptography_import_error", lambda: "ImportError: No module named 'cryptography'")
     assert merge(None).startswith("apiVersion: v1\n")
-
-
-# ----------------------------------------------------------------------------------------------
-# kubeconfig_statuses
-
-
-def check(host: str, content: Any, **kwargs: Any) -> dict[str, Any]:
-    names = dict(zip(("cluster_name", "user_name", "context_name"), NAMES))
-    return {"host": host, "content": content, "fleet_id": FLEET_ID, **names, **kwargs}
-
-
-def test_statuses_decide_each_host_as_kubeconfig_status_does() -> None:
-    written = slurp(merge(slurp(FOREIGN)))
-    checks = [
-        check("fresh", written, renew_before=30, vpc_id=VPC_ID),
-        check("missing", None),
-        check("other-vpc", written, vpc_id="another-vpc"),
-        check("not-current", slurp(merge(slurp(FOREIGN), set_current=False)), set_current="true"),
-        check("expiring", written, renew_before="400"),
-    ]
-    statuses = filters.kubeconfig_statuses(checks)
-    assert list(statuses) == ["fresh", "missing", "other-vpc", "not-current", "expiring"]
-    for item in checks:
-        arguments = {k: v for k, v in item.items() if k not in ("host", "content", "fleet_id", "cluster_name", "user_name", "context_name")}
-        assert statuses[item["host"]] == status(item["content"], **arguments)
-    assert not statuses["fresh"]["needs_update"]
-    assert all(statuses[host]["needs_update"] for host in ("missing", "other-vpc", "not-current", "expiring"))
-    assert filters.kubeconfig_statuses([]) == {}
-
-
-@pytest.mark.parametrize(
-    ("checks", "message"),
-    [
-        ({"host": "a"}, "kubeconfig_statuses: the input must be a list of checks (mappings with host, content, fleet_id, ...)"),
-        (["a"], "kubeconfig_statuses: check #0 must be a mapping"),
-        ([{"host": "a", "content": None}], "kubeconfig_statuses: check #0 has missing fleet_id, cluster_name, user_name, context_name"),
-        ([check("a", None, colour="red")], "kubeconfig_statuses: check #0 has unknown colour"),
-        ([check("", None)], "kubeconfig_statuses: check #0: host must be a non-empty string"),
-        (
-            [check("ok", None), check("web2", None, renew_before=-1)],
-            "kubeconfig_statuses: host web2: kubeconfig_status: renew_before must be a whole number of days, 0 or more",
-        ),
-    ],
-)
-def test_statuses_reject_bad_checks_naming_the_host(checks: Any, message: str) -> None:
-    with pytest.raises(AnsibleFilterError) as error:
-        filters.kubeconfig_statuses(checks)
-    assert error.value.message == message
