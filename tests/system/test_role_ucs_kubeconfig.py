@@ -429,6 +429,18 @@ def test_fetch_tag_checks_without_writing(ansible: AnsibleRunner, sim: Simulator
     assert cert_posts(sim) == {good["id"]: 1}
 
 
+def test_settings_given_as_key_value_extra_vars(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """-e name=value makes every value a string ("5", "false"): the role must take them."""
+    hosts = {"host": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "config"))}
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, {"fleet": {"hosts": ["host"], "vars": fleet_vars(sim)}})
+    options = ("-e", "ucs_kubeconfig_renew_before=5", "-e", "ucs_kubeconfig_set_current_context=false", "-e", "ucs_kubeconfig_duration=10")
+    run_role(ansible, inventory, *options).assert_ok()
+    second = run_role(ansible, inventory, *options).assert_ok()
+    assert second.recap["host"]["changed"] == 0 and cert_posts(sim) == {sim.federated_fleet["id"]: 1}
+    days = (not_after(tmp_path / "config", names(sim.federated_fleet["id"])) - datetime.datetime.now(datetime.timezone.utc)).days
+    assert 8 <= days <= 10
+
+
 def test_role_included_twice_in_one_play(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """A host whose first kubeconfig is right still gets the second: leaving one run of the role
     (meta end_role) must not skip the next include of it."""
