@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Self
 
 import pytest
 import yaml
@@ -117,7 +117,23 @@ def others_in(directory: Path, dest: Path) -> list[Path]:
     return sorted(path for path in directory.iterdir() if path != dest)
 
 
-class DestReader(threading.Thread):
+class Watcher(threading.Thread):
+    """A daemon thread that runs for the length of a `with` block: `done` tells it to stop."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.done = threading.Event()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.join()
+
+
+class DestReader(Watcher):
     """Reads dest about every millisecond and records every read that is not a whole kubeconfig.
 
     A content already checked is not parsed again (same bytes, same verdict), so the reader keeps
@@ -125,13 +141,12 @@ class DestReader(threading.Thread):
     """
 
     def __init__(self, dest: Path) -> None:
-        super().__init__(daemon=True)
+        super().__init__()
         self.dest = dest
         self.reads = 0
         self.problems: Counter[str] = Counter()
         self.changes: list[tuple[float, bytes]] = []
         self.verdicts: dict[bytes, str | None] = {}
-        self.done = threading.Event()
 
     def run(self) -> None:
         last = None
@@ -151,20 +166,12 @@ class DestReader(threading.Thread):
                     last = data
             self.done.wait(0.001)
 
-    def __enter__(self) -> DestReader:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.join()
-
     def assert_all_reads_valid(self) -> None:
         assert self.reads > 0
         assert not self.problems, f"a reader saw dest incomplete or invalid: {dict(self.problems)}"
 
 
-class TempFileWatch(threading.Thread):
+class TempFileWatch(Watcher):
     """Calls `action` once, as soon as a file whose name starts with TEMP_PREFIX is created in
     `directory`: inotify wakes it within microseconds, where polling would miss a write that takes
     less than the polling period.
@@ -173,10 +180,9 @@ class TempFileWatch(threading.Thread):
     IN_CREATE = 0x100
 
     def __init__(self, directory: Path, action: Callable[[], None]) -> None:
-        super().__init__(daemon=True)
+        super().__init__()
         self.action = action
         self.fired = False
-        self.done = threading.Event()
         libc = ctypes.CDLL(None, use_errno=True)
         self.fd = libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
         if self.fd < 0 or libc.inotify_add_watch(self.fd, os.fsencode(directory), self.IN_CREATE) < 0:
@@ -196,13 +202,8 @@ class TempFileWatch(threading.Thread):
                     self.action()
                     self.fired = True
 
-    def __enter__(self) -> TempFileWatch:
-        self.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.join()
+        super().__exit__(*exc)
         os.close(self.fd)
 
 
