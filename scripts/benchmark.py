@@ -11,7 +11,8 @@ the end, and measures in one run:
 2. the cost of one module run (ad hoc), against ansible.builtin.ping, and the import time of the
    collection's module_utils (python -X importtime);
 3. role scaling: playbooks/benchmark/role.yml against playbooks/benchmark/baseline.yml on N
-   local-connection hosts, first run and steady state, median of --repeats runs.
+   local-connection hosts, first run and steady state, in pairs; the median of --repeats
+   per-pair ratios.
 
 Prints a human-readable report and, with --out, writes every raw figure as JSON.
 """
@@ -311,33 +312,46 @@ def spread(values: List[float]) -> Dict[str, float]:
     return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
 
 
+BOOKS = ("role.yml", "baseline.yml")
+
+
 def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, Any]:
+    """Role and baseline on their own copies of the same N hosts, run in pairs.
+
+    Each attempt runs the two first runs back to back, then the two steady runs back to back
+    (the order alternating between attempts), so that both sides of a ratio meet the machine in
+    the same state: this shared machine drifts by 10-20 % over minutes. The ratio is taken per
+    pair; its median is reported with the medians of the times.
+    """
     results: Dict[str, Any] = {}
     for size in sizes:
-        inventory = write_inventory(bench, f"scale{size}", size)
+        names = {book: f"{Path(book).stem}{size}" for book in BOOKS}
+        inventories = {book: write_inventory(bench, names[book], size) for book in BOOKS}
         per: Dict[str, Dict[str, List[float]]] = {}
+        ratios: Dict[str, List[float]] = {"first": [], "steady": []}
         for attempt in range(repeats):
-            # Alternate the order so drift of the machine hits both sides alike.
-            order = ("role.yml", "baseline.yml") if attempt % 2 == 0 else ("baseline.yml", "role.yml")
-            for book in order:
-                label = Path(book).stem
-                for phase in ("first", "steady"):
+            order = BOOKS if attempt % 2 == 0 else BOOKS[::-1]
+            for phase in ("first", "steady"):
+                walls: Dict[str, float] = {}
+                for book in order:
                     if phase == "first":
                         bench.sim.reset()
-                        delete_files(bench, f"scale{size}")
-                    timing = bench.playbook(book, inventory)
-                    series = per.setdefault(f"{label}_{phase}", {"wall": [], "cpu": []})
+                        delete_files(bench, names[book])
+                    timing = bench.playbook(book, inventories[book])
+                    series = per.setdefault(f"{Path(book).stem}_{phase}", {"wall": [], "cpu": []})
                     series["wall"].append(timing.wall)
                     series["cpu"].append(timing.cpu)
+                    walls[book] = timing.wall
+                ratios[phase].append(walls["role.yml"] / walls["baseline.yml"])
         entry: Dict[str, Any] = {key: {"wall": spread(v["wall"]), "cpu": spread(v["cpu"])} for key, v in per.items()}
         for phase in ("first", "steady"):
-            role, base = entry[f"role_{phase}"]["wall"]["median"], entry[f"baseline_{phase}"]["wall"]["median"]
-            entry[f"ratio_{phase}"] = round(role / base, 2)
+            entry[f"ratio_{phase}"] = round(statistics.median(ratios[phase]), 2)
+            entry[f"ratios_{phase}"] = [round(ratio, 2) for ratio in ratios[phase]]
         results[str(size)] = entry
         print(
             f"  {size:>4} hosts: role first {entry['role_first']['wall']['median']:.2f}s steady {entry['role_steady']['wall']['median']:.2f}s;"
             f" baseline first {entry['baseline_first']['wall']['median']:.2f}s steady {entry['baseline_steady']['wall']['median']:.2f}s;"
-            f" ratio first {entry['ratio_first']} steady {entry['ratio_steady']}",
+            f" ratio first {entry['ratio_first']} {entry['ratios_first']} steady {entry['ratio_steady']} {entry['ratios_steady']}",
             flush=True,
         )
     return results
@@ -384,8 +398,11 @@ class CallbackModule(CallbackBase):
 '''
 
 
-def profile_tasks(bench: Bench, size: int) -> Dict[str, Any]:
-    """Wall seconds per task of one first and one steady run of role and baseline at SIZE hosts."""
+def profile_tasks(bench: Bench, size: int, repeats: int) -> Dict[str, Any]:
+    """Wall seconds per task (median of REPEATS runs) of first and steady runs at SIZE hosts.
+
+    A task that runs once per host under the same name (meta tasks do) is summed per run.
+    """
     plugin_dir = bench.work / "callbacks"
     plugin_dir.mkdir(exist_ok=True)
     (plugin_dir / "bench_task_times.py").write_text(PROFILE_CALLBACK)
@@ -394,18 +411,28 @@ def profile_tasks(bench: Bench, size: int) -> Dict[str, Any]:
     results: Dict[str, Any] = {}
     try:
         bench.env.update(ANSIBLE_CALLBACK_PLUGINS=str(plugin_dir), ANSIBLE_CALLBACKS_ENABLED="bench_task_times")
-        for book in ("role.yml", "baseline.yml"):
-            bench.sim.reset()
-            delete_files(bench, f"scale{size}")
-            for phase in ("first", "steady"):
-                out = bench.work / f"tasks-{book}-{phase}.json"
-                bench.env["BENCH_TASK_TIMES"] = str(out)
-                timing = bench.playbook(book, inventory)
-                tasks = json.loads(out.read_text())
-                label = f"{Path(book).stem}_{phase}"
-                results[label] = {"wall": round(timing.wall, 2), "tasks": tasks}
-                print(f"  {label} ({size} hosts, {timing.wall:.2f} s):", flush=True)
-                for name, seconds in tasks:
+        for book in BOOKS:
+            samples: Dict[str, Dict[str, List[float]]] = {}
+            walls: Dict[str, List[float]] = {}
+            for _attempt in range(repeats):
+                bench.sim.reset()
+                delete_files(bench, f"scale{size}")
+                for phase in ("first", "steady"):
+                    out = bench.work / f"tasks-{book}-{phase}.json"
+                    bench.env["BENCH_TASK_TIMES"] = str(out)
+                    timing = bench.playbook(book, inventory)
+                    label = f"{Path(book).stem}_{phase}"
+                    walls.setdefault(label, []).append(timing.wall)
+                    per_run: Dict[str, float] = {}
+                    for name, seconds in json.loads(out.read_text()):
+                        per_run[name] = per_run.get(name, 0.0) + seconds
+                    for name, seconds in per_run.items():
+                        samples.setdefault(label, {}).setdefault(name, []).append(seconds)
+            for label, tasks in samples.items():
+                medians = [[name, round(statistics.median(values), 3)] for name, values in tasks.items()]
+                results[label] = {"wall": round(statistics.median(walls[label]), 2), "tasks": medians}
+                print(f"  {label} ({size} hosts, median wall {results[label]['wall']:.2f} s of {repeats}):", flush=True)
+                for name, seconds in medians:
                     print(f"    {seconds:7.2f}  {name}", flush=True)
     finally:
         bench.env.clear()
@@ -467,8 +494,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"Role scaling (forks 5, median of {args.repeats}):", flush=True)
             report["scaling"] = measure_scaling(bench, sizes, args.repeats)
         if "profile" not in skip:
-            print("Per-task wall time (one run each):", flush=True)
-            report["profile"] = profile_tasks(bench, args.profile_size)
+            print(f"Per-task wall time (median of {args.repeats}):", flush=True)
+            report["profile"] = profile_tasks(bench, args.profile_size, args.repeats)
     finally:
         sim.stop()
         report["elapsed_s"] = round(time.monotonic() - started, 1)
