@@ -83,8 +83,7 @@ def cryptography_import_error() -> t.Optional[str]:
 
 def _cryptography() -> types.SimpleNamespace:
     crypto = _import_cryptography()[0]
-    # Asks cryptography_import_error too: the tests replace it to simulate a missing library.
-    if crypto is None or cryptography_import_error() is not None:
+    if crypto is None:
         raise UcsKubeconfigError("the Python library cryptography is required to validate kubeconfigs")
     return crypto
 

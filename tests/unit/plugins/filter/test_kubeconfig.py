@@ -154,7 +154,7 @@ def test_status_bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], fra
 
 
 def test_status_names_missing_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kc, "cryptography_import_error", lambda: "ImportError: No module named 'cryptography'")
+    monkeypatch.setattr(kc, "_import_cryptography", lambda: (None, "ImportError: No module named 'cryptography'"))
     with pytest.raises(AnsibleFilterError, match="kubeconfig_status needs the Python library cryptography on the controller"):
         status(None)
 
@@ -272,5 +272,5 @@ def test_merge_names_missing_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_merge_does_not_need_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kc, "cryptography_import_error", lambda: "ImportError: No module named 'cryptography'")
+    monkeypatch.setattr(kc, "_import_cryptography", lambda: (None, "ImportError: No module named 'cryptography'"))
     assert merge(None).startswith("apiVersion: v1\n")
