@@ -7,24 +7,26 @@
 Kept in step with plugins/module_utils/_argspec.py:connection_argument_spec().
 """
 
-from __future__ import annotations
-
-
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   endpoint:
     description:
-      - Base URL of the UCS API. UCS is a global service with one endpoint for all regions.
-      - Huawei Cloud uses V(https://ucs.myhuaweicloud.com), its international site
-        V(https://ucs-intl.myhuaweicloud.com). Open Telekom Cloud users set the endpoint their
-        cloud publishes.
-      - If not set, the value of the E(UCS_ENDPOINT) environment variable is used.
+      - Base URL of the UCS API. UCS is a global service with one endpoint per site, not per region.
+      - Huawei Cloud documents V(https://ucs.myhuaweicloud.com) (Chinese mainland) and
+        V(https://ucs-intl.myhuaweicloud.com) (international site). Open Telekom Cloud and Huawei
+        Cloud Europe document no UCS endpoint; their users set the endpoint their cloud publishes.
+      - If not set, the value of the E(UCS_ENDPOINT) environment variable is used; failing that it
+        is derived from O(region) (a C(cn-*) region of Huawei Cloud gives the Chinese mainland
+        endpoint, the international regions such as V(ap-southeast-1) the international one).
+      - Required when O(region) is not set, or is a region without a documented UCS endpoint, such
+        as V(eu-de), V(eu-nl) and V(eu-ch2) (Open Telekom Cloud). The module fails before sending
+        any request, so that credentials never go to a guessed host, and also when O(endpoint)
+        names a host of another cloud than O(region) or O(iam_endpoint).
     type: str
-    default: https://ucs.myhuaweicloud.com
   region:
     description:
-      - Region of the account, used to derive O(iam_endpoint) when that is not set
+      - Region of the account, used to derive O(endpoint) and O(iam_endpoint) when they are not set
         (V(eu-de), V(eu-nl) and V(eu-ch2) are Open Telekom Cloud regions).
       - If not set, the value of E(HUAWEICLOUD_SDK_REGION) or E(OS_REGION_NAME) is used.
     type: str

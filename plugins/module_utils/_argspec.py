@@ -9,23 +9,20 @@
 Mirrors plugins/doc_fragments/connection.py; ansible-test's validate-modules keeps the two in step.
 """
 
-from __future__ import annotations
-
 import typing as t
 
 from ansible.module_utils.basic import env_fallback
 
-DEFAULT_ENDPOINT = "https://ucs.myhuaweicloud.com"
-
-
-def _env(*names: str) -> tuple[t.Callable[..., t.Any], list[str]]:
+def _env(*names: str) -> "t.Tuple[t.Callable[..., t.Any], t.List[str]]":
     return (env_fallback, list(names))
 
 
-def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
+def connection_argument_spec() -> "t.Dict[str, t.Dict[str, t.Any]]":
     """Return the shared options; each module adds its own to a copy."""
     return {
-        "endpoint": {"type": "str", "default": DEFAULT_ENDPOINT, "fallback": _env("UCS_ENDPOINT")},
+        # No default: resolved from region by _endpoints.resolve_endpoint() before any request, so that
+        # credentials never go to a guessed host.
+        "endpoint": {"type": "str", "fallback": _env("UCS_ENDPOINT")},
         "region": {"type": "str", "fallback": _env("HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME")},
         "auth_method": {"type": "str", "default": "auto", "choices": ["auto", "aksk", "token", "password"]},
         # The access key ID identifies, it does not authenticate: shown in logs on purpose.
@@ -45,7 +42,7 @@ def connection_argument_spec() -> dict[str, dict[str, t.Any]]:
     }
 
 
-def unset_blank_values(params: dict[str, t.Any], spec: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
+def unset_blank_values(params: "t.Dict[str, t.Any]", spec: "t.Mapping[str, t.Mapping[str, t.Any]]") -> None:
     """Treat empty strings of environment-backed options as unset.
 
     AWX and Automation Platform inject every variable of a credential type, empty when a

@@ -89,25 +89,64 @@ def test_connection_ids_present() -> None:
     federation.require_connection_ids(federation.validate_request(params()))
 
 
+def fed(status: Any = None, reason: Any = None, *, federation_id: Any = "f-1", kind: str = "Federation") -> dict[str, Any]:
+    """A fleet document as ShowClusterGroup answers it, with one condition of type ``kind``."""
+    condition: dict[str, Any] = {"type": kind}
+    if status is not None:
+        condition["status"] = status
+    if reason is not None:
+        condition["reason"] = reason
+    return {"metadata": {"name": "prod"}, "spec": {"federationId": federation_id}, "status": {"conditions": [condition]}}
+
+
 @pytest.mark.parametrize(
     ("fleet", "enabled", "text"),
     [
-        ({"spec": {"federationId": "f-1"}, "status": {"conditions": [{"type": "Federation", "status": "True"}]}}, True, "enabled"),
-        ({"spec": {"federationId": "f-1"}}, True, "enabled"),
+        # No federationId: positive evidence that federation is off, whatever the condition says.
         ({"spec": {}}, False, "federation is not enabled"),
         ({}, False, "federation is not enabled"),
         ({"spec": {"federationId": ""}}, False, "federation is not enabled"),
-        (
-            {"spec": {"federationId": "f-1"}, "status": {"conditions": [{"type": "Federation", "status": "False", "reason": "Enabling"}]}},
-            False,
-            "not ready (condition Federation: Enabling)",
-        ),
-        ({"spec": {"federationId": "f-1"}, "status": {"conditions": [{"type": "Other", "status": "False"}]}}, True, "enabled"),
+        (fed("Available", federation_id=None), False, "no spec.federationId"),
+        # The reference's own example words, and the Kubernetes negative.
+        (fed("Unavailable", "FederationUnavailable"), False, "not available (condition Federation: Unavailable (FederationUnavailable))"),
+        (fed("False", "Enabling"), False, "condition Federation: False (Enabling)"),
+        (fed("unavailable"), False, "not available"),
+        (fed("Failed"), False, "not available"),
+        (fed("Error"), False, "not available"),
+        (fed("Disabled"), False, "not available"),
+        # A reason that is an explicit negative counts when the status is no known word.
+        (fed("", "FederationUnavailable"), False, "not available"),
+        (fed("Weird", "FederationFailed"), False, "not available"),
+        # Known positives, and no condition at all.
+        (fed("True"), True, "enabled"),
+        (fed("Available", "FederationAvailable"), True, "enabled"),
+        (fed("true"), True, "enabled"),
+        (fed("True", "FederationUnavailable"), True, "enabled"),
+        ({"spec": {"federationId": "f-1"}}, True, "enabled"),
+        ({"spec": {"federationId": "f-1"}, "status": {"conditions": None}}, True, "enabled"),
+        (fed("False", kind="Policy"), True, "enabled"),
+        (fed("Unavailable", kind="federation"), False, "not available"),
     ],
 )
 def test_federation_state(fleet: dict[str, Any], enabled: bool, text: str) -> None:
-    assert federation.federation_state(fleet)[0] is enabled
-    assert text in federation.federation_state(fleet)[1]
+    state = federation.federation_state(fleet)
+    assert state.enabled is enabled
+    assert text in state.description
+    assert state.warning is None
+
+
+@pytest.mark.parametrize(("status", "reason"), [("Installing", None), ("Running", "Enabling"), ("Mystery", "Something"), (None, None), ("", "")])
+def test_unknown_state_word_is_a_warning_not_a_refusal(status: Any, reason: Any) -> None:
+    state = federation.federation_state(fed(status, reason))
+    assert state.enabled is True
+    assert state.warning is not None and "does not know" in state.warning
+    warnings = federation.check_federation(fed(status, reason), FLEET)
+    assert warnings == [f"Fleet {FLEET}: {state.warning}"]
+
+
+def test_check_federation_returns_no_warning_when_healthy() -> None:
+    assert federation.check_federation(fed("True"), FLEET) == []
+    assert federation.check_federation({"spec": {"federationId": "f-1"}}, FLEET) == []
 
 
 def test_check_federation_tells_what_to_do() -> None:
@@ -115,6 +154,9 @@ def test_check_federation_tells_what_to_do() -> None:
         federation.check_federation({"metadata": {"name": "prod"}, "spec": {}}, FLEET)
     assert f"Fleet {FLEET} (prod): federation is not enabled" in info.value.msg
     assert "Enable federation" in info.value.msg
+    with pytest.raises(federation.UcsFederationStateError) as info:
+        federation.check_federation(fed("Unavailable", "FederationUnavailable"), FLEET)
+    assert "Unavailable (FederationUnavailable)" in info.value.msg and "Enable federation" in info.value.msg
 
 
 def test_plan_without_existing_file_fetches() -> None:

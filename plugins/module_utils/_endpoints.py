@@ -1,0 +1,184 @@
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to the ucs_cloud.fleet collection: may change without notice.
+
+"""Which UCS endpoint a run talks to: the ``endpoint`` option, or the one documented for ``region``.
+
+Stdlib only, no network. The rule that matters: credentials (an IAM token above all, which is a
+bearer credential) must never be sent to the host of another cloud. So a default endpoint is only
+derived where the UCS API reference documents one, and a mismatch between the endpoint, the
+region and the IAM endpoint that are known is refused before any request is sent.
+
+Source (docs/fidelity.md): Huawei Cloud UCS API reference, "Endpoints" (api-ucs/ucs_api_0002):
+"Huawei Cloud Chinese Mainland: ucs.myhuaweicloud.com; Huawei Cloud International:
+ucs-intl.myhuaweicloud.com". UCS is a global service: one endpoint per site, not per region.
+Open Telekom Cloud and Huawei Cloud Europe (myhuaweicloud.eu) document no UCS endpoint.
+"""
+
+import re
+import typing as t
+from urllib.parse import urlsplit
+
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import OTC_REGIONS, validate_endpoint_url
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
+
+CHINESE_MAINLAND_ENDPOINT = "https://ucs.myhuaweicloud.com"
+INTERNATIONAL_ENDPOINT = "https://ucs-intl.myhuaweicloud.com"
+
+# Huawei Cloud public region ids (the SDKs' region tables, e.g. huaweicloudsdkcce CceRegion). The
+# cn-* regions are the Chinese mainland site; the SDK's own UcsRegion names cn-north-4 for
+# ucs.myhuaweicloud.com. The others are sold on the international site. A region that is not in
+# these tables has no documented UCS endpoint: `endpoint` is then required.
+CHINESE_MAINLAND_REGIONS = frozenset(
+    (
+        "cn-north-1",
+        "cn-north-2",
+        "cn-north-4",
+        "cn-north-9",
+        "cn-north-11",
+        "cn-east-2",
+        "cn-east-3",
+        "cn-east-4",
+        "cn-south-1",
+        "cn-south-2",
+        "cn-south-4",
+        "cn-southwest-2",
+    )
+)
+INTERNATIONAL_REGIONS = frozenset(
+    (
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "af-south-1",
+        "sa-brazil-1",
+        "la-north-2",
+        "la-south-2",
+        "na-mexico-1",
+        "tr-west-1",
+        "me-east-1",
+    )
+)
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+
+# Clouds recognised from a host name; anything else (a private endpoint, 127.0.0.1) is "unknown"
+# and never conflicts.
+OTC = "Open Telekom Cloud"
+HUAWEI = "Huawei Cloud"
+HUAWEI_EU = "Huawei Cloud Europe"
+_HOST_CLOUDS = (
+    (".otc.t-systems.com", OTC),
+    (".myhuaweicloud.eu", HUAWEI_EU),
+    (".myhuaweicloud.com", HUAWEI),
+)
+ENDPOINT_HINT = (
+    "set endpoint (environment variable UCS_ENDPOINT) to the UCS API URL of your cloud: "
+    "Huawei Cloud Chinese mainland " + CHINESE_MAINLAND_ENDPOINT + ", Huawei Cloud international " + INTERNATIONAL_ENDPOINT
+)
+
+
+def host_cloud(url: t.Optional[str]) -> t.Optional[str]:
+    """The cloud a URL's host belongs to, or None when the host tells nothing."""
+    if not url:
+        return None
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None
+    for suffix, cloud in _HOST_CLOUDS:
+        if ("." + host).endswith(suffix):
+            return cloud
+    return None
+
+
+def region_cloud(region: str) -> t.Optional[str]:
+    """The cloud of a well-formed region id, or None when it is not a known region."""
+    if region in OTC_REGIONS:
+        return OTC
+    if region in CHINESE_MAINLAND_REGIONS or region in INTERNATIONAL_REGIONS:
+        return HUAWEI
+    if region.startswith("eu-west-10"):
+        return HUAWEI_EU
+    return None
+
+
+def _is_set(value: t.Any) -> bool:
+    # An exported but empty environment variable counts as unset.
+    return value is not None and (not isinstance(value, str) or value.strip() != "")
+
+
+def _check_region(region: t.Any) -> str:
+    if not isinstance(region, str) or not _REGION_RE.match(region.strip()):
+        raise UcsValidationError(f"region {region!r} is not a region id such as cn-north-4 or eu-de", option="region")
+    return region.strip()
+
+
+def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_endpoint: t.Optional[str] = None) -> str:
+    """Return the UCS base URL to use, before any request is sent.
+
+    Args:
+        endpoint: the ``endpoint`` option (``UCS_ENDPOINT``); wins when set.
+        region: the ``region`` option (``HUAWEICLOUD_SDK_REGION``, ``OS_REGION_NAME``).
+        iam_endpoint: the ``iam_endpoint`` option (``OS_AUTH_URL``), only to detect a token that
+            would be obtained from one cloud and sent to another.
+    Returns:
+        The validated https base URL without a trailing slash.
+    Raises:
+        UcsValidationError: naming ``endpoint`` when it is required (no region; a region without a
+            documented UCS endpoint, e.g. an Open Telekom Cloud region) or when it belongs to
+            another cloud than ``region`` or ``iam_endpoint``; naming ``region`` when it is malformed.
+    """
+    if _is_set(endpoint):
+        url = validate_endpoint_url(endpoint, "endpoint")
+        cloud = host_cloud(url)
+        if cloud is not None:
+            if _is_set(region):
+                other = region_cloud(_check_region(region))
+                if other is not None and other != cloud:
+                    raise UcsValidationError(
+                        f"endpoint {url} is a host of {cloud}, but region {region.strip()} is {other}: credentials are never sent to another cloud's host. "
+                        f"Set endpoint to the UCS API of {other} or correct region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME)",
+                        option="endpoint",
+                    )
+            iam_cloud = host_cloud(iam_endpoint) if _is_set(iam_endpoint) else None
+            if iam_cloud is not None and iam_cloud != cloud:
+                raise UcsValidationError(
+                    f"endpoint {url} is a host of {cloud}, but iam_endpoint (OS_AUTH_URL) is {iam_cloud}: a token from one cloud is never sent to "
+                    "another cloud's host. Set endpoint and iam_endpoint for the same cloud",
+                    option="endpoint",
+                )
+        return url
+    if not _is_set(region):
+        raise UcsValidationError(
+            "endpoint is required when region is not set: UCS documents one endpoint per site and nothing here tells "
+            "which applies. Set region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME; e.g. cn-north-4 for the Chinese "
+            "mainland site, ap-southeast-1 for the international site) or " + ENDPOINT_HINT,
+            option="endpoint",
+        )
+    name = _check_region(region)
+    if name in CHINESE_MAINLAND_REGIONS:
+        url = CHINESE_MAINLAND_ENDPOINT
+    elif name in INTERNATIONAL_REGIONS:
+        url = INTERNATIONAL_ENDPOINT
+    else:
+        cloud = region_cloud(name)
+        where = f" ({cloud})" if cloud else ""
+        raise UcsValidationError(
+            f"endpoint is required for region {name}{where}: the UCS API reference documents no UCS endpoint there, and "
+            "credentials are never sent to a guessed host. Set endpoint (environment variable UCS_ENDPOINT) to the UCS API "
+            "URL your cloud publishes",
+            option="endpoint",
+        )
+    iam_cloud = host_cloud(iam_endpoint) if _is_set(iam_endpoint) else None
+    if iam_cloud is not None and iam_cloud != HUAWEI:
+        raise UcsValidationError(
+            f"endpoint is required: region {name} derives {url}, a Huawei Cloud host, but iam_endpoint (OS_AUTH_URL) is {iam_cloud}; "
+            "a token from one cloud is never sent to another cloud's host. Set endpoint (environment variable UCS_ENDPOINT) "
+            "to the UCS API URL of that cloud",
+            option="endpoint",
+        )
+    return url
