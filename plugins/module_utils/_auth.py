@@ -10,8 +10,6 @@ Stdlib only. Nothing here talks to the network: ``_http.UcsClient`` uses the res
 ``Credentials`` to sign requests or to obtain an IAM token.
 """
 
-from __future__ import annotations
-
 import re
 import typing as t
 from urllib.parse import urlsplit, urlunsplit

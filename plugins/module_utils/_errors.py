@@ -11,8 +11,6 @@ path, never a query string or header), the server's error code/message and the r
 them ever holds a credential, a token or a request body.
 """
 
-from __future__ import annotations
-
 import json
 import re
 import typing as t
@@ -25,6 +23,13 @@ ERROR_MSG_LIMIT = 500
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Openstack-Request-Id")
+
+# What a secret is replaced with in any text received from a server (Ansible's no_log mask).
+MASK = "********"
+# UCS and IAM answers nest a handful of levels; json.loads recurses once per level.
+MAX_JSON_DEPTH = 64
+# A JSON string (escapes included) or a bracket: brackets inside strings do not nest.
+_JSON_TOKEN_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 class UcsError(Exception):
@@ -149,47 +154,77 @@ class ErrorBody(t.NamedTuple):
     request_id: t.Optional[str] = None
 
 
-def clean_text(text: str, limit: int) -> str:
-    """Return ``text`` on one line without control characters, cut to ``limit`` characters.
+def mask_secrets(text: str, secrets: t.Iterable[str] = ()) -> str:
+    """Return ``text`` with every occurrence of each secret replaced by ``MASK`` (longest first)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def json_too_deep(data: t.Union[bytes, str], limit: int = MAX_JSON_DEPTH) -> bool:
+    """Return whether JSON text nests arrays/objects deeper than ``limit`` (strings are skipped).
+
+    Checked before ``json.loads``, which recurses once per level and would raise RecursionError.
+    """
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_TOKEN_RE.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def clean_text(text: str, limit: int, secrets: t.Iterable[str] = ()) -> str:
+    """Return ``text`` on one line without control characters, secrets masked, cut to ``limit`` characters.
 
     Args:
         text: any text received from a server.
         limit: the maximum length of the result (an ellipsis marks a cut).
+        secrets: values to mask. Masking comes first: cutting first could leave a prefix of a
+            secret that no later masking recognises.
     Returns:
         The cleaned text.
     """
-    cleaned = " ".join(_CONTROL_RE.sub(" ", text).split())
+    cleaned = " ".join(_CONTROL_RE.sub(" ", mask_secrets(text, secrets)).split())
     if len(cleaned) > limit:
         cleaned = cleaned[: max(limit - 3, 0)].rstrip() + "..."
     return cleaned
 
 
-def _find_error_fields(data: t.Mapping[str, t.Any], depth: int = 0) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+def _find_error_fields(data: t.Mapping[str, t.Any], secrets: t.Collection[str], depth: int = 0) -> t.Tuple[t.Optional[str], t.Optional[str]]:
     # The pairs huaweicloudsdkcore accepts, in its order; IAM nests them under "error".
     for code_key, msg_key in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
         if code_key in data and msg_key in data:
-            return _scalar(data[code_key]), _scalar(data[msg_key])
+            return _scalar(data[code_key], secrets), _scalar(data[msg_key], secrets)
     for code_key, msg_key in (("error_code", "error_msg"), ("code", "message")):
         # A half-filled shape still says something: keep whichever field is there.
         if code_key in data or msg_key in data:
-            return _scalar(data.get(code_key)), _scalar(data.get(msg_key))
+            return _scalar(data.get(code_key), secrets), _scalar(data.get(msg_key), secrets)
     if depth < 3:
         for value in data.values():
             if isinstance(value, dict):
-                code, msg = _find_error_fields(value, depth + 1)
+                code, msg = _find_error_fields(value, secrets, depth + 1)
                 if code is not None or msg is not None:
                     return code, msg
     return None, None
 
 
-def _scalar(value: t.Any) -> t.Optional[str]:
+def _scalar(value: t.Any, secrets: t.Collection[str]) -> t.Optional[str]:
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = clean_text(str(value), ERROR_MSG_LIMIT)
+    text = clean_text(str(value), ERROR_MSG_LIMIT, secrets)
     return text or None
 
 
-def parse_error_body(body: t.Union[bytes, str, None]) -> ErrorBody:
+def parse_error_body(body: t.Union[bytes, str, None], secrets: t.Collection[str] = ()) -> ErrorBody:
     """Read the error code and message from an error answer.
 
     Understands ``{"error_code", "error_msg"}`` (UCS, API gateway ``APIGW.xxxx``), ``{"errorCode",
@@ -197,8 +232,10 @@ def parse_error_body(body: t.Union[bytes, str, None]) -> ErrorBody:
 
     Args:
         body: the raw body of the answer.
+        secrets: values masked in every text taken from the body, before it is cut.
     Returns:
-        ErrorBody; ``excerpt`` is set only for a body that is not JSON.
+        ErrorBody; ``excerpt`` is set only for a body that is not JSON (or JSON nested deeper
+        than ``MAX_JSON_DEPTH``, which is not parsed).
     """
     if body is None:
         return ErrorBody(None, None, None)
@@ -206,28 +243,31 @@ def parse_error_body(body: t.Union[bytes, str, None]) -> ErrorBody:
     if not text.strip():
         return ErrorBody(None, None, None)
     try:
+        if json_too_deep(text):
+            raise ValueError("nested too deep")
         data = json.loads(text)
-    except ValueError:
-        excerpt = clean_text(text, BODY_EXCERPT_LIMIT)
+    except (ValueError, RecursionError):
+        excerpt = clean_text(text, BODY_EXCERPT_LIMIT, secrets)
         return ErrorBody(None, None, excerpt or None)
     if isinstance(data, dict):
-        code, msg = _find_error_fields(data)
+        code, msg = _find_error_fields(data, secrets)
         request_id = data.get("request_id")
-        return ErrorBody(code, msg, None, clean_text(request_id, 128) if isinstance(request_id, str) and request_id else None)
+        return ErrorBody(code, msg, None, clean_text(request_id, 128, secrets) if isinstance(request_id, str) and request_id else None)
     return ErrorBody(None, None, None)
 
 
-def request_id_from_headers(headers: t.Optional[t.Mapping[str, str]]) -> t.Optional[str]:
+def request_id_from_headers(headers: t.Optional[t.Mapping[str, str]], secrets: t.Collection[str] = ()) -> t.Optional[str]:
     """Return the request id of an answer (``X-Request-Id``, else ``X-Openstack-Request-Id``), or None.
 
     ``headers`` should be case-insensitive (requests' are); exact names are tried as well.
+    ``secrets`` are masked: a hostile server may put anything in a header.
     """
     if not headers:
         return None
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name) or headers.get(name.lower())
         if value:
-            return clean_text(str(value), 128)
+            return clean_text(str(value), 128, secrets)
     return None
 
 

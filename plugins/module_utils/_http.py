@@ -9,29 +9,40 @@
 It authenticates (AK/SK signing, IAM token, IAM password), retries only where that is safe, and
 turns every failure into a typed error from ``_errors`` whose message says what failed and why,
 without any secret.
-"""
 
-from __future__ import annotations
+What reaches the process from the network is bounded: ``timeout`` is a deadline for each whole
+attempt (connect, send, receive), an answer body is read up to ``MAX_ANSWER_BYTES`` after
+decompression (a gzip bomb is never inflated beyond it), and JSON deeper than
+``MAX_JSON_DEPTH`` is refused before it is parsed. Only our authentication reaches UCS: requests'
+``trust_env`` is off (so ``~/.netrc`` never adds or replaces ``Authorization``) and the proxy
+variables are resolved here instead.
+"""
 
 import datetime
 import email.utils
 import json
+import os
 import random as _random
+import socket
+import threading
 import time
 import traceback
 import typing as t
+import zlib
 from urllib.parse import urlsplit
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials, validate_endpoint_url
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
+    MAX_JSON_DEPTH,
     UcsApiError,
     UcsAuthError,
     UcsConnectionError,
     UcsError,
     UcsResponseError,
-    UcsValidationError,
     clean_text,
     http_failure_message,
+    json_too_deep,
+    mask_secrets,
     parse_error_body,
     request_id_from_headers,
 )
@@ -39,7 +50,8 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._signer import sig
 
 try:
     import requests
-    from urllib3.exceptions import NewConnectionError
+    import requests.utils
+    from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR: t.Optional[str] = traceback.format_exc()
@@ -49,7 +61,16 @@ else:
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = f"ucs_cloud.fleet/{COLLECTION_VERSION}"
-JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+# Exactly what huaweicloudsdkcore sends (no charset parameter: JSON is UTF-8 by definition).
+JSON_CONTENT_TYPE = "application/json"
+# Only the encodings decoded below under the size bound (never br or zstd, which requests would
+# otherwise advertise when their libraries happen to be installed).
+ACCEPT_ENCODING = "gzip, deflate"
+# A kubeconfig answer is a few KiB; 1 MiB leaves 100 times that and still bounds memory.
+MAX_ANSWER_BYTES = 1 << 20
+_CHUNK = 16 * 1024
+# Extra wait for requests' own connect/read timeouts to report their precise kind first.
+_GRACE = 0.25
 
 # Failure kinds of a request that got no answer (also what ``calls`` records instead of a status).
 CONNECT_TIMEOUT = "connect timeout"
@@ -70,10 +91,110 @@ class _Request(t.NamedTuple):
     url: str
     what: str
 
-    @property
-    def public_url(self) -> str:
-        """The URL for messages and error fields: never a query string."""
-        return self.url.split("?", 1)[0].split("#", 1)[0]
+
+class _Answer(t.NamedTuple):
+    """An answer read in full (body decoded and bounded)."""
+
+    status: int
+    headers: t.Mapping[str, str]
+    body: bytes
+
+
+class _Unusable(Exception):
+    """An answer that was refused while reading it (too large, undecodable); ``problem`` completes "the answer ..."."""
+
+    def __init__(self, status: int, headers: t.Mapping[str, str], problem: str) -> None:
+        super().__init__(problem)
+        self.status = status
+        self.headers = headers
+        self.problem = problem
+
+
+def _size_text(limit: int) -> str:
+    return f"{limit // (1 << 20)} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+
+
+def tls_verify(validate_certs: bool, ca_path: t.Optional[str]) -> t.Union[bool, str]:
+    """Return requests' ``verify`` under the one rule: ``validate_certs=false`` wins, then ``ca_path``.
+
+    validate_certs=false turns verification off even when ca_path is set (AWX and the
+    environment may set UCS_CA_PATH for every job); ca_path is then ignored. With verification on
+    and no ca_path, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE still apply, as they did while requests
+    read the environment itself.
+    """
+    if not validate_certs:
+        return False
+    if ca_path:
+        return ca_path
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
+def tls_warning(validate_certs: bool, ca_path: t.Optional[str]) -> t.Optional[str]:
+    """Return the warning the module must show for these TLS options, or None."""
+    if validate_certs:
+        return None
+    if ca_path:
+        return "validate_certs is false, so ca_path is ignored: the identity of the UCS endpoint is not checked. Use this for testing only."
+    return "validate_certs is false: the identity of the UCS endpoint is not checked. Use this for testing only."
+
+
+def environ_proxies(url: str) -> t.Dict[str, str]:
+    """Return the proxies that HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY give for ``url``.
+
+    requests would do this itself with ``trust_env``, which also reads ``~/.netrc``: that is off.
+    """
+    return dict(requests.utils.get_environ_proxies(url, no_proxy=None))
+
+
+class BoundedDecoder:
+    """Decode a Content-Encoding chunk by chunk, never producing more than ``limit`` bytes in total.
+
+    zlib's ``max_length`` stops inflation at the bound, so a gzip bomb costs at most ``limit``
+    bytes of memory, whatever its ratio. Raises ValueError with a short reason for an encoding
+    that is not supported, ``OverflowError`` past the limit and ``zlib.error`` on corrupt data.
+    """
+
+    def __init__(self, encoding: t.Optional[str], limit: int) -> None:
+        name = (encoding or "").strip().lower()
+        self.limit = limit
+        self.size = 0
+        self._raw_deflate_tried = False
+        self._zlib: t.Optional[t.Any] = None
+        if name in ("", "identity"):
+            pass
+        elif name in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._zlib = zlib.decompressobj()
+        else:
+            raise ValueError(f"uses the content encoding {clean_text(name, 40)!r}, which is not supported (gzip and deflate are)")
+        self.deflate = name == "deflate"
+        self.compressed = self._zlib is not None
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise OverflowError(self.size)
+        return data
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._zlib is None:
+            return self._count(chunk)
+        try:
+            out = self._zlib.decompress(chunk, self.limit - self.size + 1)
+        except zlib.error:
+            if not self.deflate or self._raw_deflate_tried or self.size:
+                raise
+            # "deflate" is often sent without its zlib header (raw deflate), as urllib3 allows.
+            self._raw_deflate_tried = True
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._zlib.decompress(chunk, self.limit - self.size + 1)
+        return self._count(out)
+
+    def flush(self) -> bytes:
+        if self._zlib is None:
+            return b""
+        return self._count(self._zlib.flush(self.limit - self.size + 1))
 
 
 def parse_retry_after(value: t.Optional[str], now: float) -> t.Optional[float]:
@@ -165,6 +286,8 @@ def _decode_json(content: bytes) -> t.Tuple[t.Optional[str], t.Any]:
         return "is not valid JSON (not UTF-8 text)", None
     try:
         return None, json.loads(text)
+    except RecursionError:
+        return f"is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels", None
     except json.JSONDecodeError as exc:
         # A parse error at the very end (or inside a string that never ends) means the text was cut off.
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
@@ -200,26 +323,84 @@ def classify_exception(exc: BaseException) -> t.Tuple[str, str]:
     return kind, text
 
 
+def read_bounded(response: t.Any, limit: int) -> bytes:
+    """Read the body of a streamed requests Response, decoded, refusing more than ``limit`` bytes.
+
+    Raises:
+        _Unusable: too large (Content-Length or decoded size), an unsupported or corrupt encoding.
+        Read errors of urllib3/socket propagate.
+    """
+    status, headers = response.status_code, response.headers
+    try:
+        decoder = BoundedDecoder(headers.get("Content-Encoding"), limit)
+    except ValueError as exc:
+        raise _Unusable(status, headers, str(exc)) from None
+    length = headers.get("Content-Length", "")
+    if not decoder.compressed and length.strip().isdigit() and int(length) > limit:
+        raise _Unusable(status, headers, f"is larger than {_size_text(limit)} (Content-Length {int(length)}); it was not read")
+    parts = []
+    try:
+        while True:
+            chunk = response.raw.read(_CHUNK, decode_content=False)
+            if not chunk:
+                break
+            parts.append(decoder.feed(chunk))
+        parts.append(decoder.flush())
+    except OverflowError:
+        after = " after decompression" if decoder.compressed else ""
+        raise _Unusable(status, headers, f"is larger than {_size_text(limit)}{after}; it was not read further") from None
+    except zlib.error:
+        raise _Unusable(status, headers, f"could not be decompressed ({headers.get('Content-Encoding')} data is corrupt)") from None
+    return b"".join(parts)
+
+
+def _close_quietly(response: t.Any) -> None:
+    """Shut the socket of an answer that is being read in another thread, so that its read ends."""
+    connection = getattr(getattr(response, "raw", None), "_connection", None)
+    sock = getattr(connection, "sock", None)
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+        response.close()
+    except Exception:
+        pass
+
+
+def _read_failure(exc: BaseException) -> t.Tuple[str, str]:
+    """(kind, reason) for an error while reading a body (urllib3 and socket errors, not requests')."""
+    text = clean_text(str(exc), 200) or type(exc).__name__
+    if isinstance(exc, (ReadTimeoutError, socket.timeout)):
+        return READ_TIMEOUT, text
+    if isinstance(exc, ProtocolError):
+        return INCOMPLETE_ANSWER, text
+    return CONNECTION_DROPPED, text
+
+
 class UcsClient:
     """JSON client of the UCS API with authentication, safe retries and typed errors.
 
     Args:
         endpoint: the UCS base URL (https, validated; a path prefix is kept).
         credentials: from ``_auth.resolve_credentials``.
-        validate_certs: verify the server certificate (ignored when ``ca_path`` is set).
-        ca_path: a CA bundle to verify the server certificate with.
-        timeout: seconds per attempt (connect and read).
+        validate_certs, ca_path: server certificate verification, one rule (see ``tls_verify``):
+            validate_certs=false wins and ca_path is then ignored (``tls_warning`` says so).
+        timeout: the deadline of each attempt, in seconds: connect, send and receive together.
         retries: how many times a retryable failure is repeated.
         sleep, clock: injected for tests (clock is monotonic).
         on_retry: called with a secret-free message before each retry (the module warns).
+        on_secret: called with every secret value the client holds or obtains (the credentials'
+            secrets at once, each IAM token when it is issued); the module passes
+            ``module.no_log_values.add`` so that Ansible masks them in anything it prints.
         session: a requests.Session (or compatible object with ``request()``); one is created if None.
         random: [0, 1) source of the backoff jitter.
         wall_clock: seconds since the epoch, for X-Sdk-Date and Retry-After dates.
     Raises:
-        UcsValidationError: invalid endpoint, timeout or retries.
+        UcsValidationError: invalid endpoint.
 
     ``calls`` lists ``(method, path, status or failure kind)`` of every attempt, IAM included.
     """
+
+    max_answer_bytes = MAX_ANSWER_BYTES
 
     def __init__(
         self,
@@ -233,47 +414,34 @@ class UcsClient:
         sleep: t.Callable[[float], t.Any] = time.sleep,
         clock: t.Callable[[], float] = time.monotonic,
         on_retry: t.Optional[t.Callable[[str], t.Any]] = None,
+        on_secret: t.Optional[t.Callable[[str], t.Any]] = None,
         session: t.Any = None,
         random: t.Callable[[], float] = _random.random,
         wall_clock: t.Callable[[], float] = time.time,
     ) -> None:
         self.endpoint = validate_endpoint_url(endpoint, "endpoint")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise UcsValidationError("timeout must be a positive number of seconds", option="timeout")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise UcsValidationError("retries must be 0 or more", option="retries")
         self.credentials = credentials
         self.timeout = timeout
-        self.verify: t.Union[bool, str] = ca_path if ca_path else bool(validate_certs)
+        self.verify = tls_verify(validate_certs, ca_path)
         self.policy = RetryPolicy(retries, random=random, wall_clock=wall_clock)
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
         self._on_retry = on_retry
+        self._on_secret = on_secret
+        self._secrets: t.Set[str] = set()
+        for value in credentials.sensitive_values():
+            self._add_secret(value)
         if session is None:
             if not HAS_REQUESTS:
                 raise UcsError("The Python library requests is required to call the UCS API")
             session = requests.Session()
-            self._own_session = True
-        else:
-            self._own_session = False
+            # No ~/.netrc (it would replace the signed Authorization header), no environment CA
+            # or proxy lookups behind our back: tls_verify and environ_proxies do those explicitly.
+            session.trust_env = False
         self._session = session
         self._token: t.Optional[str] = None
         self.calls: t.List[t.Tuple[str, str, t.Union[int, str]]] = []
-
-    def __repr__(self) -> str:
-        return f"UcsClient(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
-
-    def close(self) -> None:
-        """Close the session if this client created it."""
-        if self._own_session:
-            self._session.close()
-
-    def __enter__(self) -> UcsClient:
-        return self
-
-    def __exit__(self, *exc_info: t.Any) -> None:
-        self.close()
 
     # Public API
 
@@ -302,13 +470,20 @@ class UcsClient:
 
     # Internals
 
+    def _add_secret(self, value: t.Optional[str]) -> None:
+        if value and value not in self._secrets:
+            self._secrets.add(value)
+            if self._on_secret is not None:
+                self._on_secret(value)
+
     def _notify(self, message: str) -> None:
         if self._on_retry is not None:
-            self._on_retry(message)
+            self._on_retry(mask_secrets(message, self._secrets))
 
     def _url(self, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError("path must start with '/'")
+        if not path.startswith("/") or "?" in path or "#" in path:
+            # Messages and error fields show the URL: a query string could carry anything.
+            raise ValueError("path must start with '/' and have no query string or fragment")
         return self.endpoint + path
 
     def _call(self, method: str, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int]) -> t.Dict[str, t.Any]:
@@ -316,16 +491,22 @@ class UcsClient:
         data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         reauthenticated = False
         while True:
-            response, attempts = self._send(_Request(method, url, what), data, authenticate=True)
-            if response.status_code == 401 and self.credentials.method == "password" and not reauthenticated:
+            answer, attempts = self._send(_Request(method, url, what), data, authenticate=True)
+            if answer.status == 401 and self.credentials.method == "password" and not reauthenticated:
                 # A 401 means UCS did not process the call, so repeating it once is safe, POST included.
                 reauthenticated = True
                 self._token = None
                 self._notify(f"UCS answered HTTP 401 to {what}: obtaining a new IAM token and repeating the request once")
                 continue
-            return self._decode(_Request(method, url, what), response, expected, attempts)
+            return self._decode(_Request(method, url, what), answer, expected, attempts)
 
     def _headers(self, method: str, url: str, data: t.Optional[bytes], authenticate: bool) -> t.Dict[str, str]:
+        headers = self._signed_headers(method, url, data, authenticate)
+        # Not signed, as the SDK does not sign what requests adds (a proxy may rewrite it).
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
+        return headers
+
+    def _signed_headers(self, method: str, url: str, data: t.Optional[bytes], authenticate: bool) -> t.Dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
@@ -347,10 +528,69 @@ class UcsClient:
             headers["X-Auth-Token"] = self._iam_token()
         return headers
 
-    def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool) -> t.Tuple[t.Any, int]:
+    def _exchange(self, method: str, url: str, headers: t.Dict[str, str], data: t.Optional[bytes], box: t.Dict[str, t.Any]) -> None:
+        """One attempt, run in a worker thread: the answer read in full, or what went wrong, into ``box``.
+
+        Exceptions are reduced to (kind, reason) here: requests' exceptions hold the prepared
+        request (headers, the IAM body with the password) and must not travel further.
+        """
+        try:
+            response = self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                timeout=(self.timeout, self.timeout),
+                verify=self.verify,
+                allow_redirects=False,
+                stream=True,
+                proxies=environ_proxies(url),
+            )
+        except requests.exceptions.RequestException as exc:
+            box["failure"] = classify_exception(exc)
+            return
+        except Exception as exc:
+            box["failure"] = (REQUEST_FAILED, f"{type(exc).__name__}: {clean_text(str(exc), 200)}")
+            return
+        box["response"] = response
+        try:
+            body = read_bounded(response, self.max_answer_bytes)
+        except _Unusable as exc:
+            box["unusable"] = exc
+            _close_quietly(response)
+            return
+        except Exception as exc:
+            box["failure"] = _read_failure(exc)
+            _close_quietly(response)
+            return
+        box["answer"] = _Answer(response.status_code, response.headers, body)
+
+    def _attempt(self, method: str, url: str, headers: t.Dict[str, str], data: t.Optional[bytes]) -> t.Union[_Answer, _Unusable, t.Tuple[str, str]]:
+        """Make one attempt within the deadline ``timeout``: an answer, a refused answer or (kind, reason).
+
+        Socket timeouts bound each read only, so a server trickling bytes could hold a read
+        forever; the attempt runs in a thread that is abandoned (its socket shut) at the deadline.
+        """
+        box: t.Dict[str, t.Any] = {}
+        worker = threading.Thread(target=self._exchange, args=(method, url, headers, data, box), name="ucs-request", daemon=True)
+        worker.start()
+        worker.join(self.timeout + _GRACE)
+        if worker.is_alive():
+            if "response" in box:
+                _close_quietly(box["response"])
+            # Headers may or may not have been sent: a POST must count as possibly processed.
+            return READ_TIMEOUT, f"no complete answer within the timeout of {self.timeout} s"
+        if "answer" in box:
+            return t.cast(_Answer, box["answer"])
+        if "unusable" in box:
+            return t.cast(_Unusable, box["unusable"])
+        kind, reason = box.get("failure", (REQUEST_FAILED, "no answer"))
+        return kind, mask_secrets(reason, self._secrets)
+
+    def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool) -> t.Tuple[_Answer, int]:
         """Make attempts until an answer that is final under the retry policy; return it and the attempt count.
 
-        Raises UcsConnectionError when no answer was obtained.
+        Raises UcsConnectionError when no answer was obtained, UcsResponseError for an answer refused while reading.
         """
         method, url, what = req
         path = urlsplit(url).path
@@ -362,16 +602,12 @@ class UcsClient:
         attempt = 0
         while True:
             attempt += 1
-            headers = self._headers(method, url, data, authenticate)
-            failure: t.Optional[t.Tuple[str, str]] = None
-            try:
-                response = self._session.request(method, url, headers=headers, data=data, timeout=self.timeout, verify=self.verify, allow_redirects=False)
-            except requests.exceptions.RequestException as exc:
-                failure = classify_exception(exc)
-            # Errors are raised outside the except block: requests' exception holds the prepared request
-            # (headers, IAM body with the password) and must not ride along as __context__.
-            if failure is not None:
-                kind, reason = failure
+            outcome = self._attempt(method, url, self._headers(method, url, data, authenticate), data)
+            if isinstance(outcome, _Unusable):
+                self.calls.append((method, path, outcome.status))
+                raise self._unusable_error(req, outcome)
+            if not isinstance(outcome, _Answer):
+                kind, reason = outcome
                 self.calls.append((method, path, kind))
                 delay = self._retry_delay(method, attempt, deadline, failure=kind)
                 if delay is None:
@@ -379,11 +615,11 @@ class UcsClient:
                 self._notify(f"Retrying {what} after {kind} (attempt {attempt + 1} of {attempts}) in {delay:.1f} s")
                 self._sleep(delay)
                 continue
-            status = response.status_code
+            status = outcome.status
             self.calls.append((method, path, status))
-            delay = self._retry_delay(method, attempt, deadline, status=status, retry_after=response.headers.get("Retry-After"))
+            delay = self._retry_delay(method, attempt, deadline, status=status, retry_after=outcome.headers.get("Retry-After"))
             if delay is None:
-                return response, attempt
+                return outcome, attempt
             self._notify(f"Retrying {what} after HTTP {status} (attempt {attempt + 1} of {attempts}) in {delay:.1f} s")
             self._sleep(delay)
 
@@ -404,9 +640,23 @@ class UcsClient:
             return None
         return min(self.policy.delay(attempt, retry_after), remaining)
 
+    def _unusable_error(self, req: _Request, refused: _Unusable) -> UcsResponseError:
+        parts = urlsplit(req.url)
+        request_id = request_id_from_headers(refused.headers, self._secrets)
+        suffix = f" (request id {request_id})" if request_id else ""
+        if req.method.upper() not in IDEMPOTENT_METHODS and 200 <= refused.status < 300:
+            suffix += "; the request was processed but its answer cannot be used"
+        return UcsResponseError(
+            f"Failed to {req.what}: the HTTP {refused.status} answer to {req.method} {parts.path} from {parts.netloc} {refused.problem}{suffix}",
+            status=refused.status,
+            method=req.method,
+            url=req.url,
+            request_id=request_id,
+        )
+
     @staticmethod
     def _connection_error(req: _Request, kind: str, reason: str, attempts: int) -> UcsConnectionError:
-        method, url, what = req.method, req.public_url, req.what
+        method, url, what = req
         host = urlsplit(url).netloc
         head = f"Failed to {what}" + (f" after {attempts} attempts" if attempts > 1 else "")
         may_have_reached = kind not in NOT_SENT_KINDS
@@ -429,12 +679,12 @@ class UcsClient:
             msg = f"{head}: {kind} from {host} ({reason})"
         return UcsConnectionError(msg, method=method, url=url, may_have_reached_server=may_have_reached, kind=kind, attempts=attempts)
 
-    @staticmethod
-    def _api_error(req: _Request, response: t.Any, attempts: int, *, hint: t.Optional[str] = None, auth: bool = False) -> UcsError:
-        method, url, what = req.method, req.public_url, req.what
-        status = response.status_code
-        body = parse_error_body(response.content)
-        request_id = request_id_from_headers(response.headers) or body.request_id
+    def _api_error(self, req: _Request, answer: _Answer, attempts: int, *, hint: t.Optional[str] = None, auth: bool = False) -> UcsError:
+        method, url, what = req
+        status = answer.status
+        # Secrets are masked inside the parser, before any excerpt is cut: no prefix survives.
+        body = parse_error_body(answer.body, self._secrets)
+        request_id = request_id_from_headers(answer.headers, self._secrets) or body.request_id
         msg = http_failure_message(
             what, status, error_code=body.error_code, error_msg=body.error_msg, request_id=request_id, excerpt=body.excerpt, attempts=attempts, hint=hint
         )
@@ -457,16 +707,16 @@ class UcsClient:
             return "UCS rejected the IAM token (auth_token): the token expired or is invalid; obtain a new one or use IAM password auth"
         return f"UCS rejected a new IAM token of user {creds.username} in domain {creds.domain_name}: check the user's permissions for UCS"
 
-    def _decode(self, req: _Request, response: t.Any, expected: t.Sequence[int], attempts: int) -> t.Dict[str, t.Any]:
-        method, url, what = req.method, req.public_url, req.what
-        status = response.status_code
+    def _decode(self, req: _Request, answer: _Answer, expected: t.Sequence[int], attempts: int) -> t.Dict[str, t.Any]:
+        method, url, what = req
+        status = answer.status
         if status == 401:
-            raise self._api_error(req, response, attempts, hint=self._auth_hint(), auth=True)
+            raise self._api_error(req, answer, attempts, hint=self._auth_hint(), auth=True)
         if 300 <= status < 400:
-            raise self._api_error(req, response, attempts, hint="Redirects are not followed: check the endpoint")
+            raise self._api_error(req, answer, attempts, hint="Redirects are not followed: check the endpoint")
         if not 200 <= status < 300:
-            raise self._api_error(req, response, attempts)
-        request_id = request_id_from_headers(response.headers)
+            raise self._api_error(req, answer, attempts)
+        request_id = request_id_from_headers(answer.headers, self._secrets)
         suffix = f" (request id {request_id})" if request_id else ""
         if method.upper() not in IDEMPOTENT_METHODS:
             suffix += "; the request was processed but its answer cannot be used"
@@ -478,18 +728,21 @@ class UcsClient:
                 url=url,
                 request_id=request_id,
             )
-        return self._json_object(req, response.content, status=status, request_id=request_id, suffix=suffix)
+        return self._json_object(req, answer.body, status=status, request_id=request_id, suffix=suffix)
 
     @staticmethod
-    def _json_object(req: _Request, content: t.Optional[bytes], *, status: int, request_id: t.Optional[str], suffix: str) -> t.Dict[str, t.Any]:
+    def _json_object(req: _Request, content: bytes, *, status: int, request_id: t.Optional[str], suffix: str) -> t.Dict[str, t.Any]:
         def fail(problem: str) -> UcsResponseError:
             return UcsResponseError(
-                f"Failed to {req.what}: the HTTP {status} answer {problem}{suffix}", status=status, method=req.method, url=req.public_url, request_id=request_id
+                f"Failed to {req.what}: the HTTP {status} answer {problem}{suffix}", status=status, method=req.method, url=req.url, request_id=request_id
             )
 
-        content = content or b""
         if not content.strip():
             raise fail("is empty; a JSON object was expected")
+        if json_too_deep(content):
+            # json.loads would raise RecursionError (or worse, exhaust the stack) on such nesting.
+            parts = urlsplit(req.url)
+            raise fail(f"to {req.method} {parts.path} from {parts.netloc} is JSON nested deeper than {MAX_JSON_DEPTH} levels, which no UCS answer is")
         problem, data = _decode_json(content)
         if problem is not None:
             raise fail(problem)
@@ -499,6 +752,8 @@ class UcsClient:
 
     def _iam_token(self) -> str:
         """Return the cached IAM token, obtaining it with one IAM call (POST retry rules) the first time.
+
+        The token is a secret: it is registered (``on_secret``) before anything can print it.
 
         Raises:
             UcsAuthError: IAM refused or failed; never shows the password.
@@ -517,27 +772,28 @@ class UcsClient:
         }
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         req = _Request("POST", url, what)
-        response, attempts = self._send(req, data, authenticate=False)
+        answer, attempts = self._send(req, data, authenticate=False)
         del data, body
-        status = response.status_code
+        status = answer.status
+        token = answer.headers.get("X-Subject-Token") if 200 <= status < 300 else None
+        self._add_secret(token)
         if status == 401:
             raise self._api_error(
                 req,
-                response,
+                answer,
                 attempts,
                 hint=f"IAM rejected the username/password for domain {creds.domain_name}: check username, password and domain_name",
                 auth=True,
             )
         if not 200 <= status < 300:
-            raise self._api_error(req, response, attempts, hint="Check iam_endpoint (or region)", auth=True)
-        token = response.headers.get("X-Subject-Token")
+            raise self._api_error(req, answer, attempts, hint="Check iam_endpoint (or region)", auth=True)
         if not token:
             raise UcsAuthError(
                 f"Failed to {what}: IAM answered HTTP {status} without an X-Subject-Token header. Check iam_endpoint (or region)",
                 http_status=status,
                 http_method="POST",
                 http_url=url,
-                request_id=request_id_from_headers(response.headers),
+                request_id=request_id_from_headers(answer.headers, self._secrets),
             )
         self._token = token
         return token

@@ -10,8 +10,6 @@ Pure and stdlib only: no clock, no I/O. The caller passes the signing time, so t
 deterministic and testable against fixed vectors and against the official SDK.
 """
 
-from __future__ import annotations
-
 import datetime
 import hashlib
 import hmac

@@ -138,3 +138,41 @@ def test_hierarchy(cls: type) -> None:
 def test_clean_text() -> None:
     assert errors.clean_text("a\r\n\tb\x7f\x9bc", 100) == "a b c"
     assert errors.clean_text("abcdef", 5) == "ab..."
+
+
+def test_masking_comes_before_the_cut() -> None:
+    """Cut first, mask second would print the first 497 characters of a long secret."""
+    secret = "S" * 2000
+    assert errors.clean_text(f"token {secret} rejected", 500, [secret]) == "token ******** rejected"
+    assert errors.clean_text(f"token {secret}", 20) == "token " + "S" * 11 + "...", "without the secret it is cut as before"
+    body = json.dumps({"error_code": "APIGW.0301", "error_msg": f"bad token {secret}"}).encode()
+    assert errors.parse_error_body(body, [secret]).error_msg == "bad token ********"
+    assert errors.parse_error_body(f"<p>{secret}</p>".encode(), [secret]).excerpt == "<p>********</p>"
+    assert errors.request_id_from_headers({"X-Request-Id": secret}, [secret]) == "********"
+
+
+def test_mask_secrets_longest_first() -> None:
+    assert errors.mask_secrets("abc abcdef", ["abc", "abcdef"]) == "******** ********"
+    assert errors.mask_secrets("nothing", ["", "x"]) == "nothing"
+
+
+@pytest.mark.parametrize(
+    ("text", "deep"),
+    [
+        (b"[" * 65 + b"]" * 65, True),
+        (b"[" * 64 + b"]" * 64, False),
+        (b'{"a":' * 65 + b"1" + b"}" * 65, True),
+        (b'["' + b"[" * 1000 + b'"]', False),
+        (b'["\\"' + b"[" * 1000 + b'"]', False),
+        (b"[]" * 1000, False),
+        ("[" * 100, True),
+    ],
+)
+def test_json_too_deep(text: Any, deep: bool) -> None:
+    assert errors.json_too_deep(text) is deep
+
+
+def test_deep_error_body_is_not_parsed() -> None:
+    body = b'{"error":' * 100_000 + b"1" + b"}" * 100_000
+    parsed = errors.parse_error_body(body)
+    assert parsed.error_code is None and parsed.excerpt is not None and len(parsed.excerpt) <= errors.BODY_EXCERPT_LIMIT

@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import gzip
 import http.client
+import io
 import json
 import re
+import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+import urllib3
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as u3
@@ -49,6 +54,24 @@ CREDENTIALS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CA bundle or proxy of the machine running the tests: the client reads these itself."""
+    for name in (
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
 # A scripted transport: a real requests.Session with this adapter mounted, so requests prepares
 # the requests as it would for the network, but nothing leaves the process.
 
@@ -62,9 +85,10 @@ class Reply:
         self.headers = headers or {}
 
     def build(self, request: requests.PreparedRequest) -> requests.Response:
+        # A streamed answer, as HTTPAdapter builds it: the client reads response.raw itself.
         response = requests.Response()
         response.status_code = self.status
-        response._content = self.body
+        response.raw = urllib3.HTTPResponse(body=io.BytesIO(self.body), headers=self.headers, status=self.status, preload_content=False, decode_content=False)
         response.headers = CaseInsensitiveDict(self.headers)
         response.url = request.url or ""
         response.request = request
@@ -208,7 +232,7 @@ def test_get_json_200_token() -> None:
     assert request.headers["User-Agent"] == f"ucs_cloud.fleet/{_http.COLLECTION_VERSION}"
     assert request.headers["Accept"] == "application/json"
     assert "Content-Type" not in request.headers and "Authorization" not in request.headers and "X-Domain-Id" not in request.headers
-    assert h.adapter.options == [{"timeout": 30, "verify": True}]
+    assert h.adapter.options == [{"timeout": (30, 30), "verify": True}]
     assert h.client.calls == [("GET", FLEET_PATH, 200)]
     assert h.sleeps == [] and h.messages == []
     h.done()
@@ -220,7 +244,7 @@ def test_post_json_201_sends_json_body() -> None:
     assert h.client.post_json(CERT_PATH, body, "create the federation connection of fleet f1") == {"kind": "Config"}
     (request,) = h.requests
     assert request.method == "POST" and request.url == ENDPOINT + CERT_PATH
-    assert request.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.body) == body
     assert request.body == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     assert h.client.calls == [("POST", CERT_PATH, 201)]
@@ -240,18 +264,34 @@ def test_endpoint_with_path_prefix() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "verify"),
+    ("kwargs", "verify", "warning"),
     [
-        ({}, True),
-        ({"validate_certs": False}, False),
-        ({"ca_path": "/etc/ucs/ca.pem"}, "/etc/ucs/ca.pem"),
-        ({"validate_certs": False, "ca_path": "/ca.pem"}, "/ca.pem"),
+        ({}, True, None),
+        ({"validate_certs": False}, False, "validate_certs is false: the identity of the UCS endpoint is not checked. Use this for testing only."),
+        ({"ca_path": "/etc/ucs/ca.pem"}, "/etc/ucs/ca.pem", None),
+        # One rule: validate_certs=false wins (UCS_CA_PATH may be set for every job), and the warning says so.
+        (
+            {"validate_certs": False, "ca_path": "/ca.pem"},
+            False,
+            "validate_certs is false, so ca_path is ignored: the identity of the UCS endpoint is not checked. Use this for testing only.",
+        ),
     ],
 )
-def test_tls_verification_option(kwargs: dict[str, Any], verify: Union[bool, str]) -> None:
+def test_tls_verification_option(kwargs: dict[str, Any], verify: Union[bool, str], warning: Optional[str]) -> None:
     h = Harness([Reply(200, {})], timeout=7, **kwargs)
     h.client.get_json("/v1/x", "x")
-    assert h.adapter.options == [{"timeout": 7, "verify": verify}]
+    assert h.adapter.options == [{"timeout": (7, 7), "verify": verify}]
+    assert _http.tls_warning(kwargs.get("validate_certs", True), kwargs.get("ca_path")) == warning
+
+
+def test_environment_ca_bundle_applies_only_without_ca_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trust_env is off, so the client itself keeps REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) working."""
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/curl.pem")
+    assert _http.tls_verify(True, None) == "/curl.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/requests.pem")
+    assert _http.tls_verify(True, None) == "/requests.pem"
+    assert _http.tls_verify(True, "/ca.pem") == "/ca.pem"
+    assert _http.tls_verify(False, "/ca.pem") is False
 
 
 def test_user_agent_version_matches_galaxy() -> None:
@@ -679,34 +719,32 @@ def test_unexpected_success_status() -> None:
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "kwargs", "fragment"),
+    ("endpoint", "fragment"),
     [
-        ("http://ucs.example.com", {}, "endpoint must be an https:// URL"),
-        ("https://ucs.example.com?x=1", {}, "endpoint must not contain a query string"),
-        ("https://u:p@ucs.example.com", {}, "endpoint must not contain user information"),
-        (ENDPOINT, {"timeout": 0}, "timeout must be a positive number"),
-        (ENDPOINT, {"timeout": True}, "timeout must be a positive number"),
-        (ENDPOINT, {"retries": -1}, "retries must be 0 or more"),
+        ("http://ucs.example.com", "endpoint must be an https:// URL"),
+        ("https://ucs.example.com?x=1", "endpoint must not contain a query string"),
+        ("https://u:p@ucs.example.com", "endpoint must not contain user information"),
     ],
 )
-def test_constructor_validation(endpoint: str, kwargs: dict[str, Any], fragment: str) -> None:
+def test_constructor_validation(endpoint: str, fragment: str) -> None:
     with pytest.raises(UcsValidationError) as info:
-        _http.UcsClient(endpoint, CREDENTIALS["token"](), session=object(), **kwargs)
+        _http.UcsClient(endpoint, CREDENTIALS["token"](), session=object())
     assert fragment in info.value.msg
 
 
-def test_default_session_and_close() -> None:
+def test_default_session_ignores_the_environment() -> None:
+    """trust_env off: ~/.netrc can never replace or add the Authorization header."""
     client = _http.UcsClient(ENDPOINT, CREDENTIALS["password"]())
-    assert isinstance(client._session, requests.Session)
-    with client:
-        pass
-    assert_no_secrets(repr(client))
+    assert isinstance(client._session, requests.Session) and client._session.trust_env is False
 
 
 def test_path_must_be_absolute() -> None:
     h = Harness([])
     with pytest.raises(ValueError, match="must start with"):
         h.client.get_json("v1/x", "x")
+    # No query string: messages and error fields show the URL as it is.
+    with pytest.raises(ValueError, match="no query string"):
+        h.client.get_json("/v1/x?marker=m", "x")
 
 
 # Retry policy and helpers
@@ -813,12 +851,221 @@ def test_no_secret_in_any_error_or_message(creds: str, name: str, steps: list[St
     assert_no_secrets(repr(h.credentials), str(h.credentials), h.credentials.describe())
 
 
-def test_query_string_is_signed_but_never_in_errors() -> None:
-    h = Harness([Reply(200, {"items": []}), ucs_error("UCS.1", "bad", 400)], creds="aksk")
-    assert h.client.get_json("/v1/clustergroups?limit=10&name=a b", "list fleets") == {"items": []}
-    verify_signature(h.requests[0])
-    assert h.client.calls == [("GET", "/v1/clustergroups", 200)]
-    with pytest.raises(UcsApiError) as info:
-        h.client.get_json("/v1/clustergroups?marker=secret-ish", "list fleets")
-    assert info.value.to_fail_kwargs()["http_url"] == ENDPOINT + "/v1/clustergroups"
-    assert "marker" not in info.value.msg
+# Answers from the network: bounded size, bounded nesting, a deadline per attempt
+
+
+LIMIT = _http.MAX_ANSWER_BYTES
+
+
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body that inflates to ``size`` bytes of a JSON object (mostly zeros)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [compressor.compress(b'{"pad":"')]
+    block = b"0" * (1 << 20)
+    for _ in range(size >> 20):
+        parts.append(compressor.compress(block))
+    parts.append(compressor.compress(b'"}'))
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def test_gzip_answer_is_decoded() -> None:
+    h = Harness([Reply(200, gzip.compress(b'{"kind": "Config"}'), {"Content-Encoding": "gzip"})])
+    assert h.client.get_json(FLEET_PATH, "read fleet f1") == {"kind": "Config"}
+    assert h.requests[0].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("raw_deflate", [False, True])
+def test_deflate_answer_is_decoded(raw_deflate: bool) -> None:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
+    body = compressor.compress(b'{"a": 1}') + compressor.flush()
+    h = Harness([Reply(200, body, {"Content-Encoding": "deflate"})])
+    assert h.client.get_json(FLEET_PATH, "read fleet f1") == {"a": 1}
+
+
+def test_gzip_bomb_is_never_inflated_beyond_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 100 MiB bomb: decoding stops at the limit; every decompress call is bounded by it."""
+    bomb = gzip_bomb(100 << 20)
+    assert len(bomb) < 200_000
+    produced: list[int] = []
+    real = _http.BoundedDecoder.feed
+
+    def feed(self: Any, chunk: bytes) -> bytes:
+        out = real(self, chunk)
+        produced.append(len(out))
+        return out
+
+    monkeypatch.setattr(_http.BoundedDecoder, "feed", feed)
+    h = Harness([Reply(201, bomb, {"Content-Encoding": "gzip", "X-Request-Id": "r9"})])
+    with pytest.raises(UcsResponseError) as info:
+        h.client.post_json(CERT_PATH, {}, "create the federation connection of fleet f1")
+    assert info.value.msg == (
+        "Failed to create the federation connection of fleet f1: the HTTP 201 answer to POST /v1/clustergroups/f1/cert from ucs.example.com "
+        "is larger than 1 MiB after decompression; it was not read further (request id r9); the request was processed but its answer cannot be used"
+    )
+    assert sum(produced) <= LIMIT
+    assert h.client.calls == [("POST", CERT_PATH, 201)]
+
+
+def test_too_large_answer_refused_by_its_content_length() -> None:
+    h = Harness([Reply(200, b"x" * 10, {"Content-Length": str(100 << 20)})])
+    with pytest.raises(
+        UcsResponseError,
+        match=r"answer to GET /v1/clustergroups/f1 from ucs.example.com is larger than 1 MiB \(Content-Length 104857600\); it was not read$",
+    ):
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+
+
+@pytest.mark.parametrize("size", [LIMIT + 1, 3 * LIMIT])
+def test_too_large_answer_without_content_length(size: int) -> None:
+    h = Harness([Reply(500, b"x" * size)])
+    with pytest.raises(UcsResponseError, match=r"answer to GET /v1/clustergroups/f1 from ucs.example.com is larger than 1 MiB; it was not read further$"):
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert h.client.calls == [("GET", FLEET_PATH, 500)], "a refused answer is not retried"
+
+
+def test_answer_at_the_limit_is_accepted() -> None:
+    body = b'{"pad":"' + b"0" * (LIMIT - 10) + b'"}'
+    assert len(body) == LIMIT
+    h = Harness([Reply(200, gzip.compress(body), {"Content-Encoding": "gzip"})])
+    assert len(h.client.get_json(FLEET_PATH, "read fleet f1")["pad"]) == LIMIT - 10
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "fragment"),
+    [
+        ("br", b"\x00", "uses the content encoding 'br', which is not supported (gzip and deflate are)"),
+        ("gzip", b"not gzip at all", "could not be decompressed (gzip data is corrupt)"),
+    ],
+)
+def test_undecodable_answer(encoding: str, body: bytes, fragment: str) -> None:
+    h = Harness([Reply(200, body, {"Content-Encoding": encoding})])
+    with pytest.raises(UcsResponseError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert info.value.msg.endswith(fragment)
+
+
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_deep_nesting_names_request_and_host(opening: bytes) -> None:
+    closing = b"]" if opening == b"[" else b"}"
+    h = Harness([Reply(200, opening * 100_000 + closing * 100_000)])
+    with pytest.raises(UcsResponseError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert info.value.msg == (
+        "Failed to read fleet f1: the HTTP 200 answer to GET /v1/clustergroups/f1 from ucs.example.com "
+        "is JSON nested deeper than 64 levels, which no UCS answer is"
+    )
+
+
+def test_deeply_nested_error_body_is_an_excerpt() -> None:
+    h = Harness([Reply(404, b"[" * 100_000)])
+    with pytest.raises(UcsApiError, match=r"^Failed to read fleet f1: HTTP 404: \[\[\[\["):
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+
+
+def test_nesting_within_the_bound_is_parsed() -> None:
+    body = {"a": [[[[{"b": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}]]]]}
+    h = Harness([Reply(200, body)])
+    assert h.client.get_json(FLEET_PATH, "read fleet f1") == body
+
+
+class Trickle(io.RawIOBase):
+    """An answer body that arrives one byte every ``interval`` seconds."""
+
+    def __init__(self, data: bytes, interval: float) -> None:
+        self.data = data
+        self.interval = interval
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.data:
+            return 0
+        time.sleep(self.interval)
+        buffer[0] = self.data[0]
+        self.data = self.data[1:]
+        return 1
+
+
+class Trickling(Reply):
+    def build(self, request: requests.PreparedRequest) -> requests.Response:
+        response = super().build(request)
+        response.raw = urllib3.HTTPResponse(body=Trickle(b'{"kind": "Config", "pad": "' + b"x" * 200 + b'"}', 0.05), status=200, preload_content=False)
+        return response
+
+
+@pytest.mark.parametrize(("method", "retries", "attempts"), [("GET", 1, 2), ("POST", 2, 1)])
+def test_timeout_is_a_deadline_for_the_whole_attempt(method: str, retries: int, attempts: int) -> None:
+    """Each byte arrives well within the timeout, but the answer as a whole does not."""
+    h = Harness([Trickling(200), Trickling(200)], timeout=0.5, retries=retries, sleep=lambda _: None)
+    started = time.monotonic()
+    with pytest.raises(UcsConnectionError) as info:
+        if method == "GET":
+            h.client.get_json(FLEET_PATH, "read fleet f1")
+        else:
+            h.client.post_json(CERT_PATH, {}, "create cert")
+    elapsed = time.monotonic() - started
+    assert elapsed < attempts * (0.5 + _http._GRACE) + 0.5
+    assert info.value.kind == "read timeout" and info.value.may_have_reached_server is True
+    assert "no complete answer within the timeout of 0.5 s" in info.value.msg
+    assert [kind for _, _, kind in h.client.calls] == ["read timeout"] * attempts
+
+
+def test_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+
+    class Recording(ScriptedAdapter):
+        def send(
+            self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True, cert: Any = None, proxies: Any = None
+        ) -> Any:
+            seen.append(dict(proxies or {}))
+            return super().send(request, stream, timeout, verify, cert, proxies)
+
+    h = Harness([Reply(200, {}), Reply(200, {})])
+    h.client._session.mount("https://", Recording([Reply(200, {}), Reply(200, {})]))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    h.client.get_json("/v1/x", "x")
+    monkeypatch.setenv("NO_PROXY", "ucs.example.com")
+    h.client.get_json("/v1/x", "x")
+    assert seen[0].get("https") == "http://proxy.example.com:3128" and "https" not in seen[1]
+
+
+# Secrets: registered when learned, masked before any excerpt is cut
+
+LONG_TOKEN = "MIIlong" + "Ab9_" * 500
+
+
+def test_secrets_are_registered_through_on_secret() -> None:
+    registered: list[str] = []
+    h = Harness([iam_ok(), Reply(401, {}), iam_ok(SUBJECT_TOKEN_2), Reply(200, {})], creds="password", on_secret=registered.append)
+    h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert registered == [PASSWORD, SUBJECT_TOKEN, SUBJECT_TOKEN_2]
+
+
+@pytest.mark.parametrize("where", ["error_msg", "excerpt", "request_id"])
+def test_echoed_iam_token_is_masked(where: str) -> None:
+    echo = f"token {SUBJECT_TOKEN} is not valid"
+    reply = {
+        "error_msg": Reply(401, {"error_code": "APIGW.0301", "error_msg": echo}),
+        "excerpt": Reply(401, f"<html>{echo}</html>"),
+        "request_id": Reply(401, {}, {"X-Request-Id": SUBJECT_TOKEN}),
+    }[where]
+    h = Harness([iam_ok(), reply, iam_ok(SUBJECT_TOKEN_2), reply], creds="password")
+    with pytest.raises(UcsAuthError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    scan_error(h, info.value)
+    assert "********" in info.value.msg
+
+
+@pytest.mark.parametrize("shape", ["json", "html"])
+def test_long_echoed_token_leaks_no_prefix(shape: str) -> None:
+    """Masking comes before the cut: not even the first characters of a 2,000-character token."""
+    echo = f"Incorrect IAM authentication information: x-auth-token {LONG_TOKEN} expired"
+    body: Any = {"error_code": "APIGW.0301", "error_msg": echo} if shape == "json" else echo
+    h = Harness([Reply(401, body)])
+    h.client = _http.UcsClient(ENDPOINT, Credentials("token", auth_token=LONG_TOKEN), session=h.client._session)
+    with pytest.raises(UcsAuthError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert "MIIlong" not in info.value.msg and "Ab9_Ab9_" not in info.value.msg
+    assert "x-auth-token ******** expired" in info.value.msg
