@@ -10,7 +10,12 @@ base=$(mktemp -d "${TMPDIR:-/tmp}/ucs-fleet-sanity.XXXXXX")
 trap 'rm -rf "$base"' EXIT
 work="$base/ansible_collections/ucs_cloud/fleet"
 mkdir -p "$work"
-# Tracked and untracked-but-not-ignored files: exactly what a commit would hold.
-(cd "$root" && git ls-files -z --cached --others --exclude-standard) | (cd "$root" && xargs -0 cp --parents -t "$work" 2>/dev/null || true)
+# Tracked and untracked-but-not-ignored files: exactly what a commit would hold (files deleted
+# from the working tree but still in the index are left out, as `git add -A` would).
+cd "$root"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
+    [ ! -e "$file" ] || printf '%s\0' "$file"
+done | xargs -0 cp --parents -t "$work"
+bash "$root/scripts/ensure-shellcheck.sh"
 cd "$work"
 PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" sanity --venv --python 3.11 --color no "$@"

@@ -23,7 +23,7 @@ description:
     P(ucs_cloud.fleet.kubeconfig_merge#filter) take RV(content) as it is.
   - Needs only the Python standard library on the target.
 author:
-  - ucs_cloud.fleet maintainers (!UNKNOWN)
+  - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

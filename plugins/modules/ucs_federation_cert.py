@@ -25,7 +25,7 @@ description:
     which kubectl keeps), so later runs can tell which fleet a file belongs to.
   - Key material is never part of the result unless O(return_content=true).
 author:
-  - ucs_cloud.fleet maintainers (!UNKNOWN)
+  - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
