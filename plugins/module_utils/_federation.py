@@ -9,24 +9,13 @@
 Nothing here knows AnsibleModule, so every decision runs in plain pytest.
 """
 
-from __future__ import annotations
-
 import datetime
 import re
 import typing as t
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
-    UcsError,
-    UcsKubeconfigError,
-    UcsValidationError,
-)
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import (
-    KubeconfigInfo,
-    parse_kubeconfig,
-    renewal_reason,
-    stamp_identity,
-    validate_kubeconfig,
-)
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsKubeconfigError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, check_namespace, default_entry_name
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import Verdict, check_entries
 
 # The API documents 1..1825 days for the certificate validity.
 MIN_DURATION = 1
@@ -40,6 +29,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ID_RULE = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
 
 CONNECTION_ID_OPTIONS = ("project_id", "vpc_id", "subnet_id")
+NAME_OPTIONS = ("cluster_name", "user_name", "context_name")
 
 
 class UcsFederationStateError(UcsError):
@@ -52,25 +42,62 @@ class CertRequest(t.NamedTuple):
     vpc_id: t.Optional[str]
     subnet_id: t.Optional[str]
     duration: int
-    renew_before: int
     force: bool
-
-
-class Plan(t.NamedTuple):
-    """Whether a new kubeconfig is needed, why, and what is in hand now."""
-
-    fetch: bool
-    reason: t.Optional[str]
-    current: t.Optional[KubeconfigInfo]
+    standalone: bool
+    wanted: FleetEntries
 
 
 def _check_id(option: str, value: t.Optional[str]) -> None:
     if value is None:
         return
     if not value.strip():
-        raise UcsValidationError(f"{option} must not be empty")
+        raise UcsValidationError(f"{option} must not be empty", option=option)
     if not _ID_RE.match(value):
-        raise UcsValidationError(f"{option} is malformed: it must be {ID_RULE}")
+        raise UcsValidationError(f"{option} is malformed: it must be {ID_RULE}", option=option)
+
+
+def _check_numbers(params: t.Mapping[str, t.Any]) -> None:
+    for option in ("duration", "renew_before", "timeout", "retries"):
+        # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
+        if isinstance(params.get(option), bool):
+            raise UcsValidationError(f"{option} must be a whole number, not a boolean ({params[option]})", option=option)
+    duration, renew_before = params["duration"], params.get("renew_before")
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise UcsValidationError(f"duration must be between {MIN_DURATION} and {MAX_DURATION} days, got {duration}", option="duration")
+    if renew_before is not None and renew_before < 0:
+        raise UcsValidationError(f"renew_before must be 0 or more days, got {renew_before}", option="renew_before")
+    if renew_before is not None and renew_before >= duration:
+        # Otherwise every certificate would be due for renewal the moment it is issued.
+        raise UcsValidationError(
+            f"renew_before ({renew_before}) must be smaller than duration ({duration}); leave it unset to renew after two thirds of the validity",
+            option="renew_before",
+        )
+    if not 1 <= params["timeout"] <= MAX_TIMEOUT:
+        raise UcsValidationError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, got {params['timeout']}", option="timeout")
+    if not 0 <= params["retries"] <= MAX_RETRIES:
+        raise UcsValidationError(f"retries must be between 0 and {MAX_RETRIES}, got {params['retries']}", option="retries")
+
+
+def wanted_entries(params: t.Mapping[str, t.Any]) -> FleetEntries:
+    """The fleet's entries as the options describe them (names default to ucs-fleet-<fleet_id>)."""
+    names = {}
+    for option in NAME_OPTIONS:
+        value = params.get(option)
+        if value is not None and not value.strip():
+            raise UcsValidationError(f"{option} must not be empty", option=option)
+        names[option] = value if value is not None else default_entry_name(params["fleet_id"])
+    try:
+        check_namespace(params.get("namespace"))
+    except UcsKubeconfigError as exc:
+        raise UcsValidationError(exc.msg, option="namespace") from None
+    return FleetEntries(
+        fleet_id=params["fleet_id"],
+        vpc_id=params.get("vpc_id"),
+        namespace=params.get("namespace"),
+        set_current=params.get("set_current_context", True),
+        renew_before_days=params.get("renew_before"),
+        **names,
+    )
 
 
 def validate_request(params: t.Mapping[str, t.Any]) -> CertRequest:
@@ -78,31 +105,16 @@ def validate_request(params: t.Mapping[str, t.Any]) -> CertRequest:
     _check_id("fleet_id", params["fleet_id"])
     for option in CONNECTION_ID_OPTIONS:
         _check_id(option, params.get(option))
-    for option in ("duration", "renew_before", "timeout", "retries"):
-        # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
-        if isinstance(params[option], bool):
-            raise UcsValidationError(f"{option} must be a whole number, not a boolean ({params[option]})")
-    duration = params["duration"]
-    if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise UcsValidationError(f"duration must be between {MIN_DURATION} and {MAX_DURATION} days, got {duration}")
-    renew_before = params["renew_before"]
-    if renew_before < 0:
-        raise UcsValidationError(f"renew_before must be 0 or more days, got {renew_before}")
-    if renew_before >= duration:
-        # Otherwise every certificate would be due for renewal the moment it is issued.
-        raise UcsValidationError(f"renew_before ({renew_before}) must be smaller than duration ({duration})")
-    if not 1 <= params["timeout"] <= MAX_TIMEOUT:
-        raise UcsValidationError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, got {params['timeout']}")
-    if not 0 <= params["retries"] <= MAX_RETRIES:
-        raise UcsValidationError(f"retries must be between 0 and {MAX_RETRIES}, got {params['retries']}")
+    _check_numbers(params)
     return CertRequest(
         fleet_id=params["fleet_id"],
         project_id=params.get("project_id"),
         vpc_id=params.get("vpc_id"),
         subnet_id=params.get("subnet_id"),
-        duration=duration,
-        renew_before=renew_before,
+        duration=params["duration"],
         force=bool(params.get("force")),
+        standalone=bool(params.get("standalone")),
+        wanted=wanted_entries(params),
     )
 
 
@@ -117,30 +129,22 @@ def require_connection_ids(request: CertRequest) -> None:
         )
 
 
-def plan(existing: t.Optional[t.Union[str, bytes]], request: CertRequest, now: datetime.datetime, source: str = "dest") -> Plan:
-    """Decide from the kubeconfig in hand whether the API must be called.
+def plan(existing: t.Optional[t.Union[str, bytes]], request: CertRequest, now: datetime.datetime) -> Verdict:
+    """Decide from the file in hand whether to call the API (check_entries) and whether it can be merged into.
 
-    Args:
-        existing: the current kubeconfig text, or None when there is none.
-        request: the validated request.
-        now: the current time (aware).
-        source: how to name the kubeconfig in reasons.
-    Returns:
-        Plan(fetch=False) only when the kubeconfig in hand is valid, belongs to this fleet (and VPC,
-        when vpc_id is given) and is not due for renewal, and force is off.
+    Raises UcsValidationError, before any API call, when ``existing`` cannot be merged into and
+    the user did not ask for a standalone file: the new certificate could not be written.
     """
-    if existing is None:
-        return Plan(True, f"{source} does not exist", None)
-    try:
-        info = validate_kubeconfig(parse_kubeconfig(existing), now=now)
-    except UcsKubeconfigError as exc:
-        return Plan(True, f"the kubeconfig at {source} is not usable: {exc.msg}", None)
-    reason = renewal_reason(info, fleet_id=request.fleet_id, vpc_id=request.vpc_id, renew_before_days=request.renew_before, now=now)
-    if reason is None and request.force:
-        reason = "force is set"
-    if reason is not None:
-        reason = f"the kubeconfig at {source} {reason}" if reason != "force is set" else reason
-    return Plan(reason is not None, reason, info)
+    verdict = check_entries(existing, request.wanted, now)
+    if verdict.blocker is not None and not request.standalone:
+        raise UcsValidationError(
+            f"dest holds something that is not a kubeconfig this module can merge into ({verdict.blocker}): "
+            "fix or remove it, or set standalone=true to replace it",
+            option="dest",
+        )
+    if request.force and not verdict.fetch:
+        return verdict._replace(reason="force is set", fetch=True)
+    return verdict
 
 
 def fleet_path(fleet_id: str) -> str:
@@ -242,16 +246,3 @@ def create_federation_cert(client: t.Any, request: CertRequest) -> t.Dict[str, t
         what=f"create the federation connection of fleet {request.fleet_id}",
         expected=(200, 201),
     )
-
-
-def accept_kubeconfig(answer: t.Mapping[str, t.Any], request: CertRequest, now: datetime.datetime) -> t.Tuple[t.Dict[str, t.Any], KubeconfigInfo]:
-    """Validate the API's kubeconfig and stamp it with the fleet's identity.
-
-    Raises UcsKubeconfigError (the answer is not written or returned) when it fails validation.
-    """
-    try:
-        validate_kubeconfig(answer, now=now, expected_duration_days=request.duration)
-    except UcsKubeconfigError as exc:
-        raise UcsKubeconfigError(f"UCS returned an unusable kubeconfig for fleet {request.fleet_id}: {exc.msg}") from None
-    stamped = stamp_identity(dict(answer), request.fleet_id, request.vpc_id)
-    return stamped, validate_kubeconfig(stamped, now=now, expected_duration_days=request.duration)

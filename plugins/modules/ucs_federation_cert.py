@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: ucs_federation_cert
 short_description: Obtain a validated kubeconfig for the federation API server of a UCS fleet
@@ -13,22 +11,28 @@ description:
   - Creates the federation connection of a UCS fleet (a VPC endpoint to its Karmada federation
     API server) and downloads a kubeconfig for it with
     C(POST /v1/clustergroups/{clustergroupid}/cert).
-  - Idempotent from observed state. While O(dest) holds a valid kubeconfig of this fleet (same
-    fleet and VPC, client key matching its certificate, not expiring within O(renew_before) days)
-    and O(force) is off, the module makes no API call at all.
-  - Otherwise it reads the fleet, fails with guidance when federation is not enabled, then calls
-    the API once. The cloud reuses the VPC endpoint already created for the same VPC and issues a
-    new client certificate.
-  - Every kubeconfig is validated before it is written or returned. A bad answer is an error and
-    O(dest) is left as it was.
-  - The kubeconfig is stamped with the fleet and VPC IDs (a C(ucs_cloud.fleet) cluster extension,
-    which kubectl keeps), so later runs can tell which fleet a file belongs to.
+  - Idempotent from observed state. While O(dest) holds the fleet's entries (same fleet and VPC,
+    client key matching its certificate, not due for renewal) and O(force) is off, the module
+    makes no API call at all.
+  - Otherwise it reads the fleet, fails with guidance when federation is positively off, then
+    calls the API once. The cloud reuses the VPC endpoint already created for the same VPC and
+    issues a new client certificate.
+  - The answer is judged by kubectl's rules and normalised so that kubectl always loads what is
+    written (a string C(insecure-skip-tls-verify) becomes a boolean, empty fields are left out,
+    CA data together with the insecure flag keeps the CA). An answer kubectl could not use is an
+    error and O(dest) is left as it was.
+  - The fleet's cluster, user and context are merged into O(dest) under the names O(cluster_name),
+    O(user_name) and O(context_name); every other entry of O(dest) is kept, as
+    C(kubectl config) does. O(standalone=true) makes O(dest) hold the fleet alone.
+  - Writers of O(dest) take kubectl's lock file (C(<dest>.lock)), re-read O(dest) under it and
+    replace it atomically, so that concurrent runs and kubectl lose no entry.
+  - The cluster is stamped with the fleet and VPC IDs (a C(ucs_cloud.fleet) cluster extension,
+    which kubectl keeps), so later runs can tell which fleet the entries belong to.
   - Key material is never part of the result unless O(return_content=true).
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.files
   - ucs_cloud.fleet.connection
   - ucs_cloud.fleet.attributes
 attributes:
@@ -37,7 +41,7 @@ attributes:
     details: Makes read calls only (the fleet's details) and predicts RV(changed) exactly.
   diff_mode:
     support: full
-    details: Shows a summary of the kubeconfig before and after (server, fleet, validity); key material is never shown.
+    details: Shows a summary of the fleet's entries before and after (server, fleet, validity); key material is never shown.
   idempotent:
     support: full
     details: Needs O(dest); without it every run downloads a new kubeconfig.
@@ -61,7 +65,7 @@ options:
     description:
       - ID of the VPC in which the endpoint to the federation API server is created.
         Required when a connection must be created.
-      - When set, a kubeconfig at O(dest) issued for another VPC is replaced.
+      - When set, entries at O(dest) issued for another VPC are replaced.
     type: str
   subnet_id:
     description:
@@ -69,53 +73,107 @@ options:
     type: str
   duration:
     description:
-      - Validity of the client certificate, in days, from 1 to 1825.
+      - Validity of the client certificate, in days, from 1 to 1825. The cloud may issue a shorter
+        one; the module then warns and RV(not_after) gives the real expiry.
     type: int
     default: 365
-  dest:
-    description:
-      - Where to keep the kubeconfig on the host that runs the module.
-      - Written atomically; mode V(0600) unless O(mode) says otherwise. The directory must exist.
-      - The file holds only this fleet. To merge the fleet into an existing kubeconfig, use the
-        P(ucs_cloud.fleet.ucs_kubeconfig#role) role.
-      - Without O(dest) every run calls the API.
-    type: path
   renew_before:
     description:
-      - An existing kubeconfig at O(dest) whose client certificate is valid for longer than this
-        many days is kept without any API call; otherwise a new one is downloaded.
-      - Must be smaller than O(duration).
+      - Entries at O(dest) whose client certificate is valid for longer than this many days are
+        kept without any API call; otherwise a new certificate is downloaded.
+      - If not set, a third of the certificate's lifetime, at most 30 days (renewal after two
+        thirds of the lifetime, as cert-manager does). Must be smaller than O(duration).
+      - A user that authenticates with a token has no expiry to read; its entries are renewed
+        only with O(force).
     type: int
-    default: 30
+  dest:
+    description:
+      - The kubeconfig file to keep the fleet's entries in, on the host that runs the module.
+        Its directory is created (mode V(0700)) when missing, as kubectl does for C(~/.kube).
+      - Must be a regular file or absent; a link, device, FIFO or directory is refused. A file
+        owned by another user than O(owner) (default the running user) is refused.
+      - Without O(dest) every run calls the API.
+    type: path
+  cluster_name:
+    description:
+      - Name of the fleet's cluster in O(dest). Default C(ucs-fleet-<fleet_id>).
+    type: str
+  user_name:
+    description:
+      - Name of the fleet's user in O(dest). Default C(ucs-fleet-<fleet_id>).
+    type: str
+  context_name:
+    description:
+      - Name of the fleet's context in O(dest). Default C(ucs-fleet-<fleet_id>).
+    type: str
+  namespace:
+    description:
+      - Namespace of the fleet's context, so that kubectl needs no C(-n). Not set means a
+        namespace already on the context is kept.
+      - An RFC 1123 label, as kubectl requires.
+    type: str
+  set_current_context:
+    description:
+      - Make the fleet's context the current context of O(dest). When false, the current context
+        is set only when O(dest) has none.
+    type: bool
+    default: true
+  standalone:
+    description:
+      - Write O(dest) with the fleet's entries only, dropping whatever else it held (also a file
+        that is not a kubeconfig at all). By default the fleet is merged into O(dest).
+    type: bool
+    default: false
+  mode:
+    description:
+      - Permissions of O(dest), as a quoted octal string (V('0600')) or a symbolic mode
+        (V(u=rw,go=)). An unquoted YAML integer such as C(600) is refused, since YAML reads it as
+        a decimal number.
+      - A mode that gives the group or other users any access warns: the file holds a private key.
+    type: raw
+    default: '0600'
+  owner:
+    description:
+      - Owner of O(dest) (name or UID). Default the user that runs the module. Checked before any
+        API call.
+    type: str
+  group:
+    description:
+      - Group of O(dest) (name or GID). Default the primary group of the owner. Checked before any
+        API call.
+    type: str
+  backup:
+    description:
+      - Keep a copy of the previous O(dest), mode V(0600), under an unpredictable name, before
+        replacing it.
+    type: bool
+    default: false
   force:
     description:
-      - Always download a fresh kubeconfig, even when the one at O(dest) is still valid.
+      - Always download a fresh kubeconfig, even when the entries at O(dest) are still valid.
     type: bool
     default: false
   return_content:
     description:
-      - Return the kubeconfig (YAML text) in RV(kubeconfig).
+      - Return the fleet's kubeconfig (YAML text) in RV(kubeconfig).
       - It carries the client key, so the task must set C(no_log=true); the module refuses
         otherwise.
-    type: bool
-    default: false
-  backup:
-    description:
-      - Keep a copy of the previous O(dest), with its restricted mode, before replacing it.
     type: bool
     default: false
 notes:
   - The module runs where the credentials are, usually the controller (C(delegate_to=localhost)).
     It needs the Python packages C(requests), C(cryptography) and C(PyYAML) there.
-  - Retries and renewals are reported as warnings, so a long run is never silent.
+  - Retries, renewals and anything unusual in the answer are reported as warnings.
 seealso:
   - name: CreateFederationCert API
     description: Creating a federation connection and downloading kubeconfig.
     link: https://support.huaweicloud.com/intl/en-us/api-ucs/CreateFederationCert.html
-  - module: ansible.builtin.copy
+  - role: ucs_cloud.fleet.ucs_kubeconfig
+    description: Install the fleet's kubeconfig on many hosts, one API call per fleet.
 requirements:
   - cryptography
   - PyYAML
+  - requests
 """
 
 EXAMPLES = r"""
@@ -127,8 +185,8 @@ EXAMPLES = r"""
     vpc_id: 11c9fe72-5a90-4295-bcfe-774726fb9066
     subnet_id: 0de91d89-1e06-4e24-b371-35d5d3d3779b
     duration: 90
-    renew_before: 14
-    dest: ~/.kube/ucs-fleet.yaml
+    dest: ~/.kube/config
+    namespace: default
   delegate_to: localhost
 
 - name: Set the credentials once for every module of the collection
@@ -138,13 +196,14 @@ EXAMPLES = r"""
       secret_key: "{{ ucs_secret_key }}"
       domain_id: "{{ ucs_domain_id }}"
   block:
-    - name: Obtain the kubeconfig with AK/SK credentials
+    - name: Obtain the kubeconfig with AK/SK credentials, as a file of its own
       ucs_cloud.fleet.ucs_federation_cert:
         fleet_id: "{{ fleet_id }}"
         project_id: "{{ project_id }}"
         vpc_id: "{{ vpc_id }}"
         subnet_id: "{{ subnet_id }}"
         dest: /etc/ucs/federation.kubeconfig
+        standalone: true
         owner: root
         group: root
         mode: "0600"
@@ -159,7 +218,7 @@ EXAMPLES = r"""
     username: "{{ iam_user }}"
     password: "{{ iam_password }}"
     domain_name: "{{ iam_domain }}"
-    iam_endpoint: https://iam.eu-de.otc.t-systems.com/v3
+    iam_endpoint: "{{ iam_endpoint }}"
     endpoint: "{{ ucs_endpoint }}"
     dest: ~/.kube/ucs-fleet.yaml
 
@@ -176,10 +235,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether a kubeconfig was (or in check mode, would be) downloaded or O(dest) changed.
-  returned: always
-  type: bool
 connection_created:
   description:
     - Whether the module called the API that creates the federation connection (the cloud
@@ -193,52 +248,68 @@ kubeconfig_downloaded:
   type: bool
   sample: true
 reason:
-  description: Why a new kubeconfig was needed, or null when the one in hand was kept.
+  description: Why O(dest) was (or would be) written, or null when it was right.
   returned: always
   type: str
-  sample: the kubeconfig at dest expires on 2026-12-12T10:00:00Z (within 30 days)
+  sample: cluster 'ucs-fleet-2a9a5b8c' expires on 2026-12-12T10:00:00Z (within 30 days)
 fleet_id:
   description: The fleet.
   returned: always
   type: str
   sample: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
 server:
-  description: URL of the federation API server in the kubeconfig.
-  returned: when a kubeconfig is in hand (not in check mode before the first download)
+  description: URL of the federation API server.
+  returned: when the fleet's entries are in hand (not in check mode before the first download)
   type: str
   sample: https://192.168.0.10:5443
-current_context:
-  description: The kubeconfig's current context.
-  returned: when a kubeconfig is in hand
+context_name:
+  description: The fleet's context.
+  returned: when the fleet's entries are in hand
   type: str
-  sample: fleet-federated
+  sample: ucs-fleet-2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
+current_context:
+  description: The current context of the kubeconfig.
+  returned: when the fleet's entries are in hand
+  type: str
+  sample: ucs-fleet-2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
+namespace:
+  description: The namespace of the fleet's context, or null.
+  returned: when the fleet's entries are in hand
+  type: str
+  sample: default
+auth:
+  description: How the fleet's user authenticates.
+  returned: when the fleet's entries are in hand
+  type: str
+  sample: client certificate
 not_before:
-  description: Start of the client certificate's validity (ISO 8601, UTC).
-  returned: when a kubeconfig is in hand
+  description: Start of the client certificate's validity (ISO 8601, UTC); null for a token user.
+  returned: when the fleet's entries are in hand
   type: str
   sample: "2026-11-29T02:00:00Z"
 not_after:
-  description: Expiry of the client certificate (ISO 8601, UTC).
-  returned: when a kubeconfig is in hand
+  description: Expiry of the client certificate (ISO 8601, UTC), as issued; null for a token user.
+  returned: when the fleet's entries are in hand
   type: str
   sample: "2027-11-29T02:00:00Z"
 dest:
-  description: Path of the kubeconfig file.
+  description: Absolute path of the kubeconfig file.
   returned: when O(dest) is set
   type: str
-  sample: /root/.kube/ucs-fleet.yaml
+  sample: /root/.kube/config
 backup_file:
   description: Name of the backup file.
   returned: when O(backup=true) and a previous O(dest) was replaced
   type: str
-  sample: /root/.kube/ucs-fleet.yaml.12345.2026-11-29@02:00:00~
+  sample: /root/.kube/config.20261129T020000.3f9a1c2b~
 kubeconfig:
-  description: The kubeconfig as YAML text, including the client key.
+  description: The fleet's kubeconfig as YAML text, including the client key.
   returned: when O(return_content=true) and a kubeconfig is in hand
   type: str
 """
 
 import datetime
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -246,12 +317,17 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kubeconfig
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import connection_argument_spec, unset_blank_values
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import resolve_credentials
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import resolve_endpoint
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
 
+# A writer that keeps changing dest between our read and our write: give up after this many merges.
+MERGE_ATTEMPTS = 3
 
-def argument_spec() -> dict:
+
+def argument_spec() -> t.Dict[str, t.Any]:
     spec = connection_argument_spec()
     spec.update(
         fleet_id={"type": "str", "required": True, "aliases": ["clustergroup_id"]},
@@ -259,102 +335,168 @@ def argument_spec() -> dict:
         vpc_id={"type": "str"},
         subnet_id={"type": "str"},
         duration={"type": "int", "default": 365},
+        renew_before={"type": "int"},
         dest={"type": "path"},
-        renew_before={"type": "int", "default": 30},
+        cluster_name={"type": "str"},
+        user_name={"type": "str"},
+        context_name={"type": "str"},
+        namespace={"type": "str"},
+        set_current_context={"type": "bool", "default": True},
+        standalone={"type": "bool", "default": False},
+        mode={"type": "raw", "default": "0600"},
+        owner={"type": "str"},
+        group={"type": "str"},
+        backup={"type": "bool", "default": False},
         force={"type": "bool", "default": False},
         return_content={"type": "bool", "default": False},
-        backup={"type": "bool", "default": False},
     )
     return spec
 
 
-def run(module: AnsibleModule, now: datetime.datetime) -> dict:
+class Target(t.NamedTuple):
+    """Where and how the kubeconfig is kept, checked before any API call."""
+
+    dest: str
+    mode: t.Any
+    uid: t.Optional[int]
+    gid: t.Optional[int]
+
+
+def check_target(module: AnsibleModule) -> t.Optional[Target]:
+    """Check dest, mode, owner and group early: a run bound to fail must not issue a certificate."""
+    params = module.params
+    mode = params["mode"]
+    if not files.is_symbolic_mode(mode):
+        mode = files.parse_mode(mode)
+        warning = files.loose_mode_warning(mode)
+        if warning:
+            module.warn(warning)
+    uid, gid = files.resolve_owner(params["owner"]), files.resolve_group(params["group"])
+    if params["dest"] is None:
+        return None
+    return Target(files.check_dest(params["dest"], uid=uid, create_parent=True), mode, uid, gid)
+
+
+def download(module: AnsibleModule, request: federation.CertRequest, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
+    """Read the fleet, then (not in check mode) POST /cert; return the accepted fleet kubeconfig and its info."""
+    params = module.params
+    federation.require_connection_ids(request)
+    warning = http.tls_warning(params["validate_certs"], params["ca_path"])
+    if warning:
+        module.warn(warning)
+    client = http.UcsClient(
+        resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint")),
+        resolve_credentials(params),
+        validate_certs=params["validate_certs"],
+        ca_path=params["ca_path"],
+        timeout=params["timeout"],
+        retries=params["retries"],
+        on_retry=module.warn,
+        on_secret=module.no_log_values.add,
+    )
+    for warning in federation.check_federation(federation.read_fleet(client, request), request.fleet_id):
+        module.warn(warning)
+    if module.check_mode:
+        return None, None
+    answer = federation.create_federation_cert(client, request)
+    config, info, warnings = check.accept_download(answer, request.wanted, request.duration, now)
+    if not params["return_content"]:
+        # Defence in depth: even an accidental echo of these values is masked.
+        module.no_log_values.update(kubeconfig.sensitive_values(config))
+    for warning in warnings:
+        module.warn(f"Fleet {request.fleet_id}: {warning}")
+    return config, info
+
+
+def new_content(state: files.FileState, fleet: t.Any, request: federation.CertRequest, now: datetime.datetime) -> bytes:
+    """What dest must hold: its own bytes when the entries are right (only attributes may change)."""
+    if fleet is None and state.content is not None and check.check_entries(state.content, request.wanted, now).reason is None:
+        return state.content
+    return kubeconfig.render_kubeconfig(state.content, fleet, request.wanted, request.standalone).encode("utf-8")
+
+
+def write(module: AnsibleModule, target: Target, request: federation.CertRequest, state: files.FileState, fleet: t.Any) -> files.WriteResult:
+    """Merge the fleet's entries into dest under kubectl's lock; merge again if dest changed meanwhile.
+
+    A dest that is right is not touched at all (not even the lock file is created).
+    """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for _attempt in range(MERGE_ATTEMPTS):
+        content = new_content(state, fleet, request, now)
+        options = {
+            "mode": target.mode,
+            "owner": target.uid,
+            "group": target.gid,
+            "backup": module.params["backup"],
+            "expected_checksum": state.checksum or files.ABSENT,
+        }
+        result = files.write_file(target.dest, content, check_mode=True, **options)
+        if module.check_mode or (not result.changed and not result.conflict):
+            return result
+        if not result.conflict:
+            files.make_directories(target.dest, 0o700, target.uid, target.gid)
+            result = files.write_file(target.dest, content, check_mode=False, **options)
+        if not result.conflict:
+            return result
+        state = result.state
+    raise UcsError(f"dest {target.dest} kept changing while it was being written ({MERGE_ATTEMPTS} attempts); run again")
+
+
+def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo]) -> None:
+    if info is not None:
+        summary = check.summary(info)
+        for key in ("server", "context_name", "current_context", "namespace", "auth", "not_before", "not_after"):
+            result[key] = summary[key]
+
+
+def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     params = module.params
     request = federation.validate_request(params)
-    credentials = resolve_credentials(params)
-    dest = params["dest"]
-    final_mode = files.check_mode_option(params["mode"])
-    if final_mode is None and params["mode"] is None:
-        final_mode = files.DEFAULT_MODE
     if params["return_content"] and not module.no_log:
-        raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task")
-    if dest:
-        files.check_dest(dest)
-    if not params["validate_certs"]:
-        module.warn("validate_certs is false: the identity of the UCS endpoint is not checked. Use this for testing only.")
-
-    existing = files.read_text(dest) if dest else None
-    decision = federation.plan(existing, request, now) if dest else federation.Plan(True, "no dest is set", None)
-    result: dict = {"changed": False, "connection_created": False, "kubeconfig_downloaded": False, "reason": decision.reason, "fleet_id": request.fleet_id}
-    before = kubeconfig.summary(decision.current) if decision.current else {}
-    info = decision.current
-    new_text = None
-
-    if decision.fetch:
-        federation.require_connection_ids(request)
-        client = http.UcsClient(
-            params["endpoint"],
-            credentials,
-            validate_certs=params["validate_certs"],
-            ca_path=params["ca_path"],
-            timeout=params["timeout"],
-            retries=params["retries"],
-            on_retry=module.warn,
-        )
-        federation.check_federation(federation.read_fleet(client, request), request.fleet_id)
-        result["changed"] = True
-        if decision.current is not None:
-            module.warn(f"Renewing the federation kubeconfig of fleet {request.fleet_id}: {decision.reason}")
-        if not module.check_mode:
-            answer = federation.create_federation_cert(client, request)
-            result["connection_created"] = True
-            config, info = federation.accept_kubeconfig(answer, request, now)
-            result["kubeconfig_downloaded"] = True
-            if not params["return_content"]:
-                # Defence in depth: even an accidental echo of these values is masked.
-                module.no_log_values.update(kubeconfig.sensitive_values(config))
-            for warning in info.warnings:
-                module.warn(warning)
-            new_text = kubeconfig.dump_kubeconfig(config)
-            if dest:
-                backup_file = files.write_atomically(module, dest, new_text.encode("utf-8"), params["backup"], final_mode)
-                if backup_file:
-                    result["backup_file"] = backup_file
-
-    if dest:
-        result["dest"] = dest
-        if not decision.fetch or not module.check_mode:
-            file_args = module.load_file_common_arguments(params, path=dest)
-            if file_args["mode"] is None:
-                file_args["mode"] = final_mode
-            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
-        if params["return_content"] and new_text is None and existing is not None and not decision.fetch:
-            new_text = existing
-
-    if info is not None:
-        summary = kubeconfig.summary(info)
-        result.update({key: summary[key] for key in ("server", "current_context", "not_before", "not_after")})
-    if params["return_content"] and new_text is not None:
-        result["kubeconfig"] = new_text
+        raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task", option="return_content")
+    target = check_target(module)
+    state = files.read_regular(target.dest) if target else None
+    verdict = federation.plan(state.content if state else None, request, now) if target else check.Verdict("no dest is set", True, None, None)
+    result = {"changed": False, "connection_created": False, "kubeconfig_downloaded": False, "reason": verdict.reason, "fleet_id": request.fleet_id}
+    if verdict.fetch and verdict.info is not None:
+        module.warn(f"Renewing the federation kubeconfig of fleet {request.fleet_id}: {verdict.reason}")
+    fleet, info = download(module, request, now) if verdict.fetch else (None, verdict.info)
+    result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None, changed=verdict.fetch)
+    if target is not None and state is not None and not (verdict.fetch and fleet is None):
+        written = write(module, target, request, state, fleet)
+        result.update(changed=written.changed, dest=target.dest)
+        if written.backup_file:
+            result["backup_file"] = written.backup_file
+    elif target is not None:
+        result["dest"] = target.dest
+    describe(result, info)
+    if params["return_content"] and fleet is not None:
+        result["kubeconfig"] = kubeconfig.dump_kubeconfig(fleet)
     if module._diff:
-        if not decision.fetch:
-            after = before
-        elif module.check_mode:
-            after = {"fleet_id": request.fleet_id, "vpc_id": request.vpc_id, "certificate": f"new, valid for {request.duration} days"}
-        else:
-            after = kubeconfig.summary(info)
-        label = dest or "kubeconfig"
-        result["diff"] = {"before": before, "after": after, "before_header": label, "after_header": label}
+        result["diff"] = diff(request, target, verdict, info, fleet)
     return result
+
+
+def diff(request: federation.CertRequest, target: t.Optional[Target], verdict: check.Verdict, info: t.Any, fleet: t.Any) -> t.Dict[str, t.Any]:
+    """A summary of the fleet's entries before and after; never key material."""
+    before = check.summary(verdict.info) if verdict.info else {}
+    if verdict.reason is None:
+        after = before
+    elif info is not None:
+        after = check.summary(info)
+    else:
+        after = {"fleet_id": request.fleet_id, "vpc_id": request.wanted.vpc_id, "certificate": f"new, valid for {request.duration} days"}
+    label = target.dest if target else "kubeconfig"
+    return {"before": before, "after": after, "before_header": label, "after_header": label}
 
 
 def main() -> None:
     spec = argument_spec()
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, add_file_common_args=True)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     unset_blank_values(module.params, spec)
     for name, error in (
         ("requests", http.REQUESTS_IMPORT_ERROR),
-        ("cryptography", kubeconfig.cryptography_import_error()),
+        ("cryptography", check.CRYPTOGRAPHY_IMPORT_ERROR),
         ("PyYAML", kubeconfig.YAML_IMPORT_ERROR),
     ):
         if error is not None:
