@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsApiError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import dump_kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.modules import ucs_federation_cert
+from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import make_kubeconfig
 
 FLEET = "2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04"

@@ -1,0 +1,130 @@
+"""The oldest target Pythons: plugins/ compiles with Python 3.6, the target modules run on them.
+
+ansible-core 2.16 runs modules on Python 3.6 (RHEL 8's platform-python), 2.17 on 3.7, 2.18 and
+2.19 on 3.8. tests/config.yml declares the floor (python_requires >=3.6) for ansible-test;
+these tests check it for real:
+
+- every file under plugins/ compiles with Python 3.6 (modules and module_utils run on targets;
+  action and filter plugins run on the controller, but the project keeps one floor for all);
+- kubeconfig_file_info and kubeconfig_file (the stdlib-only modules the role runs on its hosts)
+  run through ansible with each core's oldest target Python installed here
+  (ansible_python_interpreter), from that core's venv (.venv-2.16 ... and .venv for the newest).
+
+The interpreters come from pyenv (/root/.pyenv/versions); a test whose interpreter or venv is
+missing is skipped, with the reason in the summary (pytest -ra).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "simulator"))
+from harness import ROOT, ansible_env
+
+PYENV = Path("/root/.pyenv/versions")
+PYTHON36 = PYENV / "3.6.15" / "bin" / "python"
+PLUGIN_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "plugins").rglob("*.py"))
+# (ansible-core, venv, oldest target Python that core supports, installed here)
+TARGETS = [
+    ("2.16", ROOT / ".venv-2.16", PYENV / "3.6.15" / "bin" / "python"),
+    ("2.17", ROOT / ".venv-2.17", PYENV / "3.7.16" / "bin" / "python"),
+    ("2.18", ROOT / ".venv-2.18", PYENV / "3.8.18" / "bin" / "python"),
+    ("2.19", ROOT / ".venv", PYENV / "3.8.18" / "bin" / "python"),
+]
+KUBECONFIG = b"apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n"
+
+# Compiling in one interpreter process: a subprocess per file would take longer than the check.
+COMPILE_ALL = """
+import json, sys
+failures = {}
+for path in sys.argv[1:]:
+    try:
+        with open(path, "rb") as handle:
+            compile(handle.read(), path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        failures[path] = "line %s: %s" % (exc.lineno, exc.msg)
+print(json.dumps(failures))
+"""
+
+
+@pytest.fixture(scope="module")
+def py36_compile_failures() -> dict[str, str]:
+    if not PYTHON36.exists():
+        pytest.skip(f"Python 3.6 is not installed ({PYTHON36} missing): the Python 3.6 floor of plugins/ is NOT checked")
+    result = subprocess.run([str(PYTHON36), "-c", COMPILE_ALL, *PLUGIN_FILES], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_plugins_exist() -> None:
+    assert "plugins/modules/kubeconfig_file_info.py" in PLUGIN_FILES
+
+
+@pytest.mark.parametrize("path", PLUGIN_FILES)
+def test_plugin_compiles_with_python36(py36_compile_failures: dict[str, str], path: str) -> None:
+    assert path not in py36_compile_failures, f"{path} is not valid Python 3.6: {py36_compile_failures.get(path)}"
+
+
+def run_module(tmp_path: Path, venv: Path, python: Path, module: str, args: dict[str, object]) -> dict[str, object]:
+    """Run one module on localhost with the given core and target Python; its result."""
+    env = ansible_env(tmp_path)
+    env.update(
+        PATH=f"{venv / 'bin'}:{env['PATH']}",
+        ANSIBLE_PYTHON_INTERPRETER=str(python),
+        HOME=str(tmp_path / "home"),
+    )
+    (tmp_path / "home").mkdir(exist_ok=True)
+    tree = tmp_path / f"tree-{module}"
+    # --tree: the result as JSON, per host (ad hoc output is not JSON on every core).
+    command = [str(venv / "bin" / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "--tree", str(tree)]
+    command += ["-m", f"ucs_cloud.fleet.{module}", "-a", json.dumps(args)]
+    proc = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    try:
+        result = json.loads((tree / "localhost").read_text())
+    except (OSError, ValueError):
+        pytest.fail(f"{module} did not run ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    assert proc.returncode == 0 and not result.get("failed"), f"{module} failed: {result.get('msg')}\n{result.get('module_stderr', '')[-3000:]}"
+    return result
+
+
+def core_and_python(venv: Path, python: Path, core: str) -> None:
+    if not python.exists():
+        pytest.skip(f"{python} is not installed: modules are NOT tested on ansible-core {core}'s oldest target Python")
+    if not (venv / "bin" / "ansible").exists():
+        pytest.skip(f"{venv} does not exist (scripts/bootstrap-venv.sh makes it): ansible-core {core} is NOT tested")
+
+
+@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=[f"{c}-py{p.parts[-3]}" for c, _, p in TARGETS])
+def test_kubeconfig_file_info_runs_on_oldest_target_python(tmp_path: Path, core: str, venv: Path, python: Path) -> None:
+    core_and_python(venv, python, core)
+    path = tmp_path / "config"
+    path.write_bytes(KUBECONFIG)
+    path.chmod(0o640)
+    result = run_module(tmp_path, venv, python, "kubeconfig_file_info", {"path": str(path)})
+    assert result["exists"] is True and result["changed"] is False
+    assert result["mode"] == "0640"
+    assert result["checksum"] == hashlib.sha256(KUBECONFIG).hexdigest()
+    assert result["content"] == base64.b64encode(KUBECONFIG).decode()
+    missing = run_module(tmp_path, venv, python, "kubeconfig_file_info", {"path": str(tmp_path / "absent" / "config")})
+    assert missing["exists"] is False and missing["directory_exists"] is False
+
+
+@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=[f"{c}-py{p.parts[-3]}" for c, _, p in TARGETS])
+def test_kubeconfig_file_runs_on_oldest_target_python(tmp_path: Path, core: str, venv: Path, python: Path) -> None:
+    if not (ROOT / "plugins" / "modules" / "kubeconfig_file.py").exists():
+        pytest.skip("plugins/modules/kubeconfig_file.py does not exist yet")
+    core_and_python(venv, python, core)
+    path = tmp_path / "home" / ".kube" / "config"
+    (tmp_path / "home").mkdir()
+    result = run_module(tmp_path, venv, python, "kubeconfig_file", {"path": str(path), "content": KUBECONFIG.decode(), "mode": "0600"})
+    assert result["changed"] is True
+    assert path.read_bytes() == KUBECONFIG
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = run_module(tmp_path, venv, python, "kubeconfig_file", {"path": str(path), "content": KUBECONFIG.decode(), "mode": "0600"})
+    assert again["changed"] is False
