@@ -4,102 +4,740 @@
 #
 # PRIVATE to the ucs_cloud.fleet collection: may change without notice.
 
-"""Safe file handling for files that hold key material."""
+"""Files that hold key material: checked early, read without following links, replaced atomically.
 
-from __future__ import annotations
+Standard library only, Python 3.6+: the target modules kubeconfig_file and kubeconfig_file_info
+import it on the managed hosts.
 
+The rules (docs/reliability.md, "files"):
+
+- a key file is only ever a regular file. A dest that is a symbolic link, a device, a FIFO, a
+  socket or a directory is refused, never followed, opened, chmod-ed or replaced. The checks use
+  lstat, then open with O_NOFOLLOW|O_NONBLOCK and fstat of the opened descriptor, so there is no
+  window between the check and the use, and a FIFO never blocks;
+- a write creates a new file (new inode) beside dest with O_EXCL, gives it its owner and mode
+  through the descriptor (fchown/fchmod), writes and fsyncs it, then renames it over dest. Nothing
+  is ever chmod-ed or chown-ed by name, so nothing is changed through a link;
+- an existing dest owned by another user than the one who will own the new file is refused (see
+  check_owner): its content may have been planted by that user, and replacing it would take the
+  file away from its owner;
+- backups get unpredictable names and are created O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, from the
+  content read through the descriptor already opened;
+- writers take kubectl's lock (client-go clientcmd: "<file>.lock" created with O_CREATE|O_EXCL,
+  removed after the write), re-read dest under it, and write only if dest still has the checksum
+  the caller based its content on (compare-and-swap); otherwise nothing is written and the caller
+  gets the fresh state to merge into again;
+- a write that fails leaves no temporary file behind (it holds the key).
+"""
+
+import contextlib
+import errno
+import grp
+import hashlib
 import os
+import pwd
 import re
+import secrets
 import stat
-import tempfile
+import time
 import typing as t
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
 
 # Key material is for the owner only unless the user says otherwise.
 DEFAULT_MODE = 0o600
+# Waiting for the lock of another writer (kubectl holds it for milliseconds).
+DEFAULT_LOCK_TIMEOUT = 30.0
+LOCK_POLL = 0.05
+# kubectl reads the kubeconfig before it takes the lock and, under the lock, deletes every entry it
+# did not see then. Keeping the lock a moment after our rename makes a kubectl that read the old
+# file fail loudly ("<file>.lock: file exists") instead of silently deleting the new entries.
+RELEASE_DELAY = 0.2
+# No kubeconfig is this large; a bigger dest is refused instead of read into memory.
+MAX_FILE_SIZE = 16 * 1024 * 1024
+# expected_checksum of a caller that saw no file at dest.
+ABSENT = "absent"
+TEMP_PREFIX = ".ucs-kubeconfig-"
 
-_OCTAL_MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
-_SYMBOLIC_MODE_RE = re.compile(r"^[ugoa]*[-+=]([rwxXst]*|[ugo])(,[ugoa]*[-+=]([rwxXst]*|[ugo]))*$")
+_OCTAL_MODE_RE = re.compile(r"^(0o|0)?[0-7]{1,4}$")
+_SYMBOLIC_CLAUSE_RE = re.compile(r"^([ugoa]*)((?:[-+=](?:[rwxXst]*|[ugo]))+)$")
+_SYMBOLIC_OP_RE = re.compile(r"([-+=])([ugo]|[rwxXst]*)")
+_CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def check_mode_option(mode: t.Any) -> t.Optional[int]:
-    """Validate the ``mode`` option early; return it as an int when it is octal, else None.
+class FileState(t.NamedTuple):
+    """What a path holds. Every field but path and directory_exists is None when it does not exist."""
 
-    Raises UcsValidationError for a value AnsibleModule would only reject after the API call.
+    path: str
+    exists: bool
+    content: t.Optional[bytes]
+    checksum: t.Optional[str]  # sha256 hex of content
+    mode: t.Optional[int]
+    uid: t.Optional[int]
+    gid: t.Optional[int]
+    owner: t.Optional[str]  # name of uid, None when it has none
+    group: t.Optional[str]
+    directory_exists: bool
+
+
+class WriteResult(t.NamedTuple):
+    """changed: dest was (or in check mode would be) written. conflict: dest no longer had the
+    expected checksum, nothing was written, and state is the fresh file to merge into again."""
+
+    changed: bool
+    conflict: bool
+    backup_file: t.Optional[str]
+    state: FileState
+
+
+# --- Early checks --------------------------------------------------------------------------------
+
+
+def describe_kind(st_mode: int) -> str:
+    """'a symbolic link', 'a FIFO (named pipe)' ... for messages."""
+    for test, kind in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(st_mode):
+            return kind
+    return "not a regular file"
+
+
+def _not_regular(option: str, path: str, st_mode: int) -> UcsValidationError:
+    return UcsValidationError(
+        f"{option} {path} is {describe_kind(st_mode)}; it must be a regular file or absent: "
+        "a file that holds a private key is never written through a link or into a special file",
+        option=option,
+    )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_dest(path: t.Any, option: str = "dest", *, uid: t.Optional[int] = None, create_parent: bool = False) -> str:
+    """Check a key file's path before any API call; return it absolute and normalised.
+
+    Refuses an empty path, a path ending in '/', a '..' through a directory that does not exist,
+    a parent that is missing (unless create_parent: then its nearest existing ancestor must be a
+    writable directory), not a directory or not writable, and an existing dest that is not a
+    regular file (lstat: a link is refused, not followed) or is owned by another user than uid
+    (default: the running user; see check_owner). Raises UcsValidationError naming the option.
     """
-    if mode is None:
+    result = _absolute_path(path, option)
+    parent = os.path.dirname(result)
+    if not os.path.isdir(parent):
+        _check_missing_parent(path, parent, option, create_parent)
+        return result
+    # Replacing a file atomically means creating a temporary file and the lock file beside it.
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UcsValidationError(f"{option} {path}: the directory {parent} is not writable", option=option)
+    try:
+        found = os.lstat(result)
+    except FileNotFoundError:
+        return result
+    except OSError as exc:
+        raise UcsValidationError(f"{option} {path}: cannot look at it: {exc.strerror}", option=option) from None
+    if not stat.S_ISREG(found.st_mode):
+        raise _not_regular(option, result, found.st_mode)
+    check_owner(result, found.st_uid, uid, option)
+    return result
+
+
+def _absolute_path(path: t.Any, option: str) -> str:
+    if not isinstance(path, str) or not path.strip():
+        raise UcsValidationError(f"{option} must not be empty: name the file to write", option=option)
+    raw = os.path.expanduser(path)
+    if raw.endswith("/"):
+        raise UcsValidationError(f"{option} {path} ends with '/': name a file, not a directory", option=option)
+    raw = os.path.join(os.getcwd(), raw)
+    name = os.path.basename(raw)
+    if name in (".", ".."):
+        raise UcsValidationError(f"{option} {path} names a directory ('{name}'): name a file", option=option)
+    parts = raw.split("/")
+    if ".." not in parts:
+        return os.path.normpath(raw)
+    # The kernel resolves 'a/missing/..' only if a/missing exists; os.path.normpath would not care.
+    for index, part in enumerate(parts):
+        if part == ".." and not os.path.isdir("/".join(parts[:index]) or "/"):
+            missing = "/".join(parts[:index])
+            raise UcsValidationError(f"{option} {path} goes through '..' after {missing}, which is not an existing directory", option=option)
+    # Resolved as the kernel does: a link is followed before its '..'.
+    return os.path.join(os.path.realpath(os.path.dirname(raw)), name)
+
+
+def _check_missing_parent(path: str, parent: str, option: str, create_parent: bool) -> None:
+    if os.path.lexists(parent):
+        raise UcsValidationError(f"{option} {path}: {parent} is not a directory", option=option)
+    if not create_parent:
+        raise UcsValidationError(f"{option} {path}: the directory {parent} does not exist", option=option)
+    ancestor = parent
+    while not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise UcsValidationError(f"{option} {path}: {ancestor} is not a directory", option=option)
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UcsValidationError(f"{option} {path}: cannot create {parent}, {ancestor} is not writable", option=option)
+
+
+def check_owner(path: str, file_uid: int, uid: t.Optional[int], option: str = "dest") -> None:
+    """Refuse an existing dest owned by another user than the one who will own the new file.
+
+    Such a file may have been planted (in a sticky directory such as /tmp, say), and its content
+    must not be merged into or backed up as ours; replacing it would also take the file away from
+    its owner. The user decides: set owner to that user, or remove the file.
+    """
+    wanted = os.geteuid() if uid is None else uid
+    if file_uid != wanted:
+        raise UcsValidationError(
+            f"{option} {path} is owned by {_user_name(file_uid)}, not by {_user_name(wanted)}, who would own the new file: "
+            f"its content cannot be trusted and replacing it would take it from its owner. "
+            f"Set owner to {_user_name(file_uid).split(' ')[0]} if that user should own the kubeconfig, or remove the file",
+            option=option,
+        )
+
+
+def resolve_owner(owner: t.Any, option: str = "owner") -> t.Optional[int]:
+    """The uid of owner (a name, a numeric string or an int), None when unset.
+
+    Unknown names, empty strings, and (when not running as root) another user than the running
+    one are refused before any API call.
+    """
+    uid = _resolve_id(owner, option, pwd.getpwnam, "user")
+    if uid is not None and os.geteuid() != 0 and uid != os.geteuid():
+        raise UcsValidationError(f"{option} {owner}: only root can give a file to another user; this runs as {_user_name(os.geteuid())}", option=option)
+    return uid
+
+
+def resolve_group(group: t.Any, option: str = "group") -> t.Optional[int]:
+    """The gid of group (a name, a numeric string or an int), None when unset; see resolve_owner."""
+    gid = _resolve_id(group, option, grp.getgrnam, "group")
+    if gid is not None and os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
+        raise UcsValidationError(f"{option} {group}: this user ({_user_name(os.geteuid())}) is not a member of it and cannot give a file to it", option=option)
+    return gid
+
+
+def _resolve_id(value: t.Any, option: str, lookup: t.Callable[[str], t.Any], kind: str) -> t.Optional[int]:
+    if value is None:
         return None
-    if isinstance(mode, int):
-        if not 0 <= mode <= 0o7777:
-            raise UcsValidationError(f"mode must be between 0000 and 07777, got {mode:o}")
-        return mode
-    text = str(mode)
+    if isinstance(value, bool):
+        raise UcsValidationError(f"{option} must be a {kind} name or number, not a boolean", option=option)
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not text:
+            raise UcsValidationError(f"{option} must not be empty: leave it unset to keep the running {kind}", option=option)
+        if not text.isdigit():
+            try:
+                return int(lookup(text)[2])
+            except KeyError:
+                raise UcsValidationError(f"{option} {text!r}: no such {kind} on this host", option=option) from None
+        number = int(text)
+    if number < 0:
+        raise UcsValidationError(f"{option} {value}: not a valid {kind} number", option=option)
+    return number
+
+
+# --- Modes ---------------------------------------------------------------------------------------
+
+
+def _sensible(mode: int) -> bool:
+    """Whether an integer reads as a permission someone meant: nothing above 0777, no class with
+    write but no read, no class with more than the one before it (ansible-lint's risky-octal)."""
+    if not 0 <= mode <= 0o777:
+        return False
+    user, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
+    for perms in (user, group, other):
+        if perms & 2 and not perms & 4:
+            return False
+    return other <= group <= user
+
+
+def is_symbolic_mode(value: t.Any) -> bool:
+    return isinstance(value, str) and not _OCTAL_MODE_RE.match(value.strip()) and bool(value.strip())
+
+
+def parse_mode(value: t.Any, option: str = "mode", base: t.Optional[int] = None) -> int:
+    """The permission bits a mode option means. None means DEFAULT_MODE (0600).
+
+    Accepts an octal string ('0600', '600', '0o600'), a symbolic mode as chmod and Ansible read it
+    ('u=rw,go=', applied to base, default 0600), and an integer only when it reads as the octal the
+    user meant: YAML reads `mode: 600` as the decimal 600, which is 01130, so such a value is
+    refused with the advice to quote it.
+    """
+    if value is None:
+        return DEFAULT_MODE
+    if isinstance(value, bool):
+        raise UcsValidationError(f"{option} must be a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go=', not a boolean", option=option)
+    if isinstance(value, int):
+        if _sensible(value):
+            return value
+        digits = str(value)
+        if re.match(r"^[0-7]{3}$", digits):
+            advice = f"write {option}: '0{digits}' (quoted) for the mode {digits}"
+        else:
+            advice = f"write it as a quoted octal string such as {option}: '0600'"
+        raise UcsValidationError(
+            f"{option} {value} is an integer: YAML read it as the decimal number {value}, which is the mode 0{value:o} (octal), "
+            f"surely not what was meant; {advice}",
+            option=option,
+        )
+    text = str(value).strip()
+    if not text:
+        raise UcsValidationError(f"{option} must not be empty: leave it unset for '0600'", option=option)
     if _OCTAL_MODE_RE.match(text):
         return int(text, 8)
-    if text == "preserve" or _SYMBOLIC_MODE_RE.match(text):
-        return None
-    raise UcsValidationError(f"mode {text!r} is invalid: use an octal string such as '0600' or a symbolic mode such as 'u=rw,go='")
-
-
-def check_dest(dest: str) -> None:
-    """Reject a dest that cannot be written, before any API call."""
-    if os.path.isdir(dest):
-        raise UcsValidationError(f"dest {dest} is a directory; name a file inside it")
-    parent = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(parent):
-        raise UcsValidationError(f"dest {dest}: the directory {parent} does not exist")
-    # Replacing a file atomically means creating a temporary file beside it.
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UcsValidationError(f"dest {dest}: the directory {parent} is not writable")
-    if os.path.exists(dest) and not os.access(dest, os.R_OK):
-        raise UcsValidationError(f"dest {dest} exists but is not readable")
-
-
-def read_text(path: str) -> t.Optional[str]:
-    """Return the file's text, or None when it does not exist."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
+        return apply_symbolic_mode(text, DEFAULT_MODE if base is None else base)
+    except ValueError:
+        raise UcsValidationError(
+            f"{option} {text!r} is invalid: use a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go='", option=option
+        ) from None
 
 
-def write_atomically(module: t.Any, dest: str, content: bytes, backup: bool, final_mode: t.Optional[int]) -> t.Optional[str]:
-    """Replace dest with content so that readers see the old file or the new one, never a part.
+def apply_symbolic_mode(symbolic: str, current: int, umask: t.Optional[int] = None) -> int:
+    """Apply a symbolic mode ('u=rw,go=', 'g+r', 'a-x') to current, as chmod(1) and Ansible do.
 
-    The temporary file is created 0600 in dest's directory (same file system, so the rename is
-    atomic) whatever the umask. An existing dest is tightened to the final mode first, because
-    atomic_move copies the old file's permissions (and owner) onto the new one.
-
-    Returns the backup file name, if one was made.
+    Without a class ('+r'), the bits set in the umask are not changed. Raises ValueError.
     """
-    backup_file = None
-    if os.path.exists(dest):
-        if final_mode is not None and stat.S_IMODE(os.stat(dest).st_mode) != final_mode:
-            os.chmod(dest, final_mode)
-        if backup:
-            # backup_local creates the copy with 0666 & ~umask and only then copies dest's mode
-            # onto it: a tight umask keeps the old key private in between (and after a kill).
-            old_umask = os.umask(0o077)
-            try:
-                backup_file = module.backup_local(dest)
-            finally:
-                os.umask(old_umask)
-    fd, tmp_path = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".ucs-kubeconfig-", suffix=".tmp")
-    module.add_cleanup_file(tmp_path)
+    if umask is None:
+        umask = os.umask(0)
+        os.umask(umask)
+    mode = current
+    for clause in symbolic.split(","):
+        match = _SYMBOLIC_CLAUSE_RE.match(clause)
+        if not match:
+            raise ValueError(clause)
+        who, actions = match.group(1), match.group(2)
+        use_umask = who == ""
+        classes = "ugo" if who in ("", "a") or "a" in who else who
+        for operator, perms in _SYMBOLIC_OP_RE.findall(actions):
+            for cls in classes:
+                bits = _symbolic_bits(cls, perms, mode, umask if use_umask else 0)
+                mode = _apply_operator(cls, operator, bits, mode)
+    return mode
+
+
+_SHIFT = {"u": 6, "g": 3, "o": 0}
+
+
+def _symbolic_bits(cls: str, perms: str, mode: int, umask: int) -> int:
+    shift = _SHIFT[cls]
+    bits = 0
+    for perm in perms:
+        if perm in "rwx":
+            bit = {"r": 4, "w": 2, "x": 1}[perm] << shift
+            bits |= bit & ~umask
+        elif perm == "X":
+            if mode & 0o111:
+                bits |= 1 << shift
+        elif perm == "s":
+            bits |= {"u": stat.S_ISUID, "g": stat.S_ISGID, "o": 0}[cls]
+        elif perm == "t":
+            bits |= stat.S_ISVTX if cls == "o" else 0
+        else:  # u, g or o: copy that class's bits
+            bits |= ((mode >> _SHIFT[perm]) & 7) << shift
+    return bits
+
+
+def _apply_operator(cls: str, operator: str, bits: int, mode: int) -> int:
+    if operator == "=":
+        mask = {"u": stat.S_IRWXU | stat.S_ISUID, "g": stat.S_IRWXG | stat.S_ISGID, "o": stat.S_IRWXO | stat.S_ISVTX}[cls]
+        return (mode & ~mask) | bits
+    if operator == "+":
+        return mode | bits
+    return mode & ~bits
+
+
+def loose_mode_warning(mode: int, option: str = "mode") -> t.Optional[str]:
+    """A warning when mode gives the group or others any access to the key file, else None."""
+    who = [name for name, bits in (("its group", 0o070), ("all other users", 0o007)) if mode & bits]
+    if not who:
+        return None
+    return f"{option} {mode:04o} gives {' and '.join(who)} access to a file that holds a private key; '0600' keeps it to its owner"
+
+
+def attribute_drift(state: FileState, mode: t.Optional[int], uid: t.Optional[int], gid: t.Optional[int]) -> t.List[str]:
+    """How an existing file differs from the wanted mode, owner and group, in words; [] when not."""
+    if not state.exists:
+        return []
+    drift = []
+    if mode is not None and state.mode != mode:
+        drift.append(f"mode {state.mode:04o}, not {mode:04o}")
+    if uid is not None and state.uid != uid:
+        drift.append(f"owner {_user_name(t.cast(int, state.uid))}, not {_user_name(uid)}")
+    if gid is not None and state.gid != gid:
+        drift.append(f"group {_group_name(t.cast(int, state.gid))}, not {_group_name(gid)}")
+    return drift
+
+
+def _group_name(gid: int) -> str:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+        return f"{grp.getgrgid(gid).gr_name} (gid {gid})"
+    except KeyError:
+        return f"gid {gid}"
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+def checksum_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _absent(path: str) -> FileState:
+    return FileState(path, False, None, None, None, None, None, None, None, os.path.isdir(os.path.dirname(path) or "."))
+
+
+def _name_of(lookup: t.Callable[[int], t.Any], number: int) -> t.Optional[str]:
+    try:
+        return str(lookup(number)[0])
+    except KeyError:
+        return None
+
+
+def _read_bounded(fd: int, path: str, option: str) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        chunk = os.read(fd, 1024 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_FILE_SIZE:
+            raise UcsValidationError(f"{option} {path} is larger than {MAX_FILE_SIZE} bytes; no kubeconfig is", option=option)
+        chunks.append(chunk)
+
+
+def read_regular(path: str, option: str = "dest") -> FileState:
+    """Read path if it is a regular file; an absent path is a FileState with exists=False.
+
+    A symbolic link, a device, a FIFO, a socket or a directory raises UcsValidationError naming
+    the option and what it is: lstat refuses it without opening it (opening a device can have
+    effects), and the open itself uses O_NOFOLLOW|O_NONBLOCK with fstat of the descriptor, so a
+    path swapped in between is refused too and a FIFO never blocks.
+    """
+    try:
+        before = os.lstat(path)
+    except FileNotFoundError:
+        return _absent(path)
     except OSError as exc:
-        raise UcsValidationError(f"dest {dest}: cannot write the temporary file: {exc.strerror}") from None
-    # atomic_move gives a new file 0666 & ~umask; a tight umask keeps the key private until
-    # the final mode and owner are applied.
-    old_umask = os.umask(0o077)
+        raise UcsValidationError(f"cannot look at {option} {path}: {exc.strerror}", option=option) from None
+    if not stat.S_ISREG(before.st_mode):
+        raise _not_regular(option, path, before.st_mode)
     try:
-        module.atomic_move(tmp_path, dest, unsafe_writes=module.params.get("unsafe_writes", False))
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return _absent(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _not_regular(option, path, stat.S_IFLNK) from None
+        raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise _not_regular(option, path, opened.st_mode)
+        content = _read_bounded(fd, path, option)
+    except OSError as exc:
+        raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
     finally:
-        os.umask(old_umask)
-    return backup_file
+        os.close(fd)
+    return FileState(
+        path=path,
+        exists=True,
+        content=content,
+        checksum=checksum_of(content),
+        mode=stat.S_IMODE(opened.st_mode),
+        uid=opened.st_uid,
+        gid=opened.st_gid,
+        owner=_name_of(pwd.getpwuid, opened.st_uid),
+        group=_name_of(grp.getgrgid, opened.st_gid),
+        directory_exists=True,
+    )
+
+
+# --- The lock ------------------------------------------------------------------------------------
+
+
+def lock_path_of(path: str) -> str:
+    """kubectl's lock file of a kubeconfig (client-go clientcmd lockName)."""
+    return path + ".lock"
+
+
+@contextlib.contextmanager
+def kubeconfig_lock(
+    path: str,
+    timeout: float = DEFAULT_LOCK_TIMEOUT,
+    *,
+    poll: float = LOCK_POLL,
+    clock: t.Callable[[], float] = time.monotonic,
+    sleep: t.Callable[[float], None] = time.sleep,
+) -> t.Iterator[str]:
+    """Hold kubectl's lock of path: "<path>.lock", created with O_CREAT|O_EXCL, removed after.
+
+    Waits at most timeout seconds for another holder, then raises UcsError naming the lock file
+    and what to do if it is stale. The lock file holds our process id (kubectl's is empty).
+    """
+    lock_path = lock_path_of(path)
+    deadline = clock() + timeout
+    while True:
+        try:
+            fd = os.open(lock_path, _CREATE_FLAGS, 0o600)
+            break
+        except FileExistsError:
+            if clock() >= deadline:
+                raise UcsError(_lock_timeout_message(path, lock_path, timeout)) from None
+            sleep(min(poll, max(deadline - clock(), 0.0)) or poll)
+        except OSError as exc:
+            raise UcsError(f"cannot create the lock file {lock_path} of {path}: {exc.strerror}") from None
+    marker = f"{os.getpid()} ucs_cloud.fleet\n".encode("ascii")
+    try:
+        os.write(fd, marker)
+        mine = os.fstat(fd)
+    finally:
+        os.close(fd)
+    try:
+        yield lock_path
+    finally:
+        # Remove it only if it is still ours, never a lock someone put in its place (an inode
+        # number is reused at once, so the content, our process id, is compared too).
+        with contextlib.suppress(OSError, UcsError):
+            found = read_regular(lock_path, "lock file")
+            if found.exists and found.content == marker and os.lstat(lock_path).st_ino == mine.st_ino:
+                os.unlink(lock_path)
+
+
+def _lock_timeout_message(path: str, lock_path: str, timeout: float) -> str:
+    holder = ""
+    with contextlib.suppress(OSError, ValueError, UcsError):
+        state = read_regular(lock_path, "lock file")
+        words = (state.content or b"").decode("ascii", "replace").split()
+        if len(words) == 2 and words[1] == "ucs_cloud.fleet" and words[0].isdigit():
+            pid = int(words[0])
+            holder = f" It was created by process {pid} (ucs_cloud.fleet), which {'is still running' if _alive(pid) else 'is no longer running on this host'}."
+        elif state.exists and not state.content:
+            holder = " It is empty, as kubectl leaves it."
+        if state.exists and state.uid is not None:
+            age = time.time() - os.lstat(lock_path).st_mtime
+            holder += f" It is {age:.0f} s old."
+    return (
+        f"{path} is locked: {lock_path} exists, so another program (kubectl, or another run of ucs_cloud.fleet) is writing it; "
+        f"waited {timeout:g} s.{holder} If no such program is running, the lock is stale (left by a killed process): "
+        f"remove {lock_path} and run again."
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+
+def make_directories(path: str, dir_mode: int, uid: t.Optional[int] = None, gid: t.Optional[int] = None) -> bool:
+    """Create the missing directories of path (as kubectl creates ~/.kube), each given dir_mode, uid
+    and gid through its descriptor; return whether any was created. A directory created meanwhile
+    by someone else is used as it is, like mkdir -p."""
+    missing = []
+    directory = os.path.dirname(path)
+    while not os.path.lexists(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue
+        fd = os.open(directory, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_DIRECTORY", 0))
+        try:
+            if uid is not None or gid is not None:
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(fd, dir_mode)
+        finally:
+            os.close(fd)
+    return bool(missing)
+
+
+def _create_exclusive(directory: str, make_name: t.Callable[[], str]) -> t.Tuple[int, str]:
+    """Create a new file 0600 with an unpredictable name: O_CREAT|O_EXCL|O_NOFOLLOW."""
+    for _attempt in range(16):
+        name = os.path.join(directory, make_name())
+        try:
+            return os.open(name, _CREATE_FLAGS, 0o600), name
+        except FileExistsError:
+            continue
+    raise UcsError(f"cannot create a new file in {directory}: every name tried exists")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_directory(directory: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _new_owner(state: FileState, uid: t.Optional[int], gid: t.Optional[int]) -> t.Tuple[int, int]:
+    """The uid and gid of the new file: the requested ones, else the running user and the existing
+    file's group when it can keep it (else the running group)."""
+    new_uid = os.geteuid() if uid is None else uid
+    if gid is not None:
+        return new_uid, gid
+    if state.exists and state.gid is not None and (os.geteuid() == 0 or state.gid == os.getegid() or state.gid in os.getgroups()):
+        return new_uid, state.gid
+    return new_uid, os.getegid()
+
+
+def write_file(
+    path: str,
+    content: bytes,
+    *,
+    mode: t.Union[int, str, None] = DEFAULT_MODE,
+    owner: t.Union[str, int, None] = None,
+    group: t.Union[str, int, None] = None,
+    backup: bool = False,
+    expected_checksum: t.Optional[str] = None,
+    check_mode: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    option: str = "dest",
+    release_delay: float = RELEASE_DELAY,
+) -> WriteResult:
+    """Replace path with content, mode, owner and group, under kubectl's lock.
+
+    expected_checksum: the checksum of the file the caller built content from (ABSENT when it saw
+    none), or None to write whatever path holds now. When path no longer has it, nothing is written
+    and WriteResult.conflict is True with the fresh state, so that the caller merges again.
+
+    mode: an int, an octal string or a symbolic mode (applied to the existing file's mode, 0600 for
+    a new file). The new file is a new inode, owned by owner (default: the running user), given its
+    owner and mode through its descriptor before the rename; an existing path owned by someone else
+    is refused (check_owner). backup: keep the old content in "<path>.<time>.<random>~", 0600, when
+    the content changes. In check mode nothing at all is created, not even the lock.
+    """
+    expected_checksum = check_expected_checksum(expected_checksum)
+    uid = resolve_owner(owner)
+    gid = resolve_group(group)
+    if not isinstance(mode, str):
+        parse_mode(mode)  # refuses an integer such as 600 before anything happens
+    if check_mode:
+        return _decide(path, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)[0]
+    with kubeconfig_lock(path, lock_timeout):
+        result, wanted_mode, new_uid, new_gid = _decide(path, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)
+        if not result.changed or result.conflict:
+            return result
+        state = result.state
+        keep_backup = backup and state.exists and state.content != content
+        new_state, backup_file = _replace(path, content, mode=wanted_mode, uid=new_uid, gid=new_gid, old=state if keep_backup else None)
+        if release_delay > 0:
+            time.sleep(release_delay)
+        return WriteResult(True, False, backup_file, new_state)
+
+
+def check_expected_checksum(value: t.Optional[str], option: str = "expected_checksum") -> t.Optional[str]:
+    """A sha256 hex digest (lower case) or ABSENT; None stays None (no compare-and-swap)."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text != ABSENT and not _CHECKSUM_RE.match(text):
+        raise UcsValidationError(f"{option} must be a sha256 hex digest or '{ABSENT}'", option=option)
+    return text
+
+
+def _decide(
+    path: str, content: bytes, *, mode: t.Union[int, str, None], uid: t.Optional[int], gid: t.Optional[int], expected: t.Optional[str], option: str
+) -> t.Tuple[WriteResult, int, int, int]:
+    state = read_regular(path, option)
+    new_uid, new_gid = _new_owner(state, uid, gid)
+    if state.exists:
+        check_owner(path, t.cast(int, state.uid), new_uid, option)
+    if expected is not None and (state.checksum or ABSENT) != expected:
+        return WriteResult(False, True, None, state), 0, new_uid, new_gid
+    wanted_mode = parse_mode(mode, "mode", base=state.mode if state.exists else DEFAULT_MODE)
+    same = state.exists and state.content == content and not attribute_drift(state, wanted_mode, new_uid, new_gid)
+    return WriteResult(not same, False, None, state), wanted_mode, new_uid, new_gid
+
+
+def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t.Optional[FileState]) -> t.Tuple[FileState, t.Optional[str]]:
+    """Write a new file beside path and rename it over path; with old, back up its content first.
+
+    Any failure removes what was created (the temporary file holds the key; a backup that is not
+    reported would be an orphan copy of the old one).
+    """
+    directory = os.path.dirname(path) or "."
+    base = os.path.basename(path)
+    created = []  # type: t.List[str]
+    backup_file = None
+    done = False
+    try:
+        fd, tmp_path = _create_exclusive(directory, lambda: f"{TEMP_PREFIX}{secrets.token_hex(8)}.tmp")
+        created.append(tmp_path)
+        try:
+            opened = os.fstat(fd)
+            if (opened.st_uid, opened.st_gid) != (uid, gid):
+                os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+            _write_all(fd, content)
+            os.fsync(fd)
+            written = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if old is not None:
+            stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
+            bfd, backup_file = _create_exclusive(directory, lambda: f"{base}.{stamp}.{secrets.token_hex(8)}~")
+            created.append(backup_file)
+            try:
+                if (os.fstat(bfd).st_uid, os.fstat(bfd).st_gid) != (uid, gid):
+                    os.fchown(bfd, uid, gid)
+                _write_all(bfd, t.cast(bytes, old.content))
+                os.fsync(bfd)
+            finally:
+                os.close(bfd)
+        os.rename(tmp_path, path)
+        done = True
+    except OSError as exc:
+        raise UcsError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
+    finally:
+        if not done:
+            for name in created:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+    _fsync_directory(directory)
+    state = FileState(
+        path=path,
+        exists=True,
+        content=content,
+        checksum=checksum_of(content),
+        mode=stat.S_IMODE(written.st_mode),
+        uid=written.st_uid,
+        gid=written.st_gid,
+        owner=_name_of(pwd.getpwuid, written.st_uid),
+        group=_name_of(grp.getgrgid, written.st_gid),
+        directory_exists=True,
+    )
+    return state, backup_file

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: kubeconfig_file_info
 short_description: Read a kubeconfig file and its attributes in one round trip
@@ -17,7 +15,11 @@ description:
     P(ucs_cloud.fleet.ucs_kubeconfig#role) role uses it to decide, on the controller, whether a
     host's kubeconfig must be written.
   - Fails when the path exists but is not a regular file (a directory, a symbolic link, a
-    device), since a kubeconfig cannot be written there safely.
+    device, a FIFO, a socket), since a kubeconfig cannot be written there safely. Such a path is
+    never followed or opened for reading (so a FIFO never blocks the module), and the file that
+    is read is checked again through the opened descriptor.
+  - RV(checksum) is what M(ucs_cloud.fleet.kubeconfig_file) takes as O(ucs_cloud.fleet.kubeconfig_file#module:expected_checksum),
+    so that a write based on this content never overwrites a change made since.
   - The content holds the client key of every user in the file. Register the result with
     C(no_log=true); the filters P(ucs_cloud.fleet.kubeconfig_status#filter) and
     P(ucs_cloud.fleet.kubeconfig_merge#filter) take RV(content) as it is.
@@ -37,7 +39,8 @@ attributes:
 options:
   path:
     description:
-      - The kubeconfig file on the target. C(~) is the home of the connecting (or become) user.
+      - The kubeconfig file on the target. C(~) is the home of the connecting (or become) user
+        (E(HOME) of the module's process).
     type: path
     required: true
 seealso:
@@ -64,7 +67,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The path that was read, with C(~) and variables expanded.
+  description: The path that was read, absolute, with C(~) and variables expanded.
   returned: always
   type: str
   sample: /home/ops/.kube/config
@@ -108,6 +111,11 @@ size:
   returned: when RV(exists) is true
   type: int
   sample: 5523
+checksum:
+  description: SHA-256 of the file's content (hex).
+  returned: when RV(exists) is true
+  type: str
+  sample: 0b5e2c9c1bcf4b7e7a8f4c6a3f5d2e1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e
 content:
   description:
     - The file's bytes, base64-encoded. Holds key material.
@@ -117,20 +125,12 @@ content:
 """
 
 import base64
-import errno
-import grp
 import os
-import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-
-def _name_of(lookup, number):
-    try:
-        return lookup(number)[0]
-    except KeyError:
-        return None
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
 
 
 def main() -> None:
@@ -138,42 +138,27 @@ def main() -> None:
         argument_spec={"path": {"type": "path", "required": True}},
         supports_check_mode=True,
     )
-    path = module.params["path"]
-    result = {
-        "changed": False,
-        "path": path,
-        "exists": False,
-        "directory_exists": os.path.isdir(os.path.dirname(path) or "."),
-    }
-
+    # type=path expanded ~ from this process's HOME; relative paths are made absolute here.
+    path = os.path.abspath(module.params["path"])
+    result = {"changed": False, "path": path, "exists": False, "directory_exists": os.path.isdir(os.path.dirname(path))}
     try:
-        # lstat: a symbolic link is reported as what it is, not as its target.
-        file_stat = os.lstat(path)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            module.exit_json(**result)
-        module.fail_json(msg=f"cannot look at {path}: {exc.strerror}", **result)
-
-    if not stat.S_ISREG(file_stat.st_mode):
-        kind = "a directory" if stat.S_ISDIR(file_stat.st_mode) else "a symbolic link" if stat.S_ISLNK(file_stat.st_mode) else "not a regular file"
-        module.fail_json(msg=f"{path} exists and is {kind}; a kubeconfig path must name a regular file", **result)
-
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        module.fail_json(msg=f"cannot read {path}: {exc.strerror}", **result)
-
-    result.update(
-        exists=True,
-        mode=f"{stat.S_IMODE(file_stat.st_mode):04o}",
-        uid=file_stat.st_uid,
-        gid=file_stat.st_gid,
-        owner=_name_of(pwd.getpwuid, file_stat.st_uid),
-        group=_name_of(grp.getgrgid, file_stat.st_gid),
-        size=len(data),
-        content=base64.b64encode(data).decode("ascii"),
-    )
+        state = files.read_regular(path, "path")
+    except UcsError as exc:
+        module.fail_json(msg=exc.msg, **result)
+    if state.exists:
+        content = state.content or b""
+        result.update(
+            exists=True,
+            directory_exists=True,
+            mode=f"{state.mode:04o}",
+            uid=state.uid,
+            gid=state.gid,
+            owner=state.owner,
+            group=state.group,
+            size=len(content),
+            checksum=state.checksum,
+            content=base64.b64encode(content).decode("ascii"),
+        )
     module.exit_json(**result)
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import pwd
+import socket
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.ucs_cloud.fleet.plugins.modules import kubeconfig_file_info
+from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args
 
 
 def run_main(capsys: pytest.CaptureFixture[str], path: Any) -> dict[str, Any]:
@@ -33,6 +37,7 @@ def test_existing_file_reports_attributes_and_content(capsys: pytest.CaptureFixt
     assert (result["uid"], result["gid"]) == (os.getuid(), os.getgid())
     assert result["owner"] == pwd.getpwuid(os.getuid()).pw_name
     assert result["size"] == len(data)
+    assert result["checksum"] == hashlib.sha256(data).hexdigest()
     assert base64.b64decode(result["content"]) == data
 
 
@@ -56,30 +61,53 @@ def test_tilde_is_the_users_home(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert result["path"] == str(tmp_path / "config") and result["exists"]
 
 
-@pytest.mark.parametrize("kind", ["directory", "symbolic link"])
-def test_non_regular_path_fails_naming_what_it_is(capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str) -> None:
+def test_relative_path_is_returned_absolute(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").write_text("x")
+    result = run_main(capsys, "config")
+    assert result["path"] == str(tmp_path / "config") and result["exists"]
+
+
+@pytest.mark.parametrize("kind", ["a directory", "a symbolic link", "a FIFO (named pipe)", "a character device", "a socket"])
+def test_non_regular_path_fails_naming_what_it_is_without_hanging(capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str) -> None:
     target = tmp_path / "real"
     target.write_text("x")
+    target.chmod(0o644)
     path = tmp_path / "config"
-    if kind == "directory":
+    if kind == "a directory":
         path.mkdir()
-    else:
+    elif kind == "a symbolic link":
         path.symlink_to(target)
+    elif kind == "a FIFO (named pipe)":
+        os.mkfifo(path)
+    elif kind == "a socket":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("mknod needs root")
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    started = time.monotonic()
     result = run_main(capsys, path)
+    assert time.monotonic() - started < 2
     assert result["failed"]
-    assert result["msg"] == f"{path} exists and is a {kind}; a kubeconfig path must name a regular file"
-    assert "content" not in result
+    assert result["msg"].startswith(f"path {path} is {kind}; it must be a regular file or absent")
+    assert "content" not in result and "checksum" not in result
+    assert target.read_text() == "x" and stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
 def test_unreadable_file_fails_with_the_reason(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "config"
     path.write_text("secret")
+    real_open = os.open
 
-    def refuse(*_args: Any, **_kwargs: Any) -> Any:
-        raise PermissionError(13, "Permission denied")
+    def refuse(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_open(name, *args, **kwargs)
 
     # Tests run as root in CI, where chmod 000 does not stop a read.
-    monkeypatch.setattr(kubeconfig_file_info, "open", refuse, raising=False)
+    monkeypatch.setattr(os, "open", refuse)
     result = run_main(capsys, path)
-    assert result["failed"] and result["msg"] == f"cannot read {path}: Permission denied"
+    assert result["failed"] and result["msg"] == f"cannot read path {path}: Permission denied"
     assert "content" not in result and "secret" not in json.dumps(result)

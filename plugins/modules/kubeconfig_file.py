@@ -1,0 +1,279 @@
+#!/usr/bin/python
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: kubeconfig_file
+short_description: Write a kubeconfig file safely, under kubectl's lock, only if it did not change meanwhile
+version_added: 0.2.0
+description:
+  - Replaces a kubeconfig file with new content, mode, owner and group, atomically, the way the
+    P(ucs_cloud.fleet.ucs_kubeconfig#role) role installs a fleet's kubeconfig. The write side of
+    M(ucs_cloud.fleet.kubeconfig_file_info).
+  - Takes kubectl's lock of the file (C(<path>.lock), created exclusively, removed after the
+    write), so that it never interleaves with C(kubectl config) or another run of this module, and
+    reads the file again under the lock.
+  - With O(expected_checksum), writes only if the file still has that checksum (compare and
+    swap). Otherwise nothing is written, RV(conflict) is true and RV(content) holds the file as it
+    is now, so that the caller merges its entries into it again.
+  - The file is only ever a regular file. A O(path) that is a symbolic link, a device, a FIFO, a
+    socket or a directory is refused, never followed. The new file is created beside O(path)
+    (a new inode), given its owner and mode through its descriptor, then renamed over O(path).
+  - An existing O(path) owned by another user than the one who would own the new file (O(owner),
+    else the user the module runs as) is refused: its content may have been planted there by that
+    user (in a sticky directory such as C(/tmp)), and replacing it would take it away from them.
+    Set O(owner) to that user to replace it for them.
+  - Creates the directory of O(path) when it is missing, with O(dir_mode), O(owner) and
+    O(group), as kubectl creates C(~/.kube).
+  - Needs only the Python standard library on the target.
+author:
+  - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the file and predicts RV(changed) and RV(conflict); creates nothing, not even the lock file.
+  diff_mode:
+    support: full
+    details: Shows the checksum, mode, owner and group before and after; never the content.
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The kubeconfig file on the target. C(~) is the home of the connecting (or become) user.
+    type: path
+    required: true
+    aliases: [dest]
+  content:
+    description:
+      - The whole kubeconfig to write (YAML text). It holds key material and is never logged.
+    type: str
+    required: true
+  expected_checksum:
+    description:
+      - SHA-256 (hex) of the file that O(content) was built from, as RV(ucs_cloud.fleet.kubeconfig_file_info#module:checksum)
+        returned it, or V(absent) when there was no file.
+      - When O(path) no longer matches, nothing is written and RV(conflict) is true.
+      - Not set, the file is replaced whatever it holds now.
+    type: str
+  mode:
+    description:
+      - Permissions of the file, as a quoted octal string (V('0600')) or a symbolic mode
+        (V(u=rw,go=)), applied to the existing file's mode, or V(0600) for a new file.
+      - An integer that does not read as the octal meant (YAML reads C(mode: 600) as the decimal
+        600, which is V(01130)) is refused: quote the mode.
+      - A mode that gives the group or other users any access is written, with a warning.
+    type: raw
+    default: "0600"
+  owner:
+    description:
+      - Name or number of the user who owns the file. Checked before anything is written.
+      - Not set, the user the module runs as.
+    type: str
+  group:
+    description:
+      - Name or number of the group of the file. Checked before anything is written.
+      - Not set, the existing file's group (when the user may keep it), else the user's group.
+    type: str
+  backup:
+    description:
+      - When the content changes, keep the previous file as C(<path>.<time>.<random>~), mode
+        V(0600), created exclusively under an unpredictable name.
+    type: bool
+    default: false
+  dir_mode:
+    description:
+      - Permissions of the directories created for O(path), as O(mode) takes them.
+    type: raw
+    default: "0700"
+  lock_timeout:
+    description:
+      - Seconds to wait for the lock file held by another writer. After that the module fails,
+        naming the lock file and what to do if it is stale (left by a killed process).
+    type: float
+    default: 30
+notes:
+  - Register the result with C(no_log=true) when O(expected_checksum) is set: on a conflict,
+    RV(content) holds the file's key material.
+seealso:
+  - module: ucs_cloud.fleet.kubeconfig_file_info
+  - module: ansible.builtin.copy
+  - name: kubectl's lock file (client-go clientcmd)
+    description: kubectl creates C(<file>.lock) exclusively before it writes a kubeconfig.
+    link: https://github.com/kubernetes/client-go/blob/master/tools/clientcmd/loader.go
+"""
+
+EXAMPLES = r"""
+---
+- name: Read the kubeconfig of the connecting user
+  ucs_cloud.fleet.kubeconfig_file_info:
+    path: ~/.kube/config
+  register: current
+  no_log: true
+
+- name: Write the merged kubeconfig, unless it changed since it was read
+  ucs_cloud.fleet.kubeconfig_file:
+    path: ~/.kube/config
+    content: "{{ merged_kubeconfig }}"
+    expected_checksum: "{{ current.checksum | default('absent') }}"
+    mode: "0600"
+    backup: true
+  register: written
+  no_log: true
+
+- name: Install a standalone kubeconfig for another user
+  ucs_cloud.fleet.kubeconfig_file:
+    path: /home/ops/.kube/ucs-fleet.yaml
+    content: "{{ fleet_kubeconfig }}"
+    owner: ops
+    group: ops
+    mode: u=rw,go=
+  become: true
+"""
+
+RETURN = r"""
+path:
+  description: The file, absolute, with C(~) expanded.
+  returned: always
+  type: str
+  sample: /home/ops/.kube/config
+changed:
+  description: Whether the file was (in check mode, would be) written.
+  returned: always
+  type: bool
+conflict:
+  description:
+    - Whether the file no longer had O(expected_checksum); then nothing was written and
+      RV(content) holds the file as it is now.
+  returned: always
+  type: bool
+  sample: false
+checksum:
+  description: SHA-256 of the file's content now (in check mode, of O(content) when it would be written); null when there is no file.
+  returned: always
+  type: str
+  sample: 0b5e2c9c1bcf4b7e7a8f4c6a3f5d2e1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e
+mode:
+  description: Permissions of the file now, as a four-digit octal string; null when there is no file.
+  returned: always
+  type: str
+  sample: "0600"
+owner:
+  description: Owner of the file now (name, or the number when it has no name); null when there is no file.
+  returned: always
+  type: str
+  sample: ops
+group:
+  description: Group of the file now (name, or the number when it has no name); null when there is no file.
+  returned: always
+  type: str
+  sample: ops
+backup_file:
+  description: The backup of the previous content.
+  returned: when O(backup=true) and the content changed
+  type: str
+  sample: /home/ops/.kube/config.2026-12-01@02:00:00.9f86d081884c7d65~
+content:
+  description: The file as it is now, base64-encoded. Holds key material.
+  returned: when RV(conflict) is true and the file exists
+  type: str
+  sample: YXBpVmVyc2lvbjogdjEK
+"""
+
+import base64
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
+
+
+def argument_spec() -> dict:
+    return {
+        "path": {"type": "path", "required": True, "aliases": ["dest"]},
+        "content": {"type": "str", "required": True, "no_log": True},
+        "expected_checksum": {"type": "str"},
+        "mode": {"type": "raw", "default": "0600"},
+        "owner": {"type": "str"},
+        "group": {"type": "str"},
+        "backup": {"type": "bool", "default": False},
+        "dir_mode": {"type": "raw", "default": "0700"},
+        "lock_timeout": {"type": "float", "default": 30.0},
+    }
+
+
+def _view(state: "files.FileState") -> dict:
+    """What the result and the diff say about a file: never its content."""
+    if not state.exists:
+        return {"checksum": None, "mode": None, "owner": None, "group": None}
+    return {
+        "checksum": state.checksum,
+        "mode": f"{state.mode:04o}",
+        "owner": state.owner if state.owner is not None else str(state.uid),
+        "group": state.group if state.group is not None else str(state.gid),
+    }
+
+
+def run(module: AnsibleModule) -> dict:
+    params = module.params
+    # Every check before anything is created.
+    uid = files.resolve_owner(params["owner"])
+    gid = files.resolve_group(params["group"])
+    path = files.check_dest(params["path"], "path", uid=uid, create_parent=True)
+    mode = params["mode"]
+    dir_mode = files.parse_mode(params["dir_mode"], "dir_mode", base=0o700)
+    warning = files.loose_mode_warning(files.parse_mode(mode))
+    if warning:
+        module.warn(warning)
+    expected = files.check_expected_checksum(params["expected_checksum"])
+    content = params["content"].encode("utf-8")
+
+    result = {"path": path, "changed": False, "conflict": False}
+    created = False
+    if not module.check_mode:
+        created = files.make_directories(path, dir_mode, uid, gid)
+    before = files.read_regular(path, "path")
+    written = files.write_file(
+        path,
+        content,
+        mode=mode,
+        owner=uid,
+        group=gid,
+        backup=params["backup"],
+        expected_checksum=expected,
+        check_mode=module.check_mode,
+        lock_timeout=params["lock_timeout"],
+        option="path",
+    )
+    result["changed"] = written.changed or created
+    result["conflict"] = written.conflict
+    state = written.state
+    if module.check_mode and written.changed:
+        predicted = files.parse_mode(mode, base=state.mode if state.exists else files.DEFAULT_MODE)
+        after = dict(_view(state), checksum=files.checksum_of(content), mode=f"{predicted:04o}")
+    else:
+        after = _view(state)
+    result.update(after)
+    if written.backup_file:
+        result["backup_file"] = written.backup_file
+    if written.conflict and state.exists:
+        result["content"] = base64.b64encode(state.content or b"").decode("ascii")
+    if module._diff:
+        result["diff"] = {"before": _view(before), "after": after, "before_header": path, "after_header": path}
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = run(module)
+    except UcsError as exc:
+        module.fail_json(**exc.to_fail_kwargs())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
