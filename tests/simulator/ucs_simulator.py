@@ -43,7 +43,34 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
 - ``POST /_sim/tokens/expire``: expires every issued token.
 - ``GET /_sim/secrets``: ``{tokens, client_keys}``, every IAM token and client key (``client-key-data``,
   base64) issued since the last reset, so that tests can scan output for them.
-- ``POST /_sim/reset``: seed fleets, no connections, faults, tokens or logged requests.
+- ``POST /_sim/reset``: seed fleets, no connections, faults, tokens or logged requests; the profile
+  goes back to the start-up one (``--profile``).
+- ``GET /_sim/profile``: ``{profile, default, profiles}``; ``POST /_sim/profile`` ``{profile}`` switches
+  the behaviour for everything the API documents leave open (see "Profiles" below).
+
+Profiles (H4; ``--profile NAME`` at start-up, ``POST /_sim/profile`` at run time; the block
+"Profiles" near the end of this file implements them):
+
+- ``client-ca``: client certificates are signed by a separate client CA; ``certificate-authority-data``
+  holds the server CA (Kubernetes' general case: the API server's ``--client-ca-file`` differs).
+- ``legacy``: the behaviour before profiles: one CA signs the server and the client certificates.
+- ``empty-ca``: ``"certificate-authority-data": ""`` and no insecure flag (the reference's own 201
+  example); a client must trust the federation CA some other way (e.g. ``SSL_CERT_FILE``).
+- ``insecure-string``: empty CA data and ``"insecure-skip-tls-verify": "true"`` (a string, as the
+  reference and the SDK type it).
+- ``ca-and-insecure``: CA data and ``"insecure-skip-tls-verify": "true"`` together.
+- ``token-user``: ``users[].user.token`` instead of a client certificate; the federation server
+  accepts that bearer token (and still any client certificate of its CAs).
+- ``capped-validity``: certificates are valid for at most 90 days, whatever ``duration`` asks.
+- ``no-current-context``: the single context is not named by ``current-context``.
+- ``state-words``: fleets carry the reference's state words: a fleet without federation has the
+  condition ``{"type": "Federation", "status": "Unavailable", "reason": "FederationUnavailable"}``,
+  a healthy federated one ``"Available"`` / ``"FederationAvailable"`` (the healthy word is not
+  documented; the counterpart of the documented one).
+
+Whatever the profile, ``/cert`` refuses (UCS.01080006) only for an explicit negative state word
+(``False``, ``Unavailable``, ``Failed``, ...): any other word set with ``POST /_sim/fleets``
+``federation_status`` is served, as a real fleet whose federation works would be.
 
 Fault names:
 
@@ -339,7 +366,7 @@ class Fleet:
 
     @property
     def federation_ready(self) -> bool:
-        return self.federation and bool(self.federation_id) and self.federation_status == "True"
+        return self.federation and bool(self.federation_id) and federation_word_ready(self.federation_status)
 
     def summary(self) -> JSONDict:
         return {"id": self.id, "name": self.name, "federation": self.federation, "federation_id": self.federation_id or None}
@@ -492,6 +519,7 @@ class Simulator:
         self.requests: List[JSONDict] = []
         self.federation_requests: List[JSONDict] = []
         self.seq = 0
+        init_profiles(self)
         self.networks: Dict[str, Dict[str, set]] = {}
         for key in ("network", "other_network"):
             net = seed.get(key)
@@ -512,6 +540,7 @@ class Simulator:
             self.issued_keys = []
             self.clear_requests()
             self.federation_requests = []
+            reset_profile(self)
 
     def clear_requests(self) -> int:
         with self.lock:
@@ -829,6 +858,7 @@ class Simulator:
                     "lastTransitionTime": fleet.created,
                 }
             )
+        conditions = profile_conditions(self, fleet, conditions)
         return {
             "kind": "ClusterGroup",
             "apiVersion": "v1",
@@ -953,13 +983,15 @@ class Simulator:
         return Reply(201, self.kubeconfig(fleet, days, mutation))
 
     def kubeconfig(self, fleet: Fleet, days: int, mutation: Optional[str]) -> JSONDict:
+        days = profile_days(self, days)
         now = utcnow()
         not_before, not_after = now, now + dt.timedelta(days=days)
         if mutation == "kubeconfig-expired-cert":
             not_before, not_after = now - dt.timedelta(days=days + 1), now - dt.timedelta(days=1)
         elif mutation == "kubeconfig-wrong-duration":
             not_after = now + dt.timedelta(days=days + 10)
-        cert, key = self.federation_ca.issue(f"ucs-federation-user-{fleet.name}", organization="system:masters", not_before=not_before, not_after=not_after)
+        issuer = profile_client_ca(self)
+        cert, key = issuer.issue(f"ucs-federation-user-{fleet.name}", organization="system:masters", not_before=not_before, not_after=not_after)
         if mutation == "kubeconfig-key-mismatch":
             key = new_key()
         cluster_name, user_name, context_name = f"cluster-{fleet.name}", f"user-{fleet.name}", fleet.name
@@ -981,6 +1013,7 @@ class Simulator:
             "contexts": [{"name": context_name, "context": {"cluster": cluster_name, "user": user_name}}],
             "current-context": context_name,
         }
+        profile_shape(self, config)
         if mutation == "kubeconfig-missing-users":
             del config["users"]
         elif mutation == "kubeconfig-missing-current-context":
@@ -1009,8 +1042,10 @@ class Simulator:
             ("POST", "fleets"): lambda doc: Reply(200, self.upsert_fleet(doc).summary()),
             ("POST", "tokens"): self.control_issue_token,
             ("POST", "tokens/expire"): lambda _: Reply(200, {"expired": self.expire_tokens()}),
-            ("GET", "secrets"): lambda _: Reply(200, {"tokens": sorted(self.tokens), "client_keys": list(self.issued_keys)}),
+            ("GET", "secrets"): lambda _: Reply(200, {"tokens": sorted(self.tokens) + sorted(self.federation_tokens), "client_keys": list(self.issued_keys)}),
             ("POST", "reset"): self.control_reset,
+            ("GET", "profile"): lambda _: Reply(200, profile_info(self)),
+            ("POST", "profile"): lambda doc: Reply(200, set_profile(self, doc.get("profile"))),
         }
         if method == "DELETE" and len(parts) == 2 and parts[0] == "fleets":
             return self.control_delete_fleet(parts[1])
@@ -1066,6 +1101,129 @@ class Simulator:
         return fault.as_dict()
 
 
+# --- Profiles (H4: where the API documents leave a behaviour open) ----------------------------------
+# Everything of the profiles lives here; the code above calls these functions at a few marked places.
+
+DEFAULT_PROFILE = "legacy"
+PROFILES: Dict[str, str] = {
+    "client-ca": "client certificates signed by a separate client CA; certificate-authority-data is the server CA",
+    "legacy": "one CA signs the server and the client certificates (the behaviour before profiles)",
+    "empty-ca": 'certificate-authority-data is "" and there is no insecure flag',
+    "insecure-string": 'empty CA data and insecure-skip-tls-verify: "true" (a string)',
+    "ca-and-insecure": 'CA data and insecure-skip-tls-verify: "true" together',
+    "token-user": "users[].user.token instead of a client certificate; the federation server accepts the bearer token",
+    "capped-validity": f"certificates valid for at most {90} days, whatever duration asks",
+    "no-current-context": "one context, no current-context",
+    "state-words": "Federation conditions use the reference's state words (Unavailable/FederationUnavailable, Available)",
+}
+CAPPED_VALIDITY_DAYS = 90
+# Explicit negatives: the documented "Unavailable"/"FederationUnavailable", Kubernetes' "False" and
+# the job phases of ShowFederationProgress. Any other word counts as a working federation.
+NEGATIVE_WORDS = frozenset({"false", "unavailable", "federationunavailable", "disabled", "failed", "error", "timedout", "deleted"})
+
+
+def federation_word_ready(status: str) -> bool:
+    return str(status).strip().lower() not in NEGATIVE_WORDS
+
+
+def init_profiles(sim: Simulator) -> None:
+    sim.client_ca = Authority("UCS simulator federation client CA")
+    sim.federation_tokens = set()
+    sim.start_profile = DEFAULT_PROFILE
+    sim.profile = DEFAULT_PROFILE
+
+
+def reset_profile(sim: Simulator) -> None:
+    sim.profile = sim.start_profile
+    sim.federation_tokens = set()
+
+
+def profile_info(sim: Simulator) -> JSONDict:
+    return {"profile": sim.profile, "default": sim.start_profile, "profiles": dict(PROFILES)}
+
+
+def set_profile(sim: Simulator, name: Any) -> JSONDict:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known: {sorted(PROFILES)}")
+    sim.profile = name
+    return profile_info(sim)
+
+
+def profile_days(sim: Simulator, days: int) -> int:
+    return min(days, CAPPED_VALIDITY_DAYS) if sim.profile == "capped-validity" else days
+
+
+def profile_client_ca(sim: Simulator) -> Authority:
+    # Only "legacy" signs client certificates with the server CA; every other profile uses the separate client CA.
+    return sim.federation_ca if sim.profile == "legacy" else sim.client_ca
+
+
+def profile_conditions(sim: Simulator, fleet: Fleet, conditions: List[JSONDict]) -> List[JSONDict]:
+    if sim.profile != "state-words":
+        return conditions
+    if not fleet.federation:
+        return [
+            {
+                "type": "Federation",
+                "status": "Unavailable",
+                "reason": "FederationUnavailable",
+                "message": "federation is not enabled",
+                "lastTransitionTime": fleet.created,
+            }
+        ]
+    healthy = {"status": "Available", "reason": "FederationAvailable"}
+    return [{**item, **healthy} if item.get("type") == "Federation" and item.get("status") == "True" else item for item in conditions]
+
+
+def profile_shape(sim: Simulator, config: JSONDict) -> None:
+    cluster = config["clusters"][0]["cluster"]
+    if sim.profile in ("empty-ca", "insecure-string"):
+        cluster["certificate-authority-data"] = ""
+    if sim.profile in ("insecure-string", "ca-and-insecure"):
+        cluster["insecure-skip-tls-verify"] = "true"
+    if sim.profile == "token-user":
+        token = "ucs-federation-token-" + secrets.token_urlsafe(32)
+        with sim.lock:
+            sim.federation_tokens.add(token)
+        config["users"][0]["user"] = {"token": token}
+    if sim.profile == "no-current-context":
+        config.pop("current-context", None)
+
+
+def federation_profile_contexts(server: TLSServer, sim: Simulator) -> None:
+    """The federation server trusts client certificates of both CAs; token-user makes them optional."""
+    server.context.load_verify_locations(cadata=sim.client_ca.pem.decode("ascii"))
+    optional = server_context(sim.federation_ca, tuple(dict.fromkeys([server.server_address[0], "127.0.0.1", "localhost"])), sim.request_log.parent)
+    optional.verify_mode = ssl.CERT_OPTIONAL
+    for authority in (sim.federation_ca, sim.client_ca):
+        optional.load_verify_locations(cadata=authority.pem.decode("ascii"))
+    server.token_context = optional
+
+
+def tls_context(server: TLSServer) -> ssl.SSLContext:
+    token_context = getattr(server, "token_context", None)
+    if token_context is not None and server.simulator.profile == "token-user":
+        return token_context
+    return server.context
+
+
+def federation_denied(handler: BaseHandler) -> Optional[Reply]:
+    """A request without a verified client certificate needs a bearer token issued in token-user."""
+    if handler.connection.getpeercert():
+        return None
+    sim = handler.simulator
+    scheme, _sep, token = str(handler.headers.get("Authorization", "")).partition(" ")
+    with sim.lock:
+        known = token.strip() in sim.federation_tokens
+    if scheme.lower() == "bearer" and known:
+        return None
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized"}
+    return Reply(401, {**status, "code": 401})
+
+
+# --- End of profiles --------------------------------------------------------------------------------
+
+
 # --- HTTP plumbing --------------------------------------------------------------------------------
 
 
@@ -1083,7 +1241,7 @@ class TLSServer(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(30)
         try:
-            tls = self.context.wrap_socket(request, server_side=True)
+            tls = tls_context(self).wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             # Bad client certificate, plain HTTP, scanner...: nothing to answer, and nothing to log.
             request.close()
@@ -1195,7 +1353,10 @@ class FederationHandler(BaseHandler):
             "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": []},
             "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
         }
-        if self.command == "GET" and path in documents:
+        denied = federation_denied(self)
+        if denied is not None:
+            reply = denied
+        elif self.command == "GET" and path in documents:
             reply = Reply(200, documents[path])
         else:
             status = {
@@ -1235,6 +1396,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--token-ttl", type=int, default=86400, help="lifetime of IAM tokens in seconds")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind and publish")
     parser.add_argument("--seed", type=Path, help="JSON file merged over the default seed")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help="behaviour where the API documents leave it open")
     return parser.parse_args(argv)
 
 
@@ -1247,12 +1409,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         seed = merge(DEFAULT_SEED, json.loads(args.seed.read_text(encoding="utf-8")))
     request_log = state_dir / "requests.jsonl"
     simulator = Simulator(seed, token_ttl=args.token_ttl, request_log=request_log)
+    simulator.start_profile = simulator.profile = args.profile
 
     hosts = tuple(dict.fromkeys([args.host, "127.0.0.1", "localhost"]))
     api_ca = Authority("UCS simulator API CA")
     api_server = TLSServer((args.host, args.port), ApiHandler, server_context(api_ca, hosts, state_dir), simulator)
     federation_context = server_context(simulator.federation_ca, hosts, state_dir, client_ca=simulator.federation_ca)
     federation = TLSServer((args.host, args.federation_port), FederationHandler, federation_context, simulator)
+    federation_profile_contexts(federation, simulator)
     url_host = f"[{args.host}]" if ":" in args.host else args.host
     endpoint = f"https://{url_host}:{api_server.server_address[1]}"
     simulator.federation_server = f"https://{url_host}:{federation.server_address[1]}"
