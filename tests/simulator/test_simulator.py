@@ -755,3 +755,185 @@ def test_control_delete_fleet_and_unknown_calls(simulator: SimHandle) -> None:
             "fault": None,
         }
     ]
+
+
+# --- profiles (what the API documents leave open) ---------------------------------------------------
+
+
+def use_profile(simulator: SimHandle, name: str) -> Dict[str, Any]:
+    return simulator.control("POST", "profile", {"profile": name})
+
+
+def kubectl(path: Path, *args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    binary = shutil.which("kubectl")
+    if binary is None:
+        pytest.skip("kubectl is not installed")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "SSL_CERT"))}
+    base.update(NO_PROXY="127.0.0.1,localhost", HOME=str(path.parent), **(env or {}))
+    command = [binary, "--kubeconfig", str(path), "--request-timeout", "10s", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=base, check=False)
+
+
+def server_version(path: Path, *args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    return kubectl(path, "version", "-o", "json", *args, env=env)
+
+
+def issuer_and_ca(config: Dict[str, Any]) -> Tuple[x509.Name, Optional[x509.Name]]:
+    cert = x509.load_pem_x509_certificate(base64.b64decode(config["users"][0]["user"]["client-certificate-data"]))
+    data = config["clusters"][0]["cluster"].get("certificate-authority-data")
+    ca = x509.load_pem_x509_certificate(base64.b64decode(data)).subject if data else None
+    return cert.issuer, ca
+
+
+def test_profile_control_api(simulator: SimHandle) -> None:
+    info = simulator.control("GET", "profile")
+    assert info["profile"] == info["default"]
+    assert set(info["profiles"]) == {
+        "client-ca",
+        "legacy",
+        "empty-ca",
+        "insecure-string",
+        "ca-and-insecure",
+        "token-user",
+        "capped-validity",
+        "no-current-context",
+        "state-words",
+    }
+    assert use_profile(simulator, "token-user")["profile"] == "token-user"
+    with pytest.raises(Exception, match="400"):
+        use_profile(simulator, "no-such-profile")
+    assert simulator.control("GET", "profile")["profile"] == "token-user"
+    simulator.reset()
+    assert simulator.control("GET", "profile")["profile"] == info["default"]
+
+
+def test_start_up_profile_flag(launch: Launch) -> None:
+    sim = launch("--profile", "no-current-context")
+    assert sim.control("GET", "profile")["default"] == "no-current-context"
+    assert "current-context" not in sim.create_cert().json()
+    sim.reset()
+    assert sim.control("GET", "profile")["profile"] == "no-current-context"
+
+
+def test_profile_legacy_one_ca_signs_both(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "legacy")
+    config = simulator.create_cert().json()
+    issuer, ca = issuer_and_ca(config)
+    assert issuer == ca
+    assert server_version(write_kubeconfig(tmp_path / "config", config)).returncode == 0
+
+
+def test_profile_client_ca_differs_from_server_ca_and_kubectl_connects(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "client-ca")
+    config = simulator.create_cert().json()
+    issuer, ca = issuer_and_ca(config)
+    assert ca is not None and issuer != ca
+    assert "client CA" in issuer.rfc4514_string()
+    # The CA data verifies the server: kubectl connects although the client certificate does not chain to it.
+    version = server_version(write_kubeconfig(tmp_path / "config", config))
+    assert version.returncode == 0, version.stderr
+    assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == "v1.28.3"
+
+
+def test_profile_empty_ca_needs_the_ca_from_elsewhere(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "empty-ca")
+    config = simulator.create_cert().json()
+    cluster = config["clusters"][0]["cluster"]
+    assert cluster["certificate-authority-data"] == "" and "insecure-skip-tls-verify" not in cluster
+    path = write_kubeconfig(tmp_path / "config", config)
+    # kubectl uses the system trust store: it does not know the simulator's CA...
+    failed = server_version(path)
+    assert failed.returncode != 0 and "certificate" in failed.stderr
+    # ...until the system store (here SSL_CERT_FILE, honoured by Go on Linux) holds it.
+    version = server_version(path, env={"SSL_CERT_FILE": simulator.info["federation_ca_path"]})
+    assert version.returncode == 0, version.stderr
+
+
+def test_profile_insecure_string_breaks_kubectl_until_it_is_a_boolean(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "insecure-string")
+    config = simulator.create_cert().json()
+    cluster = config["clusters"][0]["cluster"]
+    assert cluster["insecure-skip-tls-verify"] == "true" and cluster["certificate-authority-data"] == ""
+    raw = server_version(write_kubeconfig(tmp_path / "raw", config))
+    assert raw.returncode != 0 and "cannot unmarshal string" in raw.stderr
+    cluster["insecure-skip-tls-verify"] = True
+    del cluster["certificate-authority-data"]
+    fixed = server_version(write_kubeconfig(tmp_path / "fixed", config))
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_profile_ca_and_insecure_is_refused_by_kubectl_as_a_pair(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "ca-and-insecure")
+    config = simulator.create_cert().json()
+    cluster = config["clusters"][0]["cluster"]
+    assert cluster["insecure-skip-tls-verify"] == "true" and cluster["certificate-authority-data"]
+    cluster["insecure-skip-tls-verify"] = True
+    both = server_version(write_kubeconfig(tmp_path / "both", config))
+    assert both.returncode != 0 and "insecure" in both.stderr
+    del cluster["insecure-skip-tls-verify"]
+    ca_only = server_version(write_kubeconfig(tmp_path / "ca-only", config))
+    assert ca_only.returncode == 0, ca_only.stderr
+
+
+def test_profile_token_user(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "token-user")
+    config = simulator.create_cert().json()
+    user = config["users"][0]["user"]
+    assert set(user) == {"token"} and user["token"].startswith("ucs-federation-token-")
+    assert user["token"] in simulator.control("GET", "secrets")["tokens"]
+    assert user["token"] in simulator.issued_secrets()
+    version = server_version(write_kubeconfig(tmp_path / "config", config))
+    assert version.returncode == 0, version.stderr
+    ca = simulator.info["federation_ca_path"]
+    # Without a certificate the server answers 401 unless the bearer token is one it issued.
+    assert requests.get(simulator.federation_server + "/version", verify=ca, timeout=10).status_code == 401
+    wrong = requests.get(simulator.federation_server + "/version", verify=ca, headers={"Authorization": "Bearer nope"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["reason"] == "Unauthorized"
+    good = requests.get(simulator.federation_server + "/version", verify=ca, headers={"Authorization": f"Bearer {user['token']}"}, timeout=10)
+    assert good.status_code == 200
+    simulator.reset()
+    # Back in the default profile the token is forgotten and a client certificate is required again.
+    with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
+        requests.get(simulator.federation_server + "/version", verify=ca, headers={"Authorization": f"Bearer {user['token']}"}, timeout=10)
+
+
+@pytest.mark.parametrize(("duration", "days"), [(365, 90), (1825, 90), (90, 90), (30, 30), (1, 1)])
+def test_profile_capped_validity(simulator: SimHandle, duration: int, days: int) -> None:
+    use_profile(simulator, "capped-validity")
+    config = simulator.create_cert(duration=duration).json()
+    cert = x509.load_pem_x509_certificate(base64.b64decode(config["users"][0]["user"]["client-certificate-data"]))
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=days)
+
+
+def test_profile_no_current_context(simulator: SimHandle, tmp_path: Path) -> None:
+    use_profile(simulator, "no-current-context")
+    config = simulator.create_cert().json()
+    assert "current-context" not in config and len(config["contexts"]) == 1
+    path = write_kubeconfig(tmp_path / "config", config)
+    assert kubectl(path, "config", "view").returncode == 0
+    # kubectl loads it but has no context to use; naming the only context (what the module does) works.
+    assert server_version(path).returncode != 0
+    version = server_version(path, "--context", config["contexts"][0]["name"])
+    assert version.returncode == 0, version.stderr
+
+
+def test_profile_state_words(simulator: SimHandle) -> None:
+    use_profile(simulator, "state-words")
+    plain = simulator.call("GET", f"/v1/clustergroups/{simulator.plain_fleet['id']}").json()
+    [condition] = plain["status"]["conditions"]
+    assert {key: condition[key] for key in ("type", "status", "reason")} == {"type": "Federation", "status": "Unavailable", "reason": "FederationUnavailable"}
+    assert "federationId" not in plain["spec"]
+    fleet = simulator.call("GET", f"/v1/clustergroups/{fed_id(simulator)}").json()
+    condition = fleet["status"]["conditions"][0]
+    assert (condition["type"], condition["status"], condition["reason"]) == ("Federation", "Available", "FederationAvailable")
+    assert simulator.create_cert().status_code == 201
+    # Only an explicit negative word stops /cert; an unknown word is served.
+    for status, expected in [("Mystery", 201), ("Installing", 201), ("Unavailable", 400), ("False", 400), ("Failed", 400)]:
+        simulator.control("POST", "fleets", {"id": fed_id(simulator), "name": "fleet-federated", "federation": True, "federation_status": status})
+        answer = simulator.create_cert()
+        assert answer.status_code == expected, (status, answer.text)
+        if expected == 400:
+            assert answer.json()["error_code"] == "UCS.01080006"
+    listed = simulator.call("GET", "/v1/clustergroups").json()["items"]
+    states = {item["metadata"]["name"]: item["status"]["conditions"][0]["status"] for item in listed}
+    assert states == {"fleet-federated": "Failed", "fleet-plain": "Unavailable"}
