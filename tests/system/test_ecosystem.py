@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -287,23 +288,66 @@ def test_module_defaults_group_supplies_credentials(ansible: AnsibleRunner, sim:
 # --- (3) packaging -------------------------------------------------------------------------------
 
 
-def test_tarball_has_no_build_or_test_leftovers(built: dict[str, Path]) -> None:
+# What the artifact may hold: what users run and read (fnmatch patterns; "*" also matches "/").
+# Anything else in the tarball is a developer file that build_ignore in galaxy.yml must leave out.
+TARBALL_ALLOW_LIST = [
+    "MANIFEST.json",
+    "FILES.json",
+    "LICENSE",
+    "README.md",
+    "bindep.txt",
+    "requirements.txt",
+    "changelogs/changelog.yaml",
+    "changelogs/config.yaml",
+    "changelogs/fragments/*.yml",
+    "docs/user-guide.md",
+    "extensions/awx/README.md",
+    "extensions/awx/ucs_credential_type.yml",
+    "extensions/ee/README.md",
+    "extensions/ee/execution-environment.yml",
+    "meta/runtime.yml",
+    "meta/execution-environment.yml",
+    "playbooks/federation_kubeconfig.yml",
+    "playbooks/awx_credential_type.yml",
+    "playbooks/inventory/demo.yml",
+    "plugins/*.py",
+    "plugins/filter/*.yml",
+    "roles/ucs_kubeconfig/*",
+    "tests/config.yml",
+    "tests/simulator/ucs_simulator.py",
+]
+# What users are promised: without these the artifact is broken.
+TARBALL_REQUIRED = [
+    "MANIFEST.json",
+    "FILES.json",
+    "LICENSE",
+    "README.md",
+    "requirements.txt",
+    "meta/runtime.yml",
+    "meta/execution-environment.yml",
+    "plugins/modules/ucs_federation_cert.py",
+    "plugins/modules/kubeconfig_file_info.py",
+    "roles/ucs_kubeconfig/meta/main.yml",
+    "roles/ucs_kubeconfig/README.md",
+    "docs/user-guide.md",
+    "extensions/awx/ucs_credential_type.yml",
+    "extensions/ee/execution-environment.yml",
+    "tests/simulator/ucs_simulator.py",
+]
+
+
+def test_tarball_holds_only_the_allow_list(built: dict[str, Path]) -> None:
     with tarfile.open(built["tarball"]) as archive:
-        names = archive.getnames()
-    assert "MANIFEST.json" in names and "FILES.json" in names
-    assert "plugins/modules/ucs_federation_cert.py" in names
-    forbidden = []
-    for name in names:
-        parts = name.split("/")
-        if (
-            parts[0] in (".venv", ".tmp", ".git", ".pytest_cache", ".ruff_cache", "context")
-            or name.startswith("tests/output")
-            or "__pycache__" in parts
-            or name.endswith((".tar.gz", ".pyc"))
-        ):
-            forbidden.append(name)
-    assert not forbidden, f"the tarball carries files it must not: {forbidden[:20]}"
-    assert len(names) < 400, f"unexpectedly many files in the tarball ({len(names)})"
+        files = sorted(member.name for member in archive.getmembers() if not member.isdir())
+    unexpected = [name for name in files if not any(fnmatch.fnmatchcase(name, pattern) for pattern in TARBALL_ALLOW_LIST)]
+    assert not unexpected, f"developer files in the tarball (add them to build_ignore in galaxy.yml): {unexpected}"
+    missing = [name for name in TARBALL_REQUIRED if name not in files]
+    assert not missing, f"the tarball lacks {missing}"
+    # Every allowed pattern is still matched by some file (a stale allow-list hides nothing).
+    stale = [pattern for pattern in TARBALL_ALLOW_LIST if not any(fnmatch.fnmatchcase(name, pattern) for name in files)]
+    assert not stale, f"allow-list patterns that match no file in the tarball: {stale}"
+    size = built["tarball"].stat().st_size
+    assert size < 200_000, f"the tarball is {size} bytes"
 
 
 def test_installed_tarball_runs_module_by_fqcn(ansible: AnsibleRunner, sim: Simulator, built: dict[str, Path], tmp_path: Path) -> None:
