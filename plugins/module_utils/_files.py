@@ -38,6 +38,7 @@ import os
 import pwd
 import re
 import secrets
+import socket
 import stat
 import time
 import typing as t
@@ -487,8 +488,9 @@ def kubeconfig_lock(
 ) -> t.Iterator[str]:
     """Hold kubectl's lock of path: "<path>.lock", created with O_CREAT|O_EXCL, removed after.
 
-    Waits at most timeout seconds for another holder, then raises UcsError naming the lock file
-    and what to do if it is stale. The lock file holds our process id (kubectl's is empty).
+    The lock file names our process and host (kubectl's is empty). A lock of ours whose process
+    no longer runs on this host (a killed run) is broken at once; any other lock is waited for at
+    most timeout seconds, then UcsError names the lock file and what to do if it is stale.
     """
     lock_path = lock_path_of(path)
     deadline = clock() + timeout
@@ -497,12 +499,14 @@ def kubeconfig_lock(
             fd = os.open(lock_path, _CREATE_FLAGS, 0o600)
             break
         except FileExistsError:
+            if _break_if_stale(lock_path):
+                continue
             if clock() >= deadline:
                 raise UcsError(_lock_timeout_message(path, lock_path, timeout)) from None
             sleep(min(poll, max(deadline - clock(), 0.0)) or poll)
         except OSError as exc:
             raise UcsError(f"cannot create the lock file {lock_path} of {path}: {exc.strerror}") from None
-    marker = f"{os.getpid()} ucs_cloud.fleet\n".encode("ascii")
+    marker = f"{os.getpid()} {socket.gethostname()} ucs_cloud.fleet\n".encode()
     try:
         os.write(fd, marker)
         mine = os.fstat(fd)
@@ -519,19 +523,57 @@ def kubeconfig_lock(
                 os.unlink(lock_path)
 
 
+def _lock_holder(content: t.Optional[bytes]) -> t.Optional[t.Tuple[int, str]]:
+    """(pid, host) of a lock file of ours, None for any other (kubectl's is empty)."""
+    words = (content or b"").decode("utf-8", "replace").split()
+    if len(words) == 3 and words[2] == "ucs_cloud.fleet" and words[0].isdigit():
+        return int(words[0]), words[1]
+    return None
+
+
+def _break_if_stale(lock_path: str) -> bool:
+    """Remove a lock of ours left by a process that no longer runs on this host; True if removed.
+
+    The lock is first renamed aside, so that of two waiters only one removes it, and a lock taken
+    meanwhile by a live writer is put back, never removed.
+    """
+    try:
+        stale = read_regular(lock_path, "lock file")
+    except UcsError:
+        return False
+    holder = _lock_holder(stale.content)
+    if holder is None or holder[1] != socket.gethostname() or _alive(holder[0]):
+        return False
+    aside = f"{lock_path}.{secrets.token_hex(8)}.stale"
+    try:
+        os.rename(lock_path, aside)
+    except OSError:
+        return False
+    try:
+        moved = read_regular(aside, "lock file")
+        if moved.content == stale.content:
+            return True
+        # A live writer's lock: give it back (unless yet another writer holds the lock by now).
+        with contextlib.suppress(OSError):
+            os.link(aside, lock_path)
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(aside)
+
+
 def _lock_timeout_message(path: str, lock_path: str, timeout: float) -> str:
     holder = ""
     with contextlib.suppress(OSError, ValueError, UcsError):
         state = read_regular(lock_path, "lock file")
-        words = (state.content or b"").decode("ascii", "replace").split()
-        if len(words) == 2 and words[1] == "ucs_cloud.fleet" and words[0].isdigit():
-            pid = int(words[0])
-            holder = f" It was created by process {pid} (ucs_cloud.fleet), which {'is still running' if _alive(pid) else 'is no longer running on this host'}."
+        found = _lock_holder(state.content)
+        if found is not None:
+            running = "is still running" if found[1] == socket.gethostname() and _alive(found[0]) else f"runs on {found[1]}"
+            holder = f" It was created by process {found[0]} (ucs_cloud.fleet), which {running}."
         elif state.exists and not state.content:
             holder = " It is empty, as kubectl leaves it."
-        if state.exists and state.uid is not None:
-            age = time.time() - os.lstat(lock_path).st_mtime
-            holder += f" It is {age:.0f} s old."
+        if state.exists:
+            holder += f" It is {time.time() - os.lstat(lock_path).st_mtime:.0f} s old."
     return (
         f"{path} is locked: {lock_path} exists, so another program (kubectl, or another run of ucs_cloud.fleet) is writing it; "
         f"waited {timeout:g} s.{holder} If no such program is running, the lock is stale (left by a killed process): "

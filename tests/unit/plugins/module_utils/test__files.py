@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import socket
 import stat
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -420,7 +422,7 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path: Path, monkeypat
 def test_lock_is_kubectls_lock_file_and_is_removed_after(tmp_path: Path) -> None:
     dest = tmp_path / "config"
     with _files.kubeconfig_lock(str(dest), 1) as lock:
-        assert lock == f"{dest}.lock" and Path(lock).read_text() == f"{os.getpid()} ucs_cloud.fleet\n"
+        assert lock == f"{dest}.lock" and Path(lock).read_text() == f"{os.getpid()} {socket.gethostname()} ucs_cloud.fleet\n"
     assert not Path(lock).exists()
 
 
@@ -434,17 +436,41 @@ def test_held_lock_is_waited_for_then_taken(tmp_path: Path) -> None:
     assert result.changed and 0.25 < time.monotonic() - started < 3 and not lock.exists()
 
 
-def test_stale_lock_fails_after_the_timeout_naming_the_lock_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("holder", ["kubectl", "live", "other host"])
+def test_held_lock_fails_after_the_timeout_naming_the_lock_file(tmp_path: Path, holder: str) -> None:
     dest = tmp_path / "config"
     lock = Path(f"{dest}.lock")
-    lock.write_text("999999999 ucs_cloud.fleet\n")
-    started = time.monotonic()
-    with pytest.raises(UcsError) as info:
-        write(dest, b"key", lock_timeout=0.3)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        lock.write_text(
+            {"kubectl": "", "live": f"{sleeper.pid} {socket.gethostname()} ucs_cloud.fleet\n", "other host": "1 elsewhere ucs_cloud.fleet\n"}[holder]
+        )
+        started = time.monotonic()
+        with pytest.raises(UcsError) as info:
+            write(dest, b"key", lock_timeout=0.3)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
     assert 0.25 < time.monotonic() - started < 2
     assert f"{lock} exists" in info.value.msg and f"remove {lock} and run again" in info.value.msg
-    assert "process 999999999 (ucs_cloud.fleet), which is no longer running on this host" in info.value.msg
+    expected = {
+        "kubectl": "It is empty, as kubectl leaves it.",
+        "live": f"process {sleeper.pid} (ucs_cloud.fleet), which is still running",
+        "other host": "which runs on elsewhere",
+    }
+    assert expected[holder] in info.value.msg
     assert lock.exists() and not dest.exists(), "a lock someone else holds is never removed"
+
+
+def test_lock_of_a_killed_run_of_ours_is_broken(tmp_path: Path) -> None:
+    dest = tmp_path / "config"
+    lock = Path(f"{dest}.lock")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock.write_text(f"{dead.pid} {socket.gethostname()} ucs_cloud.fleet\n")
+    started = time.monotonic()
+    assert write(dest, b"key", lock_timeout=5).changed
+    assert time.monotonic() - started < 1 and sorted(p.name for p in tmp_path.iterdir()) == ["config"]
 
 
 def test_lock_that_someone_replaced_is_not_removed(tmp_path: Path) -> None:
