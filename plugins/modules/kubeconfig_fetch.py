@@ -1,0 +1,72 @@
+#!/usr/bin/python
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Documentation of the action plugin plugins/action/kubeconfig_fetch.py (no module code).
+
+DOCUMENTATION = r"""
+module: kubeconfig_fetch
+short_description: Download a fleet's kubeconfig for the ucs_kubeconfig role
+version_added: 0.1.0
+description:
+  - The download step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run once per fleet
+    and VPC on the controller. Runs M(ucs_cloud.fleet.ucs_federation_cert) with
+    C(return_content=true).
+  - The module gets exactly the options that are set, highest first, the role's variables,
+    C(module_defaults) for C(group/ucs_cloud.fleet.ucs) (this action belongs to that group), then
+    the module's environment variables.
+  - A failed download does not fail this task; RV(fetch_failed) and RV(msg) say why, and the
+    role fails the hosts of that fleet only.
+  - A result that carries the kubeconfig is C(no_log).
+  - Internal to the role.
+author:
+  - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ucs_cloud.fleet.connection
+attributes:
+  action:
+    support: full
+  check_mode:
+    support: full
+    details: The module makes read calls only and returns no kubeconfig.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  plan:
+    description:
+      - The result of M(ucs_cloud.fleet.kubeconfig_plan) of the fleet's first host that needs it.
+    type: dict
+    required: true
+seealso:
+  - module: ucs_cloud.fleet.ucs_federation_cert
+"""
+
+EXAMPLES = r"""
+---
+- name: Fetch the kubeconfig of each fleet that a host needs (as the role does)
+  ucs_cloud.fleet.kubeconfig_fetch:
+    plan: "{{ item }}"
+  loop: "{{ ansible_play_batch | map('extract', hostvars) | map(attribute='kubeconfig_plan') | selectattr('needs_fetch') | unique(attribute='fleet') }}"
+  run_once: true
+  delegate_to: localhost
+  register: kubeconfig_fetch
+"""
+
+RETURN = r"""
+fleet:
+  description: The fleet and VPC, as C(<fleet id>/<vpc id>).
+  returned: always
+  type: str
+fetch_failed:
+  description: Whether the download failed (then RV(msg) says why).
+  returned: always
+  type: bool
+kubeconfig:
+  description: The fleet's kubeconfig (YAML). Holds the client key; the result is then C(no_log).
+  returned: when the download succeeded, outside check mode
+  type: str
+"""

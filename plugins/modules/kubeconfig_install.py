@@ -1,0 +1,78 @@
+#!/usr/bin/python
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Documentation of the action plugin plugins/action/kubeconfig_install.py (no module code).
+
+DOCUMENTATION = r"""
+module: kubeconfig_install
+short_description: Merge a fleet's entries into a host's kubeconfig and write it safely
+version_added: 0.1.0
+description:
+  - The write step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, for the hosts whose plan
+    needs it.
+  - Reads the file on the target, merges the fleet's entries into it on the controller, and
+    writes through M(ucs_cloud.fleet.kubeconfig_file) under kubectl's lock file, only if the file
+    still has the checksum the merge was built from. When another writer changed it meanwhile,
+    the merge is made again on the fresh file (at most 5 times), so no writer's entries are lost.
+  - Hosts that need only new attributes, or only a rewrite of their own entries (namespace,
+    current context), need no download.
+  - The result holds no key material; C(--diff) shows checksum, mode, owner and group only.
+  - Internal to the role.
+author:
+  - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  action:
+    support: full
+  check_mode:
+    support: full
+    details: Writes nothing and reports as changed exactly the hosts that a real run would change.
+  diff_mode:
+    support: full
+    details: Checksum, mode, owner and group before and after; never the content.
+  platform:
+    platforms: posix
+options:
+  plan:
+    description: The result of M(ucs_cloud.fleet.kubeconfig_plan) for this host.
+    type: dict
+    required: true
+  fetched:
+    description: The results of M(ucs_cloud.fleet.kubeconfig_fetch) (its loop's C(results)).
+    type: list
+    elements: dict
+    default: []
+seealso:
+  - module: ucs_cloud.fleet.kubeconfig_file
+"""
+
+EXAMPLES = r"""
+---
+- name: Write the kubeconfig where it is needed (as the role does)
+  ucs_cloud.fleet.kubeconfig_install:
+    plan: "{{ kubeconfig_plan }}"
+    fetched: "{{ kubeconfig_fetch.results | default([]) }}"
+  when: kubeconfig_plan.needs_write
+"""
+
+RETURN = r"""
+path:
+  description: The kubeconfig's absolute path on the target.
+  returned: always
+  type: str
+fleet:
+  description: The fleet and VPC, as C(<fleet id>/<vpc id>).
+  returned: always
+  type: str
+reason:
+  description: Why the file was (or would be) written.
+  returned: always
+  type: str
+backup_file:
+  description: The backup of the previous content, with C(ucs_kubeconfig_backup=true).
+  returned: when a backup was made
+  type: str
+"""

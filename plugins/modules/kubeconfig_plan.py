@@ -1,0 +1,101 @@
+#!/usr/bin/python
+# Copyright: ucs_cloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Documentation of the action plugin plugins/action/kubeconfig_plan.py (no module code).
+
+DOCUMENTATION = r"""
+module: kubeconfig_plan
+short_description: Decide what a host's kubeconfig needs (step of the ucs_kubeconfig role)
+version_added: 0.1.0
+description:
+  - The first step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run for every host.
+    It reads the role's C(ucs_kubeconfig_*) variables, checks them, reads the kubeconfig on the
+    target with M(ucs_cloud.fleet.kubeconfig_file_info) and decides on the controller whether the
+    fleet's entries must be written, and whether that needs a new certificate.
+  - C(~) in C(ucs_kubeconfig_path) is resolved once, on the target, from the HOME of the process
+    that reads the file; RV(path) is that absolute path, which the role then writes.
+  - A bad setting fails the host with a message that names the variable and the rule.
+  - The result holds no key material.
+  - Internal to the role; takes no options.
+author:
+  - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  action:
+    support: full
+  check_mode:
+    support: full
+    details: Only reads.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options: {}
+seealso:
+  - module: ucs_cloud.fleet.kubeconfig_install
+  - module: ucs_cloud.fleet.kubeconfig_fetch
+"""
+
+EXAMPLES = r"""
+---
+- name: Plan the kubeconfig of each host (as the role does)
+  ucs_cloud.fleet.kubeconfig_plan:
+  vars:
+    ucs_kubeconfig_fleet_id: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
+  register: kubeconfig_plan
+"""
+
+RETURN = r"""
+path:
+  description: The kubeconfig's absolute path on the target, C(~) resolved there.
+  returned: success
+  type: str
+  sample: /home/ops/.kube/config
+fleet:
+  description: The fleet and VPC whose download the host needs, as C(<fleet id>/<vpc id>).
+  returned: success
+  type: str
+needs_write:
+  description: Whether the file must be written (entries, mode, owner or group).
+  returned: success
+  type: bool
+needs_fetch:
+  description: Whether that needs a new certificate (one API call per fleet).
+  returned: success
+  type: bool
+needs_entries:
+  description: Whether the fleet's entries must be written; false when only attributes drifted.
+  returned: success
+  type: bool
+reason:
+  description: Why the file must be written, or null.
+  returned: success
+  type: str
+not_after:
+  description: Expiry of the fleet's client certificate in the file, when its entries are valid.
+  returned: success
+  type: str
+exists:
+  description: Whether the file exists.
+  returned: success
+  type: bool
+checksum:
+  description: SHA-256 of the file that was read, or null.
+  returned: success
+  type: str
+host:
+  description: The inventory name of the host.
+  returned: success
+  type: str
+settings:
+  description: The checked settings of the host (names, namespace, mode, owner, group, ...); no secret.
+  returned: success
+  type: dict
+fetch_args:
+  description: The options of M(ucs_cloud.fleet.ucs_federation_cert) that the host's variables set; no secret.
+  returned: success
+  type: dict
+"""
