@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible.release import __version__ as ansible_version
 from conftest import AnsibleRunner, Simulator, assert_no_secrets
 from harness import ROOT, VENV_BIN, ansible_env
 from jinja2 import StrictUndefined, UndefinedError
@@ -225,16 +228,32 @@ def test_credential_type_is_valid_for_awx_and_injects_what_the_modules_read(tmp_
     assert set(env.values()) == {""}, env
 
 
+# Every supported ansible-core, each from its venv (scripts/bootstrap-venv.sh): AWX and Automation
+# Platform users run all of them.
+CORE_VENVS = {path.name.removeprefix(".venv-"): path / "bin" for path in sorted(ROOT.glob(".venv-*"))}
+CORE_VENVS[".".join(ansible_version.split(".")[:2])] = VENV_BIN
+SUPPORTED_CORES = ["2.16", "2.17", "2.18", "2.19"]
+
+
+@pytest.mark.parametrize("core", SUPPORTED_CORES)
 @pytest.mark.parametrize("method", ["aksk", "temporary_aksk", "password"])
-def test_awx_credential_environment_authenticates(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, method: str) -> None:
+def test_awx_credential_environment_authenticates(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, method: str, core: str) -> None:
     """The environment AWX builds from the credential type, and nothing else, authenticates a module run."""
+    venv_bin = CORE_VENVS.get(core)
+    if venv_bin is None or not (venv_bin / "ansible").exists():
+        pytest.fail(f"no venv with ansible-core {core} (scripts/bootstrap-venv.sh makes .venv-{core})")
     private = tmp_path / "awx-private"
     private.mkdir()
     env = awx_inject(load_credential_type(), credential_inputs(sim, method), private)
     assert env["UCS_CA_PATH"] and Path(env["UCS_CA_PATH"]).read_text() == Path(sim.ca_path).read_text()
     dest = tmp_path / "fleet.kubeconfig"
-    # AnsibleRunner drops every HUAWEICLOUD_SDK_*, OS_* and UCS_* variable of the caller.
-    run = ansible.adhoc(MODULE, module_args(sim, dest), env=env)
+    # AnsibleRunner drops every HUAWEICLOUD_SDK_*, OS_* and UCS_* variable of the caller; the
+    # module runs with the core's own venv, as in an execution environment with that core.
+    core_env = {"PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_PYTHON_INTERPRETER": str(venv_bin / "python")}
+    args = [str(venv_bin / "ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m", MODULE, "-a", module_args(sim, dest)]
+    version = run_tool([str(venv_bin / "ansible"), "--version"], clean_env(tmp_path), tmp_path)
+    assert f"core {core}." in version.stdout, version.stdout
+    run = ansible._run(args, {**env, **core_env})
     run.assert_ok()
     assert "localhost | CHANGED" in run.stdout, run.stdout[-3000:]
     assert len(sim.calls("POST", "/cert")) == 1
@@ -405,17 +424,23 @@ def test_execution_environment_build_context(built: dict[str, Path], tmp_path: P
     sources = [entry["src"] for entry in definition.get("additional_build_files", [])]
     assert TARBALL_NAME in sources, f"{EE_DEFINITION.name} must copy {TARBALL_NAME} (the version of galaxy.yml); it copies {sources}"
 
-    # The shipped definition, unchanged, with the tarball beside it, as the README says.
+    # The shipped definition, unchanged, with the tarball beside it, and the README's own
+    # `ansible-builder create` command, run as written from a copy of the repository layout.
     work = tmp_path / "ee"
-    work.mkdir()
-    shutil.copy(EE_DEFINITION, work / "execution-environment.yml")
-    shutil.copy(built["tarball"], work / TARBALL_NAME)
+    (work / "extensions" / "ee").mkdir(parents=True)
+    shutil.copy(EE_DEFINITION, work / "extensions" / "ee" / "execution-environment.yml")
+    shutil.copy(built["tarball"], work / "extensions" / "ee" / TARBALL_NAME)
+    readme = (EE_DEFINITION.parent / "README.md").read_text()
+    commands = [line for block in re.findall(r"```sh\n(.*?)```", readme, re.S) for line in block.splitlines() if line.startswith("ansible-builder create")]
+    assert len(commands) == 1, f"extensions/ee/README.md shows {len(commands)} `ansible-builder create` commands"
+    # The file name the README promises is the one the command writes.
+    promised = re.findall(r"`context/(\w+file)`", readme)
+    assert promised and set(promised) == {"Containerfile"}, promised
     env = clean_env(tmp_path)
-    create = run_tool(
-        [str(VENV_BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context", "--output-filename", "Containerfile"], env, work
-    )
+    create = run_tool([str(VENV_BIN / "ansible-builder"), *shlex.split(commands[0])[1:]], env, work)
     assert create.returncode == 0, create.stdout + create.stderr
     context = work / "context"
+    assert sorted(p.name for p in context.iterdir() if p.is_file()) == ["Containerfile"], list(context.iterdir())
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile
     assert "introspect" in containerfile
