@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import serialization
 from harness import ansible_env
 from test_ucs_federation_cert import one_task_playbook, run_module, task_args
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import dump_kubeconfig
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import make_kubeconfig
 
@@ -396,7 +397,8 @@ def test_sigkill_of_whole_runs_leaves_old_or_new_file(ansible: AnsibleRunner, si
         new = dest.read_bytes()
         assert kubeconfig_problem(new) is None, kubeconfig_problem(new)
         assert mode_of(dest) == 0o600
-        leftovers = others_in(dest.parent, dest)
+        # A run killed while it held kubectl's lock leaves it; the next run breaks it (its process is gone).
+        leftovers = [path for path in others_in(dest.parent, dest) if path.name != f"{dest.name}.lock"]
         for path in leftovers:
             assert path.name.startswith(TEMP_PREFIX) and path.name.endswith(".tmp"), f"unexpected file beside dest: {path.name}"
             assert mode_of(path) == 0o600, f"{path.name} is {mode_of(path):04o}: key material readable by others"
@@ -426,22 +428,18 @@ def test_sigkill_of_whole_runs_leaves_old_or_new_file(ansible: AnsibleRunner, si
         assert_nothing_leaked(run, sim)
 
 
-# --- 1b. SIGKILL at chosen points inside write_atomically ----------------------------------------
+# --- 1b. SIGKILL at chosen points inside write_file --------------------------------------------
 
-# Runs write_atomically with a real AnsibleModule under umask 0000, after replacing one step of the
-# write by "do part of it, then SIGKILL myself". It prints a line first, so the test knows the kill
-# came from the hook and not from anything else.
+# Runs _files.write_file under umask 0000, after replacing one step of the write by "do part of
+# it, then SIGKILL myself". It prints a line first, so the test knows the kill came from the hook
+# and not from anything else. The writes of the temporary file come first, then the backup's.
 KILL_SCRIPT = r"""
-import os, shutil, signal, sys
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
+import os, signal, sys
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files
 
 point, dest, new_file = sys.argv[1:4]
 content = open(new_file, "rb").read()
 os.umask(0)
-with patch_module_args({}):
-    module = AnsibleModule(argument_spec={}, add_file_common_args=True)
 
 
 def die():
@@ -450,26 +448,21 @@ def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-if point == "mid-write":
-    real_fdopen = os.fdopen
+real_write = os.write
+writes = []
 
-    class HalfWriter:
-        def __init__(self, handle):
-            self.handle = handle
 
-        def __enter__(self):
-            return self
+def write(fd, data):
+    # The lock file's marker is written first; then the temporary file; then the backup.
+    writes.append(fd)
+    if (point == "mid-write" and len(writes) == 2) or (point == "mid-backup" and len(writes) == 3):
+        real_write(fd, bytes(data[: len(data) // 2]))
+        die()
+    return real_write(fd, data)
 
-        def __exit__(self, *exc):
-            self.handle.close()
 
-        def write(self, data):
-            self.handle.write(data[: len(data) // 2])
-            self.handle.flush()
-            die()
-
-    os.fdopen = lambda fd, *args, **kwargs: HalfWriter(real_fdopen(fd, *args, **kwargs))
-elif point == "before-rename":
+os.write = write
+if point == "before-rename":
     os.rename = lambda src, dst: die()
 elif point == "after-rename":
     real_rename = os.rename
@@ -479,22 +472,18 @@ elif point == "after-rename":
         die()
 
     os.rename = rename
-elif point == "mid-backup":
-    real_copyfile = shutil.copyfile
-
-    def copyfile(src, dst, **kwargs):
-        real_copyfile(src, dst, **kwargs)
-        die()  # before backup_local copies the mode
-
-    shutil.copyfile = copyfile
-_files.write_atomically(module, dest, content, point == "mid-backup", 0o600)
+_files.write_file(dest, content, backup=point == "mid-backup")
 print("not killed")
 """
 
 
 @pytest.mark.parametrize("point", ["mid-write", "before-rename", "after-rename", "mid-backup"])
 def test_sigkill_inside_the_atomic_write(tmp_path: Path, point: str) -> None:
-    """A process killed at each step of write_atomically leaves the old file or the new one, and only 0600 copies."""
+    """A process killed at each step of write_file leaves the old file or the new one, and only 0600 copies.
+
+    The killed run's lock file stays (as kubectl's does); the next write breaks it at once, since
+    the process it names is gone.
+    """
     old = make_kubeconfig(key_slot=11)
     new = make_kubeconfig(key_slot=12)
     old_bytes = dump_kubeconfig(old.config).encode()
@@ -512,25 +501,33 @@ def test_sigkill_inside_the_atomic_write(tmp_path: Path, point: str) -> None:
     args = [sys.executable, "-c", KILL_SCRIPT, point, str(dest), str(new_file)]
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == -signal.SIGKILL and proc.stdout == f"killed at {point}\n", proc.stdout + proc.stderr[-3000:]
-    assert_no_secrets(proc.stdout + proc.stderr, old.secrets + new.secrets, "write_atomically subprocess output")
+    assert_no_secrets(proc.stdout + proc.stderr, old.secrets + new.secrets, "write_file subprocess output")
 
-    leftovers = others_in(directory, dest)
+    lock = directory / "fleet.yaml.lock"
+    assert lock.exists(), "the killed run held the lock"
+    leftovers = [path for path in others_in(directory, dest) if path != lock]
     for path in leftovers:
         assert mode_of(path) == 0o600, f"{path.name} is {mode_of(path):04o}: key material readable by others"
     assert mode_of(dest) == 0o600
+    temps = [path for path in leftovers if path.name.startswith(TEMP_PREFIX) and path.name.endswith(".tmp")]
+    backups = [path for path in leftovers if path.name.startswith("fleet.yaml.") and path.name.endswith("~")]
+    assert sorted(temps + backups) == leftovers
     if point == "after-rename":
-        assert fingerprint(dest) == fingerprint(new_bytes)
-        assert leftovers == []
-        return
-    assert fingerprint(dest) == fingerprint(old_bytes) and kubeconfig_problem(old_bytes) is None
-    [leftover] = leftovers
-    if point == "mid-backup":
-        assert leftover.name.startswith("fleet.yaml.") and leftover.name.endswith("~")
-        assert fingerprint(leftover) == fingerprint(old_bytes)
+        assert fingerprint(dest) == fingerprint(new_bytes) and leftovers == []
     else:
-        assert leftover.name.startswith(TEMP_PREFIX) and leftover.name.endswith(".tmp")
+        assert fingerprint(dest) == fingerprint(old_bytes) and kubeconfig_problem(old_bytes) is None
+        [temp] = temps
         expected = new_bytes[: len(new_bytes) // 2] if point == "mid-write" else new_bytes
-        assert fingerprint(leftover) == fingerprint(expected), "the kill did not come where the hook was"
+        assert fingerprint(temp) == fingerprint(expected), "the kill did not come where the hook was"
+        if point == "mid-backup":
+            [backup] = backups
+            assert fingerprint(backup) == fingerprint(old_bytes[: len(old_bytes) // 2])
+        else:
+            assert backups == []
+    # The next writer is not blocked by the dead process's lock.
+    started = time.monotonic()
+    assert _files.write_file(str(dest), new_bytes, release_delay=0).state.checksum == hashlib.sha256(new_bytes).hexdigest()
+    assert time.monotonic() - started < 2 and not lock.exists()
 
 
 # --- 2. Concurrent runs ---------------------------------------------------------------------------
@@ -685,3 +682,386 @@ def test_backup_keeps_restricted_copy(ansible: AnsibleRunner, sim: Simulator, tm
     assert kubeconfig_problem(new) is None and mode_of(dest) == 0o600
     for run in (run1, run2):
         assert_nothing_leaked(run, sim)
+
+
+# --- 6. Hostile files: what a careless user or a hostile neighbour puts at dest (issue 14) --------
+#
+# Every case runs in one ansible-playbook run (a task each, ignore_errors), through the module
+# ucs_federation_cert and through kubeconfig_file, the role's writer. After each task the run saves
+# the task's result, how many requests the simulator has logged so far and the time, so that each
+# case knows its own API calls and duration. The backup case comes first: its planted names guess
+# the process id and the second at which the old code named the backup.
+
+NOBODY = 65534
+PLANTED_PIDS = 2000
+PLANTED_SECONDS = 25
+
+
+class Case(NamedTuple):
+    module: str
+    args: dict[str, Any]
+    task: dict[str, Any] | None = None
+
+
+def valid_kubeconfig(sim: Simulator, slot: int) -> bytes:
+    material = make_kubeconfig(key_slot=slot, fleet_id=sim.federated_fleet["id"], vpc_id=sim.seed["network"]["vpc_id"])
+    return dump_kubeconfig(material.config).encode()
+
+
+def plant_backup_links(dest: Path, target: Path) -> int:
+    """Links at every name the old code could give the backup (dest.PID.%Y-%m-%d@%H:%M:%S~) soon."""
+    with open("/proc/sys/kernel/ns_last_pid") as handle:
+        last_pid = int(handle.read())
+    now = time.time()
+    stamps = [time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime(now + second)) for second in range(PLANTED_SECONDS)]
+    for pid in range(last_pid + 1, last_pid + 1 + PLANTED_PIDS):
+        for stamp in stamps:
+            os.symlink(target, f"{dest}.{pid}.{stamp}")
+    return PLANTED_PIDS * PLANTED_SECONDS
+
+
+def hostile_cases(sim: Simulator, work: Path) -> tuple[dict[str, Case], dict[str, Any]]:
+    """Set up every case's directory; return the cases (in order) and what each check needs."""
+    module = "ucs_cloud.fleet.ucs_federation_cert"
+    writer = "ucs_cloud.fleet.kubeconfig_file"
+    base = {"fleet_id": sim.federated_fleet["id"], **{key: sim.seed["network"][key] for key in ("project_id", "vpc_id", "subnet_id")}}
+    cases: dict[str, Case] = {}
+    info: dict[str, Any] = {}
+
+    def directory(name: str, mode: int = 0o755) -> Path:
+        path = work / name.replace(":", "-")
+        path.mkdir()
+        path.chmod(mode)
+        return path
+
+    # Backups: the old kubeconfig (its key still live) must never go through a planted link.
+    d = directory("module:backup")
+    info["backup_old"] = valid_kubeconfig(sim, 21)
+    (d / "fleet.yaml").write_bytes(info["backup_old"])
+    (d / "fleet.yaml").chmod(0o600)
+    (d / "stolen").write_bytes(b"")
+    (d / "stolen").chmod(0o666)
+    info["planted"] = plant_backup_links(d / "fleet.yaml", d / "stolen")
+    cases["module:backup"] = Case(module, {**base, "dest": str(d / "fleet.yaml"), "force": True, "backup": True})
+
+    for prefix, name, extra in ((f"{p}:", m, x) for p, m, x in (("module", module, base), ("write", writer, {"content": "apiVersion: v1\n"}))):
+        d = directory(prefix + "symlink")
+        (d / "target").write_bytes(b"target content\n")
+        (d / "target").chmod(0o644)
+        (d / "fleet.yaml").symlink_to(d / "target")
+        cases[prefix + "symlink"] = Case(name, {**extra, "dest": str(d / "fleet.yaml")})
+
+        d = directory(prefix + "device")
+        os.mknod(d / "fleet.yaml", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        (d / "fleet.yaml").chmod(0o666)  # mknod's mode went through the umask
+        cases[prefix + "device"] = Case(name, {**extra, "dest": str(d / "fleet.yaml")})
+
+        d = directory(prefix + "fifo")
+        os.mkfifo(d / "fleet.yaml", 0o644)
+        # The task timeout stops a module that hangs (the old code), so the run goes on.
+        cases[prefix + "fifo"] = Case(name, {**extra, "dest": str(d / "fleet.yaml")}, {"timeout": 20})
+
+        d = directory(prefix + "sticky", 0o1777)
+        (d / "fleet.yaml").write_bytes(b"planted: by nobody\n")
+        (d / "fleet.yaml").chmod(0o644)
+        os.chown(d / "fleet.yaml", NOBODY, NOBODY)
+        cases[prefix + "sticky"] = Case(name, {**extra, "dest": str(d / "fleet.yaml")})
+
+        d = directory(prefix + "unknown-owner")
+        (d / "fleet.yaml").write_bytes(valid_kubeconfig(sim, 22))
+        (d / "fleet.yaml").chmod(0o600)
+        force = {"force": True} if name == module else {}
+        cases[prefix + "unknown-owner"] = Case(name, {**extra, **force, "dest": str(d / "fleet.yaml"), "owner": "nosuch-h2-user"})
+
+        d = directory(prefix + "int-mode")
+        cases[prefix + "int-mode"] = Case(name, {**extra, "dest": str(d / "fleet.yaml"), "mode": 600})
+
+        d = directory(prefix + "loose-mode")
+        cases[prefix + "loose-mode"] = Case(name, {**extra, "dest": str(d / "fleet.yaml"), "mode": "0644"})
+
+        d = directory(prefix + "empty-dest")
+        cases[prefix + "empty-dest"] = Case(name, {**extra, "dest": ""})
+
+        d = directory(prefix + "trailing-slash")
+        (d / "kube").mkdir()
+        cases[prefix + "trailing-slash"] = Case(name, {**extra, "dest": f"{d}/kube/"})
+
+        d = directory(prefix + "dotdot")
+        cases[prefix + "dotdot"] = Case(name, {**extra, "dest": f"{d}/missing/../fleet.yaml"})
+    return cases, info
+
+
+def hostile_playbook(sim: Simulator, cases: dict[str, Case], out: Path) -> str:
+    requests_url = f"{sim.endpoint}/_sim/requests"
+    tasks: list[dict[str, Any]] = []
+    for index, (name, case) in enumerate(cases.items()):
+        tasks.append({"name": f"Case {name}", case.module: case.args, "register": f"case_{index}", "ignore_errors": True, **(case.task or {})})
+        tasks.append(
+            {
+                "name": f"Save case {name}",
+                "ansible.builtin.copy": {
+                    "content": (
+                        f"{{{{ {{'result': case_{index} | dict2items | rejectattr('key', 'in', ['kubeconfig', 'content']) | items2dict,"
+                        f" 'requests': (lookup('ansible.builtin.url', '{requests_url}', ca_path='{sim.ca_path}', split_lines=False) | from_json | length),"
+                        f" 'time': lookup('ansible.builtin.pipe', 'date +%s.%N') | float}} | to_json }}}}"
+                    ),
+                    "dest": str(out / f"{index:02d}.json"),
+                    "mode": "0600",
+                },
+                "changed_when": False,
+            }
+        )
+    return yaml.safe_dump([{"name": "Hostile files", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}])
+
+
+class HostileRun(NamedTuple):
+    cases: dict[str, Case]
+    outcomes: dict[str, dict[str, Any]]  # result, requests (API calls of the case), seconds
+    info: dict[str, Any]
+    run: Run
+    work: Path
+
+
+@pytest.fixture(scope="module")
+def hostile(simulator_session: Simulator, tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mknod, a file owned by another user)")
+    sim = simulator_session
+    sim.reset()
+    base = tmp_path_factory.mktemp("hostile")
+    work = base / "cases"
+    work.mkdir()
+    out = base / "results"
+    out.mkdir()
+    ansible = AnsibleRunner(base, sim)
+    cases, info = hostile_cases(sim, work)
+    started = time.time()
+    requests_before = len(sim.requests())
+    run = ansible.playbook(hostile_playbook(sim, cases, out), env=ansible.credential_env())
+    outcomes: dict[str, dict[str, Any]] = {}
+    previous = (requests_before, started)
+    for index, name in enumerate(cases):
+        path = out / f"{index:02d}.json"
+        if not path.exists():
+            continue
+        saved = json.loads(path.read_text())
+        # The lookup itself is a GET of the control API, which the simulator does not log.
+        outcomes[name] = {"result": saved["result"], "requests": saved["requests"] - previous[0], "seconds": saved["time"] - previous[1]}
+        previous = (saved["requests"], saved["time"])
+    yield HostileRun(cases, outcomes, info, run, work)
+    assert_nothing_leaked(run, sim)
+
+
+def outcome(hostile: HostileRun, name: str) -> dict[str, Any]:
+    assert name in hostile.outcomes, f"case {name} left no result: {hostile.run.stdout[-3000:]}"
+    return hostile.outcomes[name]
+
+
+def case_dir(hostile: HostileRun, name: str) -> Path:
+    return hostile.work / name.replace(":", "-")
+
+
+def assert_refused_early(hostile: HostileRun, name: str, *words: str) -> dict[str, Any]:
+    """The case failed with a message holding every word, made no API call and took seconds."""
+    found = outcome(hostile, name)
+    result = found["result"]
+    assert result.get("failed") is True, f"{name} did not fail: {result}"
+    for word in words:
+        assert word in result.get("msg", ""), f"{name}: {word!r} not in {result.get('msg')!r}"
+    assert "Traceback" not in json.dumps(result)
+    assert found["requests"] == 0, f"{name}: {found['requests']} API calls for a run bound to fail"
+    assert found["seconds"] < 15, f"{name} took {found['seconds']:.1f} s"
+    return result
+
+
+WRITERS = ["module", "write"]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_symlink_dest_is_refused_and_its_target_keeps_mode_and_content(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:symlink", "is a symbolic link", "must be a regular file")
+    d = case_dir(hostile, f"{writer}:symlink")
+    assert (d / "fleet.yaml").is_symlink() and (d / "target").read_bytes() == b"target content\n"
+    assert mode_of(d / "target") == 0o644
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_device_dest_is_refused_and_left_a_device(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:device", "is a character device")
+    d = case_dir(hostile, f"{writer}:device")
+    assert stat.S_ISCHR(os.lstat(d / "fleet.yaml").st_mode) and stat.S_IMODE(os.lstat(d / "fleet.yaml").st_mode) == 0o666
+    assert sorted(p.name for p in d.iterdir()) == ["fleet.yaml"]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_fifo_dest_fails_within_seconds(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:fifo", "is a FIFO")
+    report_figure(f"files: {writer} with a FIFO dest failed in {outcome(hostile, f'{writer}:fifo')['seconds']:.1f} s (the old module hung)")
+    assert stat.S_ISFIFO(os.lstat(case_dir(hostile, f"{writer}:fifo") / "fleet.yaml").st_mode)
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_dest_owned_by_another_user_in_a_sticky_directory_is_refused_untouched(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:sticky", "is owned by nobody", "Set owner to nobody")
+    dest = case_dir(hostile, f"{writer}:sticky") / "fleet.yaml"
+    assert dest.read_bytes() == b"planted: by nobody\n" and dest.stat().st_uid == NOBODY and mode_of(dest) == 0o644
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["fleet.yaml"]
+
+
+def test_backup_never_goes_through_a_planted_name(hostile: HostileRun) -> None:
+    found = outcome(hostile, "module:backup")
+    result = found["result"]
+    d = case_dir(hostile, "module:backup")
+    assert (d / "stolen").read_bytes() == b"", "the old kubeconfig was copied through a planted link"
+    assert not result.get("failed"), result
+    backup = Path(result["backup_file"])
+    assert not backup.is_symlink() and backup.is_file() and mode_of(backup) == 0o600 and backup.parent == d
+    assert kubeconfig_problem(backup.read_bytes()) is None and fingerprint(backup) == fingerprint(valid_kubeconfig_of(hostile))
+    report_figure(f"files: backup with {hostile.info['planted']} planted links at the old predictable names: none followed")
+
+
+def valid_kubeconfig_of(hostile: HostileRun) -> bytes:
+    return hostile.info.get("backup_old", b"")
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_unknown_owner_fails_before_any_api_call_and_leaves_the_file(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:unknown-owner", "'nosuch-h2-user': no such user")
+    dest = case_dir(hostile, f"{writer}:unknown-owner") / "fleet.yaml"
+    assert mode_of(dest) == 0o600 and kubeconfig_problem(dest.read_bytes()) is None
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["fleet.yaml"]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_integer_mode_600_is_refused_with_the_advice_to_quote_it(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:int-mode", "decimal number 600, which is the mode 01130", "'0600' (quoted)")
+    assert list(case_dir(hostile, f"{writer}:int-mode").iterdir()) == []
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_loose_mode_warns_naming_the_mode(hostile: HostileRun, writer: str) -> None:
+    result = outcome(hostile, f"{writer}:loose-mode")["result"]
+    assert not result.get("failed"), result
+    assert "mode 0644 gives its group and all other users access to a file that holds a private key" in json.dumps(result.get("warnings", []))
+    assert mode_of(case_dir(hostile, f"{writer}:loose-mode") / "fleet.yaml") == 0o644
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_empty_dest_is_an_error(hostile: HostileRun, writer: str) -> None:
+    option = "dest" if writer == "module" else "path"
+    assert_refused_early(hostile, f"{writer}:empty-dest", f"{option} must not be empty")
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_trailing_slash_is_an_error(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:trailing-slash", "ends with '/'")
+    assert sorted(p.name for p in case_dir(hostile, f"{writer}:trailing-slash").iterdir()) == ["kube"]
+    assert list((case_dir(hostile, f"{writer}:trailing-slash") / "kube").iterdir()) == []
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_dotdot_through_a_missing_directory_is_an_error_and_leaves_no_temp_file(hostile: HostileRun, writer: str) -> None:
+    assert_refused_early(hostile, f"{writer}:dotdot", "goes through '..' after")
+    assert list(case_dir(hostile, f"{writer}:dotdot").iterdir()) == []
+
+
+# --- 7. Concurrent writers of one kubeconfig: ours through the lock, and kubectl's -----------------
+#
+# Each writer process adds its own entries (a cluster, a user and a context per step) with read,
+# merge, compare-and-swap; whatever the interleaving, every entry that a writer reported written
+# must be in the file at the end. kubectl writes with `kubectl config set-cluster` in a loop.
+
+WRITER_SCRIPT = r"""
+import sys, time, yaml
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files
+
+dest, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conflicts = 0
+for step in range(count):
+    name = f"{prefix}-{step}"
+    while True:
+        state = _files.read_regular(dest)
+        config = yaml.safe_load(state.content or b"") or {"apiVersion": "v1", "kind": "Config"}
+        for key in ("clusters", "users", "contexts"):
+            config[key] = [entry for entry in (config.get(key) or []) if entry["name"] != name]
+        config["clusters"].append({"name": name, "cluster": {"server": f"https://{name}.example:6443"}})
+        config["users"].append({"name": name, "user": {"token": "t"}})
+        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+        result = _files.write_file(dest, yaml.safe_dump(config).encode(), expected_checksum=state.checksum or _files.ABSENT)
+        if not result.conflict:
+            break
+        conflicts += 1
+print(f"{count} written, {conflicts} conflicts")
+"""
+
+
+def entries(path: Path) -> set[tuple[str, str]]:
+    config = yaml.safe_load(path.read_bytes()) or {}
+    return {(key, entry["name"]) for key in ("clusters", "users", "contexts") for entry in config.get(key) or []}
+
+
+def start_writer(tmp_path: Path, dest: Path, prefix: str, count: int) -> subprocess.Popen[str]:
+    env = ansible_env(tmp_path)
+    env["PYTHONPATH"] = env["ANSIBLE_COLLECTIONS_PATH"]
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER_SCRIPT, str(dest), prefix, str(count)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+WRITER_STEPS = 12
+
+
+def test_two_writers_of_different_fleets_lose_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "kube" / "config"
+    dest.parent.mkdir()
+    writers = [start_writer(tmp_path, dest, prefix, WRITER_STEPS) for prefix in ("fleet-a", "fleet-b")]
+    outputs = [writer.communicate(timeout=240) for writer in writers]
+    for writer, (_out, err) in zip(writers, outputs, strict=True):
+        assert writer.returncode == 0, err[-3000:]
+    wanted = {(key, f"{prefix}-{step}") for prefix in ("fleet-a", "fleet-b") for step in range(WRITER_STEPS) for key in ("clusters", "users", "contexts")}
+    missing = wanted - entries(dest)
+    assert not missing, f"{len(missing)} entries lost, e.g. {sorted(missing)[:3]}"
+    assert mode_of(dest) == 0o600 and others_in(dest.parent, dest) == []
+    said = "; ".join(out.strip() for out, _err in outputs)
+    report_figure(f"files: 2 writers x {WRITER_STEPS} read-merge-write steps on one kubeconfig: 0 of {len(wanted)} entries lost ({said})")
+
+
+KUBECTL = "/usr/bin/kubectl"
+
+
+@pytest.mark.skipif(not Path(KUBECTL).exists(), reason="needs kubectl")
+def test_our_writer_and_a_kubectl_loop_lose_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "kube" / "config"
+    dest.parent.mkdir()
+    writer = start_writer(tmp_path, dest, "fleet-a", WRITER_STEPS)
+    succeeded: list[str] = []
+    refused: Counter[str] = Counter()
+    step = 0
+    while writer.poll() is None:
+        name = f"kubectl-{step}"
+        step += 1
+        proc = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(dest), "config", "set-cluster", name, f"--server=https://{name}.example:6443"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode == 0:
+            succeeded.append(name)
+        else:
+            # kubectl does not wait for a lock: it fails, loudly, and its change is not made.
+            assert "lock" in proc.stderr, proc.stderr
+            refused["lock held"] += 1
+    out, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err[-3000:]
+    found = entries(dest)
+    ours = {(key, f"fleet-a-{step}") for step in range(WRITER_STEPS) for key in ("clusters", "users", "contexts")}
+    theirs = {("clusters", name) for name in succeeded}
+    assert not ours - found, f"kubectl deleted {len(ours - found)} of our entries"
+    assert not theirs - found, f"we overwrote {len(theirs - found)} of kubectl's clusters"
+    assert len(succeeded) >= 3, "kubectl did not run alongside the writer: nothing concurrent was tested"
+    report_figure(
+        f"files: our writer ({WRITER_STEPS} steps, {out.strip()}) and a kubectl set-cluster loop ({step} runs: {len(succeeded)} written, "
+        f"{refused['lock held']} refused by kubectl on our lock): 0 entries lost"
+    )
