@@ -17,10 +17,13 @@ kubeconfig_install, with the cause. A successful one carries the key, so its res
 import typing as t
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._ucs_kubeconfig import CONNECTION_OPTIONS, PREFIX, SECRET_OPTIONS, is_set
 
 MODULE = "ucs_cloud.fleet.ucs_federation_cert"
+
+display = Display()
 
 
 def role_secret(name: str, own: t.Any, hostvars: t.Any, this_host: str, fleet_host: str) -> t.Any:
@@ -71,8 +74,10 @@ class ActionModule(ActionBase):
         if not isinstance(plan, dict) or "fetch_args" not in plan or "fleet" not in plan:
             return dict(result, failed=True, msg="kubeconfig_fetch needs plan: the result of ucs_cloud.fleet.kubeconfig_plan for a host of the fleet")
         result.update(changed=False, fleet=plan["fleet"])
-        # The module returns the key only under no_log; this task stays visible (its label is
-        # the fleet) until a result carries the key.
+        # A result that carries the key is no_log, and Ansible then hides its loop label too:
+        # say which fleet is being fetched on a line of its own (fleet and VPC are not secrets).
+        display.display(f"ucs_kubeconfig: downloading the kubeconfig of fleet {plan['fleet']} (for {plan.get('host')} and its other hosts)")
+        # The module returns the key only under no_log.
         no_log = self._task.no_log
         self._task.no_log = True
         try:

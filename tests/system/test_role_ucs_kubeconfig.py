@@ -13,13 +13,16 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import stat
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import AnsibleRunner, Run, Simulator, assert_nothing_leaked, secrets_in_kubeconfig
+from conftest import VENV_BIN, AnsibleRunner, Run, Simulator, assert_nothing_leaked, secrets_in_kubeconfig
 from cryptography import x509
 from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
 
@@ -309,7 +312,9 @@ def test_check_mode_predicts_renewal_and_drift_exactly(ansible: AnsibleRunner, s
 
     before = {host: files[host].read_bytes() for host in ("fine", "expiring", "loose")}
     clear_log(sim)
-    check = run_role(ansible, inventory, "--check", "--diff", "-vvv").assert_ok()
+    # The default renew_before is automatic (a third of 10 days): ask for 30 days explicitly.
+    renew = {"ucs_kubeconfig_renew_before": 30}
+    check = run_role(ansible, inventory, "--check", "--diff", "-vvv", extra_vars=renew).assert_ok()
     assert changed_hosts(check) == {"expiring", "loose", "missing"}
     assert {host: files[host].read_bytes() for host in before} == before
     assert mode(files["loose"]) == 0o644
@@ -319,7 +324,7 @@ def test_check_mode_predicts_renewal_and_drift_exactly(ansible: AnsibleRunner, s
     leak_scan(check, sim, *files.values())
 
     clear_log(sim)
-    real = run_role(ansible, inventory, "--diff").assert_ok()
+    real = run_role(ansible, inventory, "--diff", extra_vars=renew).assert_ok()
     assert changed(real) == changed(check), "check mode must predict the real run"
     assert cert_posts(sim) == {fleet_id: 1}
     assert files["fine"].read_bytes() == before["fine"]
@@ -388,11 +393,10 @@ def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Sim
         "good": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "good" / "config")),
         "bad-path": local_host_vars(ucs_kubeconfig_path="relative/config"),
         "bad-mode": local_host_vars(ucs_kubeconfig_path=str(kept), ucs_kubeconfig_mode="rw-------"),
-        # Rules of the status check, which runs in a meta task's condition: must fail the host,
-        # not stop the play.
         "bad-name": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-name" / "config"), ucs_kubeconfig_cluster_name="  "),
         "bad-vpc": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-vpc" / "config"), ucs_kubeconfig_vpc_id=" "),
         "bad-days": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-days" / "config"), ucs_kubeconfig_renew_before=-1),
+        "bad-namespace": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "bad-namespace" / "config"), ucs_kubeconfig_namespace="Team_A"),
     }
     inventory = write_inventory(tmp_path / "inventory.yml", hosts, {"fleet": {"hosts": list(hosts), "vars": fleet_vars(sim)}})
 
@@ -402,10 +406,11 @@ def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Sim
     assert all(run.recap[host]["failed"] == 1 for host in hosts if host != "good"), run.recap
     assert "ucs_kubeconfig on bad-path: ucs_kubeconfig_path must be an absolute path" in run.output
     assert 'ucs_kubeconfig on bad-mode: ucs_kubeconfig_mode must be a quoted octal string such as "0600"' in run.output
-    assert "ucs_kubeconfig on bad-name: ucs_kubeconfig_cluster_name, ucs_kubeconfig_user_name and ucs_kubeconfig_context_name must not be empty" in run.output
+    assert "ucs_kubeconfig on bad-name: ucs_kubeconfig_cluster_name must not be empty" in run.output
     assert "ucs_kubeconfig on bad-vpc: ucs_kubeconfig_vpc_id must not be blank" in run.output
     assert "ucs_kubeconfig on bad-days: ucs_kubeconfig_renew_before must be a whole number of days, 0 or more" in run.output
-    assert not any((tmp_path / host).exists() for host in ("bad-name", "bad-vpc", "bad-days"))
+    assert "ucs_kubeconfig on bad-namespace: ucs_kubeconfig_namespace 'Team_A' is not an RFC 1123 label" in run.output
+    assert not any((tmp_path / host).exists() for host in ("bad-name", "bad-vpc", "bad-days", "bad-namespace"))
     # Nothing was written for the failing hosts, and one download served the good one.
     assert kept.read_text() == "not a kubeconfig\n" and mode(kept) == 0o644
     assert not (Path(ansible.tmp_path) / "relative").exists()
@@ -442,8 +447,8 @@ def test_settings_given_as_key_value_extra_vars(ansible: AnsibleRunner, sim: Sim
 
 
 def test_role_included_twice_in_one_play(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    """A host whose first kubeconfig is right still gets the second: leaving one run of the role
-    (meta end_role) must not skip the next include of it."""
+    """A host whose first kubeconfig is right still gets the second: each include of the role
+    plans, fetches and writes on its own."""
     second = sim.control("POST", "fleets", {"name": "fleet-federated-twice", "federation": True})
     net = fleet_vars(sim)
     hosts = {"host": local_host_vars()}
@@ -485,3 +490,211 @@ def test_role_argument_spec_is_documented() -> None:
     for name, option in spec.items():
         assert option.get("description") and option.get("type"), name
     assert os.access(Path(__file__).resolve().parents[2] / "scripts" / "start-sshd.sh", os.X_OK)
+
+
+# --- settings reach the module as users expect (issue 13) ---------------------------------------
+
+# One play per way of applying the role; each writes its own file. {how} fills the credentials.
+THREE_WAYS = """\
+- name: Applied with roles
+  hosts: all
+  gather_facts: false
+  {play_defaults}
+  vars:
+    ucs_kubeconfig_path: "{tmp}/by-roles"
+    {role_vars}
+  roles:
+    - role: ucs_cloud.fleet.ucs_kubeconfig
+
+- name: Applied with include_role in a block
+  hosts: all
+  gather_facts: false
+  vars:
+    ucs_kubeconfig_path: "{tmp}/by-include"
+    {role_vars}
+  tasks:
+    - name: A block with the defaults
+      {block_defaults}
+      block:
+        - name: Include the role
+          ansible.builtin.include_role:
+            name: ucs_cloud.fleet.ucs_kubeconfig
+
+- name: Applied with import_role
+  hosts: all
+  gather_facts: false
+  vars:
+    ucs_kubeconfig_path: "{tmp}/by-import"
+    {role_vars}
+  tasks:
+    - name: Import the role
+      ansible.builtin.import_role:
+        name: ucs_cloud.fleet.ucs_kubeconfig
+      {task_defaults}
+"""
+
+
+@pytest.mark.parametrize("source", ["module_defaults", "environment", "role_variables"])
+def test_credentials_from_one_source_for_roles_include_and_import(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, source: str) -> None:
+    """Credentials and connection settings from module_defaults alone (play, block and task level),
+    from the environment alone, or from role variables alone: each works for roles:,
+    include_role and import_role. A lower layer holds a wrong secret where a higher one is set,
+    to prove the precedence role variables > module_defaults > environment."""
+    good = ansible.credential_env("aksk")
+    wrong = {**good, "HUAWEICLOUD_SDK_SK": "wrong-secret-key-0123456789"}
+    settings = {
+        "endpoint": good["UCS_ENDPOINT"],
+        "ca_path": good["UCS_CA_PATH"],
+        "access_key": good["HUAWEICLOUD_SDK_AK"],
+        "secret_key": good["HUAWEICLOUD_SDK_SK"],
+        "domain_id": good["HUAWEICLOUD_SDK_DOMAIN_ID"],
+    }
+    defaults = {"group/ucs_cloud.fleet.ucs": settings}
+    role_vars, env = "", {}
+    if source == "module_defaults":
+        env = wrong  # module_defaults must win over the environment
+    elif source == "environment":
+        env, defaults = good, None
+    else:
+        # The role's variables must win over module_defaults.
+        defaults = {"group/ucs_cloud.fleet.ucs": {**settings, "secret_key": "wrong-secret-key-0123456789"}}
+        role_vars = "\n    ".join(f"ucs_kubeconfig_{name}: {json.dumps(value)}" for name, value in settings.items())
+
+    def keyword(indent: int) -> str:
+        return "" if defaults is None else "module_defaults: " + json.dumps(defaults)
+
+    play = THREE_WAYS.format(tmp=tmp_path, role_vars=role_vars, play_defaults=keyword(2), block_defaults=keyword(6), task_defaults=keyword(6))
+    inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars()}, **fleet_vars(sim))
+    run = ansible.playbook(play, env=env, inventory=inventory).assert_ok()
+    assert run.recap["host"]["changed"] == 3
+    for name in ("by-roles", "by-include", "by-import"):
+        assert load(tmp_path / name)["current-context"] == names(sim.federated_fleet["id"]), name
+    # One certificate per application of the role; the fetch label names the fleet.
+    assert cert_posts(sim) == {sim.federated_fleet["id"]: 3}
+    assert f"downloading the kubeconfig of fleet {sim.federated_fleet['id']}/" in run.stdout
+    leak_scan(run, sim, tmp_path / "by-roles")
+
+
+# --- one path per host (issue 13) ---------------------------------------------------------------
+
+
+def test_home_overridden_one_file_per_host(
+    ansible: AnsibleRunner,
+    sim: Simulator,
+    sshd: SshServer,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,  # noqa: F811
+) -> None:
+    """~ is resolved once, on the target, from the HOME of the target process: a local host run
+    with HOME=/tmp/x, an ssh host whose play sets HOME, and a become_user host. Each writes one
+    file; the second run changes nothing and makes no API call."""
+    sshd.clean_home("ucs-bob")
+    home = tmp_path / "x"
+    home.mkdir()
+    # Outside tmp_path, which only root may enter.
+    bob_home = Path(tempfile.mkdtemp(prefix="ucs-bob-home-"))
+    request.addfinalizer(lambda: shutil.rmtree(bob_home, ignore_errors=True))
+    os.chown(bob_home, pwd.getpwnam("ucs-bob").pw_uid, pwd.getpwnam("ucs-bob").pw_gid)
+    root_config = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".kube" / "config"
+    root_before = root_config.read_bytes() if root_config.exists() else None
+    inventory = write_inventory(
+        tmp_path / "inventory.yml",
+        {
+            "local": local_host_vars(),
+            "ssh-bob": sshd.host_vars("ucs-bob", ansible_env_home=str(bob_home)),
+            "become-bob": sshd.host_vars("root", ansible_become=True, ansible_become_method="su", ansible_become_user="ucs-bob"),
+        },
+        **fleet_vars(sim),
+    )
+    play = """\
+    - name: Kubeconfig at ~ of each target process
+      hosts: all
+      gather_facts: false
+      environment: "{{ {'HOME': ansible_env_home} if ansible_env_home is defined else {} }}"
+      roles:
+        - role: ucs_cloud.fleet.ucs_kubeconfig
+    """
+    env = {**ansible.credential_env("aksk"), "HOME": str(home)}
+    first = ansible.playbook(play, env=env, inventory=inventory).assert_ok()
+    assert changed_hosts(first) == {"local", "ssh-bob", "become-bob"}
+    files = {"local": home / ".kube" / "config", "ssh-bob": bob_home / ".kube" / "config", "become-bob": sshd.home("ucs-bob") / ".kube" / "config"}
+    for host, path in files.items():
+        assert load(path)["current-context"] == names(sim.federated_fleet["id"]), host
+        assert mode(path) == 0o600
+    assert owner(files["become-bob"])[0] == "ucs-bob" and owner(files["ssh-bob"])[0] == "ucs-bob"
+    assert (root_config.read_bytes() if root_config.exists() else None) == root_before, "the passwd home was not touched"
+
+    before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files.values()}
+    clear_log(sim)
+    second = ansible.playbook(play, env=env, inventory=inventory).assert_ok()
+    assert changed(second) == {"local": 0, "ssh-bob": 0, "become-bob": 0}
+    assert sim.requests() == []
+    assert {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files.values()} == before
+
+
+# --- concurrency (issue 14) ---------------------------------------------------------------------
+
+
+def test_concurrent_plays_for_two_fleets_lose_nothing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """Two plays started together write the same kubeconfig, each for its own fleet: both
+    fleets' entries survive, in every trial (the plays take kubectl's lock and compare and swap)."""
+    second = sim.control("POST", "fleets", {"name": "fleet-federated-concurrent", "federation": True})
+    fleets = [sim.federated_fleet["id"], second["id"]]
+    config = tmp_path / "shared" / "config"
+    config.parent.mkdir()
+    inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars(ucs_kubeconfig_path=str(config))}, **fleet_vars(sim))
+    for trial in range(4):
+        if config.exists():
+            config.unlink()
+        playbooks = []
+        for fleet in fleets:
+            path = tmp_path / f"play-{trial}-{fleet}.yml"
+            path.write_text(ROLE_PLAY)
+            playbooks.append(path)
+        env = {**ansible.env, **ansible.credential_env("aksk")}
+        procs = [
+            subprocess.Popen(
+                [str(VENV_BIN / "ansible-playbook"), "-i", inventory, str(book), "-e", json.dumps({"ucs_kubeconfig_fleet_id": fleet})],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for book, fleet in zip(playbooks, fleets)
+        ]
+        outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+        assert all(proc.returncode == 0 for proc in procs), outputs
+        contexts = set(entries(load(config), "contexts"))
+        assert contexts == {names(fleet) for fleet in fleets}, f"trial {trial}: {contexts}"
+        assert mode(config) == 0o600
+        assert not Path(str(config) + ".lock").exists()
+
+
+# --- namespace (issue 15) -----------------------------------------------------------------------
+
+
+def test_namespace_is_set_and_changed_without_a_new_certificate(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars(ucs_kubeconfig_path=str(config))}, **fleet_vars(sim))
+    name = names(sim.federated_fleet["id"])
+    run_role(ansible, inventory, extra_vars={"ucs_kubeconfig_namespace": "team-a"}).assert_ok()
+    assert entries(load(config), "contexts")[name]["context"]["namespace"] == "team-a"
+    certificate = entries(load(config), "users")[name]
+
+    clear_log(sim)
+    again = run_role(ansible, inventory, extra_vars={"ucs_kubeconfig_namespace": "team-a"}).assert_ok()
+    assert again.recap["host"]["changed"] == 0 and sim.requests() == []
+
+    moved = run_role(ansible, inventory, "--diff", extra_vars={"ucs_kubeconfig_namespace": "team-b"}).assert_ok()
+    assert moved.recap["host"]["changed"] == 1
+    assert sim.requests() == [], "a new namespace is a rewrite of the file's own entries: no API call"
+    assert entries(load(config), "contexts")[name]["context"]["namespace"] == "team-b"
+    assert entries(load(config), "users")[name] == certificate
+    leak_scan(moved, sim, config)
+
+    # null leaves the namespace as it is.
+    clear_log(sim)
+    kept = run_role(ansible, inventory).assert_ok()
+    assert kept.recap["host"]["changed"] == 0 and sim.requests() == []
+    assert entries(load(config), "contexts")[name]["context"]["namespace"] == "team-b"
