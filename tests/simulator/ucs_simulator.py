@@ -39,7 +39,8 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
   certificates_issued, kubeconfig_calls}`` (one connection per fleet and VPC).
 - ``GET /_sim/fleets``; ``POST /_sim/fleets`` ``{id?, name, federation, federation_status?,
   federation_reason?}`` creates or updates a fleet and answers its summary; ``DELETE /_sim/fleets/{id}``.
-- ``POST /_sim/tokens`` ``{ttl?}`` issues an IAM token for the seeded user: ``{token, expires_at}``.
+- ``POST /_sim/tokens`` ``{ttl?, length?}`` issues an IAM token for the seeded user (about ``length``
+  characters long, if given): ``{token, expires_at}``.
 - ``POST /_sim/tokens/expire``: expires every issued token.
 - ``GET /_sim/secrets``: ``{tokens, client_keys}``, every IAM token and client key (``client-key-data``,
   base64) issued since the last reset, so that tests can scan output for them.
@@ -87,6 +88,13 @@ Fault names:
   ``kubeconfig-wrong-duration``, ``kubeconfig-insecure``, ``kubeconfig-http-server``.
 
 A faulted ``/cert`` creates and counts a connection only for ``slow`` and the kubeconfig faults.
+
+Hostile mode (faults too, with an optional ``size``): ``hostile-large`` (the normal answer padded to
+``size`` bytes, default 100 MiB, with its Content-Length), ``hostile-gzip-bomb`` (the normal answer
+padded with zeros to ``size`` bytes, default 300 MiB, sent gzip-compressed: about 300 KiB),
+``hostile-nested`` (``size`` nested JSON arrays, default 100,000), ``hostile-trickle`` (the normal
+answer, one byte every ``delay`` seconds) and ``hostile-echo`` (401 whose message echoes the
+caller's X-Auth-Token, Authorization and X-Security-Token headers and its body).
 """
 
 from __future__ import annotations
@@ -110,10 +118,11 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cryptography import x509
@@ -166,7 +175,9 @@ KUBECONFIG_FAULTS = frozenset(
     }
 )
 STATUS_FAULTS = frozenset({"429", "429-no-retry-after", "500", "502", "503", "504", "401", "403"})
-FAULTS = STATUS_FAULTS | KUBECONFIG_FAULTS | {"slow", "drop", "reset", "malformed-json", "truncated-json", "token-expired"}
+# Hostile mode: see the block "hostile mode" below.
+HOSTILE_FAULTS = frozenset({"hostile-large", "hostile-gzip-bomb", "hostile-nested", "hostile-trickle", "hostile-echo"})
+FAULTS = STATUS_FAULTS | KUBECONFIG_FAULTS | HOSTILE_FAULTS | {"slow", "drop", "reset", "malformed-json", "truncated-json", "token-expired"}
 
 # Error codes. Documented (UCS API reference "Error Codes"): UCS.01000002 throttled, UCS.01080006
 # federation not enabled, UCS.01100005 fleet not found. The others are the simulator's best guess
@@ -395,6 +406,7 @@ class Fault:
     fleet_id: Optional[str] = None
     retry_after: Optional[float] = None
     delay: float = 2.0
+    size: Optional[int] = None  # hostile mode: bytes (large, gzip bomb) or depth (nested)
 
     def matches(self, operation: str, fleet_id: Optional[str]) -> bool:
         if self.operation not in ("any", operation):
@@ -426,6 +438,10 @@ class Reply:
     raw: Optional[bytes] = None
     headers: Dict[str, str] = field(default_factory=dict)
     action: str = "send"  # "send", "drop" or "reset"
+    # Hostile mode: a body sent piece by piece (Content-Length `length`), `interval` seconds apart.
+    chunks: Optional[Iterable[bytes]] = None
+    length: int = 0
+    interval: float = 0.0
 
     def body(self) -> bytes:
         if self.raw is not None:
@@ -574,8 +590,8 @@ class Simulator:
             self.fleets[fleet_id] = fleet
             return fleet
 
-    def issue_token(self, ttl: Optional[float] = None) -> Tuple[str, dt.datetime]:
-        token = "MIIsim" + secrets.token_urlsafe(48)
+    def issue_token(self, ttl: Optional[float] = None, length: int = 0) -> Tuple[str, dt.datetime]:
+        token = "MIIsim" + secrets.token_urlsafe(max(48, length * 3 // 4))
         expires = time.time() + (self.token_ttl if ttl is None else ttl)
         with self.lock:
             self.tokens[token] = expires
@@ -679,6 +695,8 @@ class Simulator:
         name = fault.fault if fault else None
         if fault is None or name in KUBECONFIG_FAULTS:
             return handler(request, fleet_id, mutation=name)
+        if name in HOSTILE_FAULTS:
+            return hostile_reply(fault, request, lambda: handler(request, fleet_id, commit=False))
         if name == "slow":
             time.sleep(max(0.0, fault.delay))
             return handler(request, fleet_id)
@@ -1066,7 +1084,7 @@ class Simulator:
 
     def control_issue_token(self, document: JSONDict) -> Reply:
         ttl = document.get("ttl")
-        token, expires = self.issue_token(None if ttl is None else float(ttl))
+        token, expires = self.issue_token(None if ttl is None else float(ttl), int(document.get("length", 0)))
         return Reply(201, {"token": token, "expires_at": iso(expires)})
 
     def control_reset(self, _document: JSONDict) -> Reply:
@@ -1095,6 +1113,7 @@ class Simulator:
             fleet_id=document.get("fleet_id"),
             retry_after=None if document.get("retry_after") is None else float(document["retry_after"]),
             delay=float(document.get("delay", 2.0)),
+            size=None if document.get("size") is None else int(document["size"]),
         )
         with self.lock:
             self.faults.append(fault)
@@ -1224,6 +1243,83 @@ def federation_denied(handler: BaseHandler) -> Optional[Reply]:
 # --- End of profiles --------------------------------------------------------------------------------
 
 
+# --- hostile mode (H3) ---------------------------------------------------------------------------
+# Answers a hostile or broken server could send. Each is built from the answer the server would
+# have sent (without its side effects), so that only the hostile part differs.
+
+HOSTILE_DEFAULT_SIZES = {"hostile-large": 100 << 20, "hostile-gzip-bomb": 300 << 20, "hostile-nested": 100_000}
+_MIB = 1 << 20
+
+
+def padded(normal: Reply, size: int) -> Tuple[bytes, bytes, int]:
+    """Head and tail of the normal JSON answer with an ``x-padding`` member, and the padding length to reach ``size`` bytes."""
+    text = normal.body()
+    head = (text[:-1] + b"," if text.endswith(b"}") and text != b"{}" else b"{") + b'"x-padding":"'
+    tail = b'"}'
+    return head, tail, max(0, size - len(head) - len(tail))
+
+
+def large_chunks(head: bytes, tail: bytes, pad: int, filler: bytes = b"x") -> Iterator[bytes]:
+    yield head
+    block = filler * _MIB
+    while pad > 0:
+        yield block[: min(pad, _MIB)]
+        pad -= _MIB
+    yield tail
+
+
+def gzip_bomb(normal: Reply, size: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head, tail, pad = padded(normal, size)
+    return b"".join([*(compressor.compress(part) for part in large_chunks(head, tail, pad, b"0")), compressor.flush()])
+
+
+def echo_message(request: Request) -> str:
+    shown = [f"{name}={request.headers[name]}" for name in ("x-auth-token", "authorization", "x-security-token") if name in request.headers]
+    body = request.body.decode("utf-8", "replace")
+    return f"Incorrect IAM authentication information: verify token fail. Request headers: {'; '.join(shown) or 'none'}; body: {body}"
+
+
+def hostile_reply(fault: Fault, request: Request, normal_reply: Callable[[], Reply]) -> Reply:
+    name = fault.fault
+    size = fault.size if fault.size is not None else HOSTILE_DEFAULT_SIZES.get(name, 0)
+    if name == "hostile-echo":
+        return ucs_error(401, APIGW_IAM_AUTH, echo_message(request))
+    if name == "hostile-nested":
+        return Reply(200, raw=b"[" * size + b"]" * size)
+    normal = normal_reply()
+    if name == "hostile-large":
+        head, tail, pad = padded(normal, size)
+        return Reply(normal.status, headers=dict(normal.headers), chunks=large_chunks(head, tail, pad), length=len(head) + pad + len(tail))
+    if name == "hostile-gzip-bomb":
+        body = gzip_bomb(normal, size)
+        return Reply(normal.status, raw=body, headers={**normal.headers, "Content-Encoding": "gzip"})
+    # hostile-trickle: every byte arrives in time for a per-read timeout, the whole answer does not.
+    body = normal.body()
+    return Reply(normal.status, headers=dict(normal.headers), chunks=(body[i : i + 1] for i in range(len(body))), length=len(body), interval=fault.delay)
+
+
+def send_stream(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+    handler.send_response(reply.status)
+    for name, value in {"Content-Type": "application/json", **reply.headers}.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(reply.length))
+    handler.end_headers()
+    try:
+        handler.wfile.flush()
+        for chunk in cast(Iterable[bytes], reply.chunks):
+            if reply.interval:
+                time.sleep(reply.interval)
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+    except OSError:
+        # The client gave up (as it should): nothing more to send on this connection.
+        handler.close_connection = True
+
+
+# --- end of hostile mode ---------------------------------------------------------------------------
+
+
 # --- HTTP plumbing --------------------------------------------------------------------------------
 
 
@@ -1294,6 +1390,9 @@ class BaseHandler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            return
+        if reply.chunks is not None:
+            send_stream(self, reply)
             return
         body = reply.body()
         self.send_response(reply.status)

@@ -23,6 +23,7 @@ What is checked, exactly as _http.py's RetryPolicy has it:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -30,9 +31,11 @@ import re
 import shutil
 import socket
 import stat
+import sys
 import tempfile
 import threading
 import time
+import typing as t
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,9 +45,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, assert_nothing_leaked, secrets_in_kubeconfig
+from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, assert_nothing_leaked, report_figure, secrets_in_kubeconfig
 from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
-from test_ucs_federation_cert import MODULE, failure, run_module, task_args, writes
+from test_ucs_federation_cert import MODULE, failure, one_task_playbook, run_module, task_args, writes
 
 FAULTS = pytest.mark.reliability(
     "faults",
@@ -1098,3 +1101,215 @@ def test_dest_not_writable_for_the_user_running_the_module(ansible: AnsibleRunne
     assert sim.requests() == []
     assert not dest.exists() and list(locked.iterdir()) == []
     assert_nothing_leaked(run, sim)
+
+
+# --- Hostile answers and only our authentication (issue 14: "Answers from the network") -----------
+# The simulator's hostile mode sends what a hostile or broken server could: a 100 MiB answer, a
+# gzip bomb, JSON nested 100,000 deep, an answer trickled one byte at a time. Each must end in a
+# clear, bounded failure that names the request, with dest untouched. requests' trust_env is off,
+# so ~/.netrc cannot replace the signature, while HTTPS_PROXY and NO_PROXY keep working.
+
+HOSTILE = pytest.mark.reliability(
+    "hostile-answers",
+    "an answer too large, a gzip bomb, deep nesting or a trickle fails fast with a clear error naming the request, in bounded memory and time",
+)
+OUR_AUTH = pytest.mark.reliability(
+    "our-auth-only",
+    "only the collection's own authentication reaches UCS (~/.netrc is ignored) while HTTPS_PROXY and NO_PROXY are honoured",
+)
+# Runs the module's Python and records the module process's peak RSS (KiB) and wall time (s).
+MEASURING_WRAPPER = """import resource, subprocess, sys, time
+started = time.monotonic()
+code = subprocess.call([{python!r}] + sys.argv[1:])
+with open({out!r}, "a") as out:
+    out.write("%d %.3f\\n" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.monotonic() - started))
+sys.exit(code)
+"""
+
+
+class Hostile(t.NamedTuple):
+    run: Run
+    result: dict[str, Any]
+    peak_kib: int
+    seconds: float  # of the module process
+
+
+def hostile_run(ansible: AnsibleRunner, args: dict[str, Any], *, env: dict[str, str] | None = None) -> Hostile:
+    """Run the module once (-vvvv) under the measuring wrapper; return the run, its result and the module's figures."""
+    play = yaml.safe_load(one_task_playbook(args))
+    figures = ansible.tmp_path / f"figures-{ansible.count + 1}.txt"
+    wrapper = ansible.tmp_path / "python-measured"
+    wrapper.write_text(f"#!{sys.executable}\n" + MEASURING_WRAPPER.format(python=sys.executable, out=str(figures)))
+    wrapper.chmod(0o755)
+    play[0]["tasks"][0]["vars"] = {"ansible_python_interpreter": str(wrapper)}
+    run = ansible.playbook(yaml.safe_dump(play), "-vvvv", env={**ansible.credential_env("aksk"), **(env or {})})
+    result = json.loads((run.callback_dir / "tree" / "localhost").read_text())
+    peak, seconds = figures.read_text().split()[-2:]
+    return Hostile(run, result, int(peak), float(seconds))
+
+
+def assert_refused(run: Run, result: dict[str, Any], dest: Path, *fragments: str) -> None:
+    assert run.recap["localhost"]["failed"] == 1, result
+    assert "Traceback" not in json.dumps(result) and "RecursionError" not in json.dumps(result)
+    for fragment in fragments:
+        assert fragment in result["msg"], result["msg"]
+    assert not dest.exists(), "a refused answer must never be written"
+
+
+@HOSTILE
+def test_hundred_mib_answer_is_refused(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "fleet.yaml"
+    sim.fault("hostile-large", operation="create_cert")
+    run, result, peak, seconds = hostile_run(ansible, task_args(sim, dest, retries=0))
+    fleet = sim.federated_fleet["id"]
+    assert_refused(
+        run,
+        result,
+        dest,
+        f"Failed to create the federation connection of fleet {fleet}: the HTTP 201 answer to POST /v1/clustergroups/{fleet}/cert"
+        f" from {urlsplit(sim.endpoint).netloc} is larger than 1 MiB (Content-Length 104857600); it was not read",
+        "the request was processed but its answer cannot be used",
+    )
+    assert peak < 100 * 1024, f"peak RSS of the module process: {peak // 1024} MiB"
+    report_figure(f"hostile-answers: a 100 MiB /cert answer was refused by its Content-Length; module process {seconds:.2f} s, peak RSS {peak // 1024} MiB")
+    assert_nothing_leaked(run, sim)
+
+
+@HOSTILE
+def test_gzip_bomb_is_bounded_in_memory(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """A 300 MiB gzip bomb (about 300 KiB on the wire): refused, and the module process stays small."""
+    dest = tmp_path / "fleet.yaml"
+    sim.fault("hostile-gzip-bomb", operation="create_cert")
+    run, result, peak, seconds = hostile_run(ansible, task_args(sim, dest, retries=0))
+    assert_refused(run, result, dest, "from 127.0.0.1:", " is larger than 1 MiB after decompression; it was not read further")
+    # The module alone (Python, ansible-core, requests, cryptography) peaks at about 45 MiB.
+    assert peak < 100 * 1024, f"peak RSS of the module process: {peak // 1024} MiB"
+    report_figure(f"hostile-answers: a 300 MiB gzip bomb was refused at 1 MiB; module process {seconds:.2f} s, peak RSS {peak // 1024} MiB")
+    assert_nothing_leaked(run, sim)
+
+
+@HOSTILE
+def test_deep_nesting_names_the_request_and_host(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    dest = tmp_path / "fleet.yaml"
+    sim.fault("hostile-nested", operation="get_fleet")
+    run, result, _, _ = hostile_run(ansible, task_args(sim, dest, retries=0))
+    fleet = sim.federated_fleet["id"]
+    assert_refused(
+        run,
+        result,
+        dest,
+        f"Failed to read fleet {fleet}: the HTTP 200 answer to GET /v1/clustergroups/{fleet} from {urlsplit(sim.endpoint).netloc}"
+        " is JSON nested deeper than 64 levels, which no UCS answer is",
+    )
+    assert sim.calls("POST", "/cert") == []
+    assert_nothing_leaked(run, sim)
+
+
+@HOSTILE
+def test_trickled_answer_is_bounded_by_the_timeout(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """One byte every 30 ms: every read is quick, the whole answer would take about 20 s.
+
+    The module process's time is compared with that of a run that fails at once (a nested
+    answer), so that the figure is the request's, not Python's start-up on a busy machine.
+    """
+    dest = tmp_path / "fleet.yaml"
+    sim.fault("hostile-nested", operation="get_fleet")
+    baseline = hostile_run(ansible, task_args(sim, dest, timeout=3, retries=0)).seconds
+    sim.fault("hostile-trickle", operation="get_fleet", delay=0.03)
+    run, result, _, seconds = hostile_run(ansible, task_args(sim, dest, timeout=3, retries=0))
+    assert_refused(run, result, dest, f"Failed to read fleet {sim.federated_fleet['id']}: read timeout from ", "(no complete answer within the timeout of 3 s)")
+    # 3 s of deadline and 0.25 s of grace for requests' own timeouts to report their precise kind.
+    assert seconds - baseline < 3.75, f"the module process took {seconds:.2f} s with timeout=3 retries=0 ({baseline:.2f} s without the trickle)"
+    report_figure(
+        f"hostile-answers: a trickled answer with timeout=3 retries=0 failed after {seconds:.2f} s"
+        f" (module process; {baseline:.2f} s for a run that fails at once)"
+    )
+    assert_nothing_leaked(run, sim)
+
+
+@OUR_AUTH
+def test_netrc_changes_nothing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """A ~/.netrc for the UCS host (and a default entry) must neither replace nor add credentials."""
+    home = tmp_path / "home"
+    home.mkdir()
+    password = "NETRC-password-" + uuid.uuid4().hex
+    host = urlsplit(sim.endpoint).hostname
+    (home / ".netrc").write_text(f"machine {host} login netrc-user password {password}\ndefault login netrc-user password {password}\n")
+    (home / ".netrc").chmod(0o600)
+    dest = tmp_path / "fleet.yaml"
+    run, result, _, _ = hostile_run(ansible, task_args(sim, dest), env={"HOME": str(home), "NETRC": str(home / ".netrc")})
+    assert result.get("changed") is True, result.get("msg")
+    assert [r["status"] for r in sim.requests()] == [200, 201], "the signed requests reached UCS as signed"
+    assert_nothing_leaked(run, sim, [password])
+
+
+class ConnectProxy(threading.Thread):
+    """A loopback HTTP CONNECT proxy that records the targets it tunnels to."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.targets: list[str] = []
+
+    def run(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.tunnel, args=(client,), daemon=True).start()
+
+    def tunnel(self, client: socket.socket) -> None:
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = client.recv(4096)
+                if not data:
+                    return
+                head += data
+            method, target = head.split(b" ", 2)[:2]
+            if method != b"CONNECT":
+                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            self.targets.append(target.decode())
+            host, port = target.decode().rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=30) as upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                pump = threading.Thread(target=self.pump, args=(upstream, client), daemon=True)
+                pump.start()
+                self.pump(client, upstream)
+                pump.join(30)
+
+    @staticmethod
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        self.server.close()
+
+
+@OUR_AUTH
+def test_https_proxy_and_no_proxy_are_honoured(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    proxy = ConnectProxy()
+    proxy.start()
+    try:
+        target = urlsplit(sim.endpoint).netloc
+        proxied = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}", "NO_PROXY": ""}
+        _, result, _, _ = hostile_run(ansible, task_args(sim, tmp_path / "a.yaml"), env=proxied)
+        assert result.get("changed") is True, result.get("msg")
+        assert proxy.targets and set(proxy.targets) == {target}, proxy.targets
+        tunnels = len(proxy.targets)
+        bypassed = {**proxied, "NO_PROXY": urlsplit(sim.endpoint).hostname or ""}
+        _, result, _, _ = hostile_run(ansible, task_args(sim, tmp_path / "b.yaml"), env=bypassed)
+        assert result.get("changed") is True, result.get("msg")
+        assert len(proxy.targets) == tunnels, "NO_PROXY must bypass the proxy"
+        report_figure(f"our-auth-only: HTTPS_PROXY carried {tunnels} CONNECT tunnel(s) to the simulator; with NO_PROXY, none")
+    finally:
+        proxy.stop()

@@ -155,3 +155,36 @@ def test_role_runs_first_check_steady_and_failing(ansible: AnsibleRunner, sim: S
     assert failing.returncode != 0 and {host: counts["failed"] for host, counts in failing.recap.items()} == {"one": 1, "two": 1}
     for run in (first, check, fixing, failing):
         assert_nothing_leaked(run, sim, written_keys(*paths.values()))
+
+
+def echo_run(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, env: dict[str, str]) -> Any:
+    """A run whose fleet read is answered 401 echoing the caller's headers (hostile-echo), at -vvvv --diff."""
+    sim.fault("hostile-echo", operation="get_fleet", count=-1)
+    run = ansible.playbook(one_task_playbook(task_args(sim, tmp_path / "f.yaml", retries=0)), VERBOSE, "--diff", env=env)
+    assert run.returncode != 0
+    return run
+
+
+ECHOED = "HTTP 401 APIGW.0301: Incorrect IAM authentication information: verify token fail. Request headers: x-auth-token=********; body: (request id"
+
+
+def test_iam_token_is_never_printed_even_when_echoed(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """IAM password auth: both tokens obtained (the first, then one for the retry after the 401) are echoed back."""
+    run = echo_run(ansible, sim, tmp_path, ansible.credential_env("password"))
+    tokens = sim.control("GET", "secrets")["tokens"]
+    assert len(tokens) == 2, "a new token after the first 401"
+    assert_nothing_leaked(run, sim)
+    assert ECHOED in run.stdout, "the echo is shown, masked"
+
+
+def test_long_echoed_token_leaks_no_prefix(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """A 2,000-character token echoed in a 401: not even its first characters (error excerpts are cut at 500)."""
+    token = sim.control("POST", "tokens", {"length": 2000})["token"]
+    assert len(token) >= 2000
+    run = echo_run(ansible, sim, tmp_path, {"UCS_ENDPOINT": sim.endpoint, "UCS_CA_PATH": sim.ca_path, "OS_AUTH_TOKEN": token})
+    # Every 24-character piece of the token: a prefix, a suffix or a middle part would be found.
+    pieces = [token[i : i + 24] for i in range(0, len(token) - 24, 12)]
+    for kind, text in run.artifacts().items():
+        assert_no_secrets(text, pieces, kind)
+    assert_nothing_leaked(run, sim)
+    assert ECHOED in run.stdout, "the echo is shown, masked"
