@@ -4,19 +4,23 @@ import datetime
 from typing import Any
 
 import pytest
+import yaml
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import Verdict
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import make_kubeconfig
 
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
 FLEET = "2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04"
+VPC = "11c9fe72-5a90-4295-bcfe-774726fb9066"
 
 
 def params(**overrides: Any) -> dict[str, Any]:
     base = {
         "fleet_id": FLEET,
         "project_id": "08d44be1ef00d22e2f6fc0061f54a2f1",
-        "vpc_id": "11c9fe72-5a90-4295-bcfe-774726fb9066",
+        "vpc_id": VPC,
         "subnet_id": "0de91d89-1e06-4e24-b371-35d5d3d3779b",
         "duration": 365,
         "renew_before": 30,
@@ -69,6 +73,54 @@ def test_invalid_requests(overrides: dict[str, Any], message: str) -> None:
 @pytest.mark.parametrize("duration", [1, 1825])
 def test_duration_bounds_accepted(duration: int) -> None:
     assert federation.validate_request(params(duration=duration, renew_before=0)).duration == duration
+
+
+def test_entries_default_to_the_fleet_name() -> None:
+    request = federation.validate_request(params(renew_before=None))
+    name = f"ucs-fleet-{FLEET}"
+    assert request.wanted == federation.FleetEntries(FLEET, VPC, name, name, name, None, True, None)
+    assert request.standalone is False
+
+
+def test_entries_as_the_options_say() -> None:
+    request = federation.validate_request(
+        params(cluster_name="prod-c", user_name="prod-u", context_name="prod", namespace="team-a", set_current_context=False, standalone=True)
+    )
+    assert request.wanted == federation.FleetEntries(FLEET, VPC, "prod-c", "prod-u", "prod", "team-a", False, 30)
+    assert request.standalone is True
+
+
+@pytest.mark.parametrize("option", ["cluster_name", "user_name", "context_name"])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_empty_entry_names_are_refused(option: str, value: str) -> None:
+    with pytest.raises(UcsValidationError) as info:
+        federation.validate_request(params(**{option: value}))
+    assert info.value.msg == f"{option} must not be empty" and info.value.option == option
+
+
+@pytest.mark.parametrize("namespace", ["Team-A", "team_a", "-team", "team-", "a" * 64, "", "kube system"])
+def test_namespace_must_be_a_label(namespace: str) -> None:
+    with pytest.raises(UcsValidationError) as info:
+        federation.validate_request(params(namespace=namespace))
+    assert info.value.option == "namespace" and "RFC 1123 label" in info.value.msg
+
+
+@pytest.mark.parametrize("namespace", ["default", "a", "team-a", "a" * 63, "0ps"])
+def test_namespace_accepted(namespace: str) -> None:
+    assert federation.validate_request(params(namespace=namespace)).wanted.namespace == namespace
+
+
+@pytest.mark.parametrize("duration", [1, 2, 7, 30])
+def test_short_durations_need_no_renew_before(duration: int) -> None:
+    """Unset renew_before is automatic: duration=1 and duration=7 must not fail on a default."""
+    request = federation.validate_request(params(duration=duration, renew_before=None))
+    assert request.duration == duration and request.wanted.renew_before_days is None
+
+
+def test_explicit_renew_before_not_below_duration_stays_an_error() -> None:
+    with pytest.raises(UcsValidationError) as info:
+        federation.validate_request(params(duration=7, renew_before=7))
+    assert info.value.option == "renew_before" and "leave it unset" in info.value.msg
 
 
 @pytest.mark.parametrize(
@@ -159,15 +211,133 @@ def test_check_federation_tells_what_to_do() -> None:
     assert "Unavailable (FederationUnavailable)" in info.value.msg and "Enable federation" in info.value.msg
 
 
+def material(days: float = 365, *, start: datetime.datetime = NOW, name: str | None = None, fleet_id: str = FLEET, token: str | None = None) -> Any:
+    """The fleet's entries as the module writes them (default names, stamped, normal form)."""
+    name = name or f"ucs-fleet-{FLEET}"
+    return make_kubeconfig(days=days, not_before=start, cluster=name, user=name, context=name, fleet_id=fleet_id, vpc_id=VPC, token=token, key_slot=5)
+
+
+def text_of(config: dict[str, Any]) -> str:
+    return yaml.safe_dump(config)
+
+
 def test_plan_without_existing_file_fetches() -> None:
-    decision = federation.plan(None, federation.validate_request(params()), NOW)
-    assert decision.fetch and decision.reason == "dest does not exist" and decision.current is None
+    verdict = federation.plan(None, federation.validate_request(params()), NOW)
+    assert verdict == Verdict("the kubeconfig does not exist", True, None, None)
 
 
-@pytest.mark.parametrize("text", ["", "not: [valid", "- a list\n", "kind: Config\napiVersion: v1\n"])
-def test_plan_with_unusable_file_fetches(text: str) -> None:
-    decision = federation.plan(text, federation.validate_request(params()), NOW)
-    assert decision.fetch and decision.reason.startswith("the kubeconfig at dest is not usable")
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", f"cluster 'ucs-fleet-{FLEET}' is missing"),
+        ("# only a comment\n", f"cluster 'ucs-fleet-{FLEET}' is missing"),
+        ("kind: Config\napiVersion: v1\n", f"cluster 'ucs-fleet-{FLEET}' is missing"),
+        ("clusters: []\nusers: []\ncontexts: []\n", f"cluster 'ucs-fleet-{FLEET}' is missing"),
+    ],
+)
+def test_plan_with_a_file_to_merge_into_fetches(text: str, reason: str) -> None:
+    verdict = federation.plan(text, federation.validate_request(params()), NOW)
+    assert verdict.fetch and verdict.reason == reason and verdict.blocker is None and verdict.info is None
+
+
+@pytest.mark.parametrize(
+    ("text", "blocker"),
+    [
+        ("not: [valid", "the kubeconfig is not valid YAML (line 1, column 12)"),
+        ("- a list\n", "the kubeconfig must be a mapping at the top level, not a list"),
+        ("clusters: {}\n", "clusters must be a list, not a mapping"),
+        ("contexts: text\n", "contexts must be a list, not a string"),
+        (b"\xff\xfe\x00", "the kubeconfig is not UTF-8 text"),
+    ],
+)
+def test_plan_refuses_a_file_it_cannot_merge_into_unless_standalone(text: Any, blocker: str) -> None:
+    with pytest.raises(UcsValidationError) as info:
+        federation.plan(text, federation.validate_request(params()), NOW)
+    assert info.value.option == "dest"
+    assert blocker in info.value.msg and "standalone=true" in info.value.msg
+    verdict = federation.plan(text, federation.validate_request(params(standalone=True)), NOW)
+    assert verdict.fetch and verdict.blocker == blocker and verdict.reason == f"the kubeconfig is not usable: {blocker}"
+
+
+def test_plan_keeps_right_entries_without_a_call() -> None:
+    verdict = federation.plan(text_of(material().config), federation.validate_request(params()), NOW + datetime.timedelta(days=1))
+    assert verdict.reason is None and verdict.fetch is False and verdict.blocker is None
+    assert verdict.info.fleet_id == FLEET and verdict.info.context_name == f"ucs-fleet-{FLEET}"
+
+
+def test_plan_force_fetches_even_when_right() -> None:
+    verdict = federation.plan(text_of(material().config), federation.validate_request(params(force=True)), NOW + datetime.timedelta(days=1))
+    assert verdict.fetch and verdict.reason == "force is set" and verdict.info is not None
+
+
+def test_plan_rewrites_from_own_entries_without_a_call() -> None:
+    """Namespace, current-context and normal form need no new certificate: fetch stays False."""
+    config = material().config
+    later = NOW + datetime.timedelta(days=1)
+    verdict = federation.plan(text_of(config), federation.validate_request(params(namespace="team-a")), later)
+    assert verdict.fetch is False and verdict.reason == f"context 'ucs-fleet-{FLEET}' does not have namespace 'team-a'"
+    config["current-context"] = "someone-else"
+    verdict = federation.plan(text_of(config), federation.validate_request(params()), later)
+    assert verdict.fetch is False and verdict.reason == f"current-context is not 'ucs-fleet-{FLEET}'"
+    # set_current_context=false leaves another current context alone.
+    assert federation.plan(text_of(config), federation.validate_request(params(set_current_context=False)), later).reason is None
+    config["users"][0]["user"]["token"] = ""
+    verdict = federation.plan(text_of(config), federation.validate_request(params(set_current_context=False)), later)
+    assert verdict.fetch is False and "not in the form kubectl needs" in verdict.reason
+
+
+def test_plan_with_other_names_fetches_under_the_new_names() -> None:
+    """Entries under names the user no longer asks for are not the fleet's (no rename by guess)."""
+    text = text_of(material().config)
+    verdict = federation.plan(text, federation.validate_request(params(cluster_name="prod", user_name="prod", context_name="prod")), NOW)
+    assert verdict.fetch and verdict.reason == "cluster 'prod' is missing"
+
+
+@pytest.mark.parametrize(
+    ("days", "age", "renew"),
+    [
+        # Unset renew_before: a third of the certificate's own lifetime ...
+        (7, 4.5, False),  # 2.5 days left, window 2.33 days
+        (7, 4.75, True),  # 2.25 days left
+        (30, 19.5, False),  # window 10 days
+        (30, 20.5, True),
+        # ... at most 30 days.
+        (365, 334.5, False),  # 30.5 days left
+        (365, 335.5, True),  # 29.5 days left
+        (1825, 1794.5, False),
+        (1825, 1795.5, True),
+    ],
+)
+def test_plan_renews_after_two_thirds_of_the_lifetime_by_default(days: int, age: float, renew: bool) -> None:
+    request = federation.validate_request(params(duration=days, renew_before=None))
+    assert request.wanted.renew_before_days is None
+    verdict = federation.plan(text_of(material(days).config), request, NOW + datetime.timedelta(days=age))
+    assert verdict.fetch is renew
+    if renew:
+        assert "expires on" in verdict.reason and verdict.info is not None
+    else:
+        assert verdict.reason is None
+
+
+def test_plan_explicit_renew_before_wins() -> None:
+    text = text_of(material(30).config)
+    at = NOW + datetime.timedelta(days=15)
+    assert federation.plan(text, federation.validate_request(params(duration=30, renew_before=None)), at).fetch is False
+    verdict = federation.plan(text, federation.validate_request(params(duration=30, renew_before=20)), at)
+    assert verdict.fetch and "within 20 days" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("config_days", "fleet_id", "at", "reason"),
+    [
+        (365, FLEET, 400, "has expired"),
+        (365, "another-fleet", 1, "belongs to another fleet (another-fleet)"),
+    ],
+)
+def test_plan_fetches_for_expired_or_foreign_entries(config_days: int, fleet_id: str, at: int, reason: str) -> None:
+    text = text_of(material(config_days, fleet_id=fleet_id).config)
+    verdict = federation.plan(text, federation.validate_request(params()), NOW + datetime.timedelta(days=at))
+    assert verdict.fetch and verdict.reason.endswith(reason)
 
 
 class FakeClient:
