@@ -69,4 +69,9 @@ kubeconfig:
   description: The fleet's kubeconfig (YAML). Holds the client key; the result is then C(no_log).
   returned: when the download succeeded, outside check mode
   type: str
+not_after:
+  description: When the client certificate of the downloaded kubeconfig expires (ISO 8601, UTC).
+  returned: when the download succeeded, outside check mode
+  type: str
+  sample: "2027-03-01T02:00:00+00:00"
 """

@@ -171,6 +171,26 @@ group:
   returned: always
   type: str
   sample: ops
+uid:
+  description: Numeric owner of the file now.
+  returned: when the file exists
+  type: int
+  sample: 1000
+gid:
+  description: Numeric group of the file now.
+  returned: when the file exists
+  type: int
+  sample: 1000
+size:
+  description: Size of the file now, in bytes.
+  returned: when the file exists
+  type: int
+  sample: 5523
+state:
+  description: V(file) when the file exists now, V(absent) when not (check mode, or a conflict on a missing file).
+  returned: always
+  type: str
+  sample: file
 backup_file:
   description: The backup of the previous content.
   returned: when O(backup=true) and the content changed

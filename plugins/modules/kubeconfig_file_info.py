@@ -111,6 +111,11 @@ size:
   returned: when RV(exists) is true
   type: int
   sample: 5523
+state:
+  description: V(file), the type of the path read (added by Ansible from the file's attributes).
+  returned: when RV(exists) is true
+  type: str
+  sample: file
 checksum:
   description: SHA-256 of the file's content (hex).
   returned: when RV(exists) is true

@@ -297,6 +297,41 @@ dest:
   returned: when O(dest) is set
   type: str
   sample: /root/.kube/config
+state:
+  description: V(file) when RV(dest) exists after the run, V(absent) when not (in check mode before the first download).
+  returned: when O(dest) is set
+  type: str
+  sample: file
+mode:
+  description: Permissions of RV(dest), as an octal string.
+  returned: when O(dest) is set and the file exists
+  type: str
+  sample: "0600"
+uid:
+  description: Numeric owner of RV(dest).
+  returned: when O(dest) is set and the file exists
+  type: int
+  sample: 0
+gid:
+  description: Numeric group of RV(dest).
+  returned: when O(dest) is set and the file exists
+  type: int
+  sample: 0
+owner:
+  description: Name of the owner of RV(dest).
+  returned: when O(dest) is set and the file exists
+  type: str
+  sample: root
+group:
+  description: Name of the group of RV(dest).
+  returned: when O(dest) is set and the file exists
+  type: str
+  sample: root
+size:
+  description: Size of RV(dest) in bytes.
+  returned: when O(dest) is set and the file exists
+  type: int
+  sample: 5523
 backup_file:
   description: Name of the backup file.
   returned: when O(backup=true) and a previous O(dest) was replaced

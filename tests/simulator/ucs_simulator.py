@@ -39,6 +39,9 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
   certificates_issued, kubeconfig_calls}`` (one connection per fleet and VPC).
 - ``GET /_sim/fleets``; ``POST /_sim/fleets`` ``{id?, name, federation, federation_status?,
   federation_reason?}`` creates or updates a fleet and answers its summary; ``DELETE /_sim/fleets/{id}``.
+- ``POST /_sim/networks`` ``{project_id, vpc_id, subnet_id}``: that subnet exists in that VPC of that
+  project until the next reset (the seed's ``network`` and ``other_network`` always exist), so tests
+  can use the IDs of documentation examples.
 - ``POST /_sim/tokens`` ``{ttl?, length?}`` issues an IAM token for the seeded user (about ``length``
   characters long, if given): ``{token, expires_at}``.
 - ``POST /_sim/tokens/expire``: expires every issued token.
@@ -536,11 +539,14 @@ class Simulator:
         self.federation_requests: List[JSONDict] = []
         self.seq = 0
         init_profiles(self)
-        self.networks: Dict[str, Dict[str, set]] = {}
+        # project -> VPC -> subnets that exist: the seed's, plus those added with POST /_sim/networks
+        # until the next reset.
+        self.seed_networks: Dict[str, Dict[str, set]] = {}
         for key in ("network", "other_network"):
             net = seed.get(key)
             if isinstance(net, dict):
-                self.networks.setdefault(net["project_id"], {}).setdefault(net["vpc_id"], set()).add(net["subnet_id"])
+                self.seed_networks.setdefault(net["project_id"], {}).setdefault(net["vpc_id"], set()).add(net["subnet_id"])
+        self.networks: Dict[str, Dict[str, set]] = {}
         self.reset()
 
     # -- state --
@@ -548,6 +554,7 @@ class Simulator:
     def reset(self) -> None:
         with self.lock:
             self.fleets = {}
+            self.networks = {project: {vpc: set(subnets) for vpc, subnets in vpcs.items()} for project, vpcs in self.seed_networks.items()}
             for item in self.seed.get("fleets", []):
                 self.upsert_fleet(item)
             self.connections = {}
@@ -1058,6 +1065,7 @@ class Simulator:
             ("GET", "connections"): lambda _: Reply(200, [item.as_dict() for item in self.connections.values()]),
             ("GET", "fleets"): lambda _: Reply(200, [fleet.summary() for fleet in self.fleets.values()]),
             ("POST", "fleets"): lambda doc: Reply(200, self.upsert_fleet(doc).summary()),
+            ("POST", "networks"): lambda doc: Reply(200, self.add_network(doc)),
             ("POST", "tokens"): self.control_issue_token,
             ("POST", "tokens/expire"): lambda _: Reply(200, {"expired": self.expire_tokens()}),
             ("GET", "secrets"): lambda _: Reply(200, {"tokens": sorted(self.tokens) + sorted(self.federation_tokens), "client_keys": list(self.issued_keys)}),
@@ -1090,6 +1098,14 @@ class Simulator:
     def control_reset(self, _document: JSONDict) -> Reply:
         self.reset()
         return Reply(200, {"reset": True})
+
+    def add_network(self, document: JSONDict) -> JSONDict:
+        ids = {name: document.get(name) for name in ("project_id", "vpc_id", "subnet_id")}
+        for name, value in ids.items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} (a non-empty string) is required")
+        self.networks.setdefault(ids["project_id"], {}).setdefault(ids["vpc_id"], set()).add(ids["subnet_id"])
+        return ids
 
     def control_delete_fleet(self, fleet_id: str) -> Reply:
         with self.lock:
