@@ -21,7 +21,7 @@ description:
     socket or a directory is refused, never followed. The new file is created beside O(path)
     (a new inode), given its owner and mode through its descriptor, then renamed over O(path).
   - An existing O(path) owned by another user than the one who would own the new file (O(owner),
-    else the user the module runs as) is refused: its content may have been planted there by that
+    else the user the module runs as) is refused. Its content may have been planted there by that
     user (in a sticky directory such as C(/tmp)), and replacing it would take it away from them.
     Set O(owner) to that user to replace it for them.
   - Creates the directory of O(path) when it is missing, with O(dir_mode), O(owner) and
@@ -63,8 +63,8 @@ options:
     description:
       - Permissions of the file, as a quoted octal string (V('0600')) or a symbolic mode
         (V(u=rw,go=)), applied to the existing file's mode, or V(0600) for a new file.
-      - An integer that does not read as the octal meant (YAML reads C(mode: 600) as the decimal
-        600, which is V(01130)) is refused: quote the mode.
+      - An integer that does not read as the octal meant is refused, with the advice to quote it.
+        YAML reads C(mode=600) as the decimal 600, which is the mode V(01130).
       - A mode that gives the group or other users any access is written, with a warning.
     type: raw
     default: "0600"
@@ -96,7 +96,7 @@ options:
     type: float
     default: 30
 notes:
-  - Register the result with C(no_log=true) when O(expected_checksum) is set: on a conflict,
+  - Register the result with C(no_log=true) when O(expected_checksum) is set. On a conflict,
     RV(content) holds the file's key material.
 seealso:
   - module: ucs_cloud.fleet.kubeconfig_file_info
