@@ -390,7 +390,10 @@ def test_cert_answers_a_valid_kubeconfig(simulator: SimHandle) -> None:
     assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=30)
     assert before <= cert.not_valid_before_utc <= dt.datetime.now(dt.timezone.utc)
     assert key_matches(cert, decoded["key"]) and isinstance(decoded["key"], ec.EllipticCurvePrivateKey)
-    cert.verify_directly_issued_by(decoded["ca"])
+    # Default profile client-ca: the CA data is the federation server's CA, the client certificate
+    # comes from a separate client CA (the API server's --client-ca-file), as Kubernetes allows.
+    assert cert.issuer != decoded["ca"].subject and "client CA" in cert.issuer.rfc4514_string()
+    assert decoded["ca"].subject == x509.load_pem_x509_certificate(Path(simulator.info["federation_ca_path"]).read_bytes()).subject
     assert decoded["ca"].subject != x509.load_pem_x509_certificate(Path(simulator.ca_path).read_bytes()).subject
     # Each call issues a new key.
     again = decode_kubeconfig(simulator.create_cert(duration=30).json())
@@ -820,6 +823,8 @@ def test_profile_legacy_one_ca_signs_both(simulator: SimHandle, tmp_path: Path) 
     config = simulator.create_cert().json()
     issuer, ca = issuer_and_ca(config)
     assert issuer == ca
+    decoded = decode_kubeconfig(config)
+    decoded["cert"].verify_directly_issued_by(decoded["ca"])
     assert server_version(write_kubeconfig(tmp_path / "config", config)).returncode == 0
 
 

@@ -1139,7 +1139,7 @@ class Simulator:
 # --- Profiles (H4: where the API documents leave a behaviour open) ----------------------------------
 # Everything of the profiles lives here; the code above calls these functions at a few marked places.
 
-DEFAULT_PROFILE = "legacy"
+DEFAULT_PROFILE = "client-ca"
 PROFILES: Dict[str, str] = {
     "client-ca": "client certificates signed by a separate client CA; certificate-authority-data is the server CA",
     "legacy": "one CA signs the server and the client certificates (the behaviour before profiles)",
