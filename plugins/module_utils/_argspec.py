@@ -13,6 +13,7 @@ import typing as t
 
 from ansible.module_utils.basic import env_fallback
 
+
 def _env(*names: str) -> "t.Tuple[t.Callable[..., t.Any], t.List[str]]":
     return (env_fallback, list(names))
 
