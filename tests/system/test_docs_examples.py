@@ -430,7 +430,9 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
   - ansible.builtin.debug:
       msg:
         record_keys_for: ucs_cloud.fleet.kubeconfig_fetch
-        keys: "{{{{ (__ucs_kubeconfig_fetch | default(kubeconfig_fetch | default({{}}))).results | default([]) | map('dict2items') | map('map', attribute='key') | map('list') | list }}}}"
+        keys: >-
+          {{{{ (__ucs_kubeconfig_fetch | default(kubeconfig_fetch | default({{}}))).results | default([])
+             | map('dict2items') | map('map', attribute='key') | map('list') | list }}}}
 - hosts: localhost
   gather_facts: false
   tasks:

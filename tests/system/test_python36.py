@@ -38,6 +38,7 @@ TARGETS = [
     ("2.18", ROOT / ".venv-2.18", PYENV / "3.8.18" / "bin" / "python"),
     ("2.19", ROOT / ".venv", PYENV / "3.8.18" / "bin" / "python"),
 ]
+TARGET_IDS = [f"{target[0]}-py{target[2].parts[-3]}" for target in TARGETS]
 KUBECONFIG = b"apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n"
 
 # Compiling in one interpreter process: a subprocess per file would take longer than the check.
@@ -100,7 +101,7 @@ def core_and_python(venv: Path, python: Path, core: str) -> None:
         pytest.skip(f"{venv} does not exist (scripts/bootstrap-venv.sh makes it): ansible-core {core} is NOT tested")
 
 
-@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=[f"{c}-py{p.parts[-3]}" for c, _, p in TARGETS])
+@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=TARGET_IDS)
 def test_kubeconfig_file_info_runs_on_oldest_target_python(tmp_path: Path, core: str, venv: Path, python: Path) -> None:
     core_and_python(venv, python, core)
     path = tmp_path / "config"
@@ -115,7 +116,7 @@ def test_kubeconfig_file_info_runs_on_oldest_target_python(tmp_path: Path, core:
     assert missing["exists"] is False and missing["directory_exists"] is False
 
 
-@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=[f"{c}-py{p.parts[-3]}" for c, _, p in TARGETS])
+@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=TARGET_IDS)
 def test_kubeconfig_file_runs_on_oldest_target_python(tmp_path: Path, core: str, venv: Path, python: Path) -> None:
     if not (ROOT / "plugins" / "modules" / "kubeconfig_file.py").exists():
         pytest.skip("plugins/modules/kubeconfig_file.py does not exist yet")
