@@ -5,9 +5,10 @@
 #   2. one job per ansible-core, two at a time (the CI machine has 2 cores), each with its own
 #      log in .tmp/test-logs/: ansible-test sanity (+ ansible-lint on the newest core), and for
 #      the older cores (.venv-2.16, .venv-2.17, .venv-2.18) the unit tests and the module and
-#      role system tests with that core. Sanity runs one at a time: ansible-test builds its
+#      role system tests with that core. Sanity runs one at a time (ansible-test builds its
 #      sanity venvs under ~/.ansible/test, shared by all cores, and two builds of one venv
-#      would collide.
+#      would collide), and so do the system tests (the role tests use the homes of the same
+#      test users): one job's system tests overlap the other job's sanity or unit tests.
 #   3. newest core, alone (its timing-sensitive reliability scenarios get the whole machine):
 #      every system test, i.e. the module and role tests, the reliability suite, the ecosystem,
 #      docs-examples, packaging and Python 3.6 tests.
@@ -67,7 +68,7 @@ job_newest() {
 job_core() {  # job_core CORE
     local core=$1 python="$root/.venv-$1/bin/python" rc=0
     step "[$core] unit tests" "$python" -m pytest -q -p no:cacheprovider tests/unit || rc=1
-    step "[$core] module and role system tests" "$python" -m pytest -q -p no:cacheprovider \
+    step "[$core] module and role system tests" flock "$logs/system.lock" "$python" -m pytest -q -p no:cacheprovider \
         tests/system/test_ucs_federation_cert.py tests/system/test_role_ucs_kubeconfig.py || rc=1
     step "[$core] ansible-test sanity" sanity "$root/.venv-$1" || rc=1
     return "$rc"
