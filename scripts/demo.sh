@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-bash scripts/bootstrap-venv.sh
+bash scripts/bootstrap-venv.sh main
 venv="${UCS_VENV:-$root/.venv}"
 export PATH="$venv/bin:$PATH"
 ANSIBLE_COLLECTIONS_PATH=$(bash scripts/link-collection.sh)
