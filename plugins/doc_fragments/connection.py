@@ -96,6 +96,8 @@ options:
     description:
       - Whether to verify the TLS certificates of the UCS and IAM endpoints.
       - B(Warning:) set this to V(false) only for testing; the module warns when it is off.
+      - V(false) turns verification off even when O(ca_path) (or E(UCS_CA_PATH), which AWX may
+        inject into every job) is set; O(ca_path) is then ignored, with a warning that says so.
     type: bool
     default: true
   ca_path:
@@ -106,7 +108,9 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request (connection and answer), 1 to 600.
+      - Deadline in seconds for each HTTP request attempt, 1 to 600: connecting, sending and
+        receiving the whole answer together (a server that trickles its answer cannot hold a run
+        longer). Answers are read up to 1 MiB after decompression.
     type: int
     default: 30
   retries:
