@@ -10,9 +10,10 @@ the end, and measures in one run:
 1. API calls per scenario of the role, from the simulator's request log;
 2. the cost of one module run (ad hoc), against ansible.builtin.ping, and the import time of the
    collection's module_utils (python -X importtime);
-3. role scaling: playbooks/benchmark/role.yml against playbooks/benchmark/baseline.yml on N
-   local-connection hosts, first run and steady state, in pairs; the median of --repeats
-   per-pair ratios.
+3. role scaling: playbooks/benchmark/role.yml on N local-connection hosts, first run and
+   steady state, against the floor (floor.yml, one stat per host), the naive play (naive.yml,
+   IAM token + download + copy 0600 on every run) and the hand-written baseline
+   (baseline.yml), run back to back; the median of --repeats per-attempt ratios.
 
 Prints a human-readable report and, with --out, writes every raw figure as JSON.
 """
@@ -313,27 +314,41 @@ def spread(values: List[float]) -> Dict[str, float]:
 
 
 BOOKS = ("role.yml", "baseline.yml")
+# The two references of issue 15: the floor (one stat per host: the least a per-host check can
+# cost) and the naive play (IAM token, download and copy 0600 on every run).
+REFERENCES = ("floor.yml", "naive.yml")
+# Each ratio: (name, numerator (book, phase), denominator (book, phase)).
+RATIOS = (
+    ("steady_vs_floor", ("role.yml", "steady"), ("floor.yml", "steady")),
+    ("steady_vs_naive", ("role.yml", "steady"), ("naive.yml", "steady")),
+    ("first_vs_naive", ("role.yml", "first"), ("naive.yml", "first")),
+    ("first", ("role.yml", "first"), ("baseline.yml", "first")),
+    ("steady", ("role.yml", "steady"), ("baseline.yml", "steady")),
+)
+PHASE_BOOKS = {"first": ("role.yml", "naive.yml", "baseline.yml"), "steady": ("role.yml", "floor.yml", "naive.yml", "baseline.yml")}
 
 
 def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, Any]:
-    """Role and baseline on their own copies of the same N hosts, run in pairs.
+    """The role, the baseline and the two references on their own copies of the same N hosts.
 
-    Each attempt runs the two first runs back to back, then the two steady runs back to back
-    (the order alternating between attempts), so that both sides of a ratio meet the machine in
-    the same state: this shared machine drifts by 10-20 % over minutes. The ratio is taken per
-    pair; its median is reported with the medians of the times.
+    Each attempt runs the first runs back to back (role, naive play, baseline), then the steady
+    runs back to back (role, floor, naive play, baseline), the order reversed every other
+    attempt, so that both sides of a ratio meet the machine in the same state: this shared
+    machine drifts by 10-20 % over minutes. Every ratio is taken per attempt; its median is
+    reported with the medians of the times. The naive play has no steady state: it downloads
+    and writes on every run, so its "steady" run is just its next run.
     """
     results: Dict[str, Any] = {}
     for size in sizes:
-        names = {book: f"{Path(book).stem}{size}" for book in BOOKS}
-        inventories = {book: write_inventory(bench, names[book], size) for book in BOOKS}
+        books = BOOKS + REFERENCES
+        names = {book: f"{Path(book).stem}{size}" for book in books}
+        inventories = {book: write_inventory(bench, names[book], size) for book in books}
         per: Dict[str, Dict[str, List[float]]] = {}
-        ratios: Dict[str, List[float]] = {"first": [], "steady": []}
+        ratios: Dict[str, List[float]] = {name: [] for name, _top, _bottom in RATIOS}
         for attempt in range(repeats):
-            order = BOOKS if attempt % 2 == 0 else BOOKS[::-1]
-            for phase in ("first", "steady"):
-                walls: Dict[str, float] = {}
-                for book in order:
+            walls: Dict[Any, float] = {}
+            for phase, order in PHASE_BOOKS.items():
+                for book in order if attempt % 2 == 0 else order[::-1]:
                     if phase == "first":
                         bench.sim.reset()
                         delete_files(bench, names[book])
@@ -341,19 +356,18 @@ def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, A
                     series = per.setdefault(f"{Path(book).stem}_{phase}", {"wall": [], "cpu": []})
                     series["wall"].append(timing.wall)
                     series["cpu"].append(timing.cpu)
-                    walls[book] = timing.wall
-                ratios[phase].append(walls["role.yml"] / walls["baseline.yml"])
+                    walls[(book, phase)] = timing.wall
+            for name, top, bottom in RATIOS:
+                ratios[name].append(walls[top] / walls[bottom])
         entry: Dict[str, Any] = {key: {"wall": spread(v["wall"]), "cpu": spread(v["cpu"])} for key, v in per.items()}
-        for phase in ("first", "steady"):
-            entry[f"ratio_{phase}"] = round(statistics.median(ratios[phase]), 2)
-            entry[f"ratios_{phase}"] = [round(ratio, 2) for ratio in ratios[phase]]
+        for name, _top, _bottom in RATIOS:
+            entry[f"ratio_{name}"] = round(statistics.median(ratios[name]), 2)
+            entry[f"ratios_{name}"] = [round(ratio, 2) for ratio in ratios[name]]
         results[str(size)] = entry
-        print(
-            f"  {size:>4} hosts: role first {entry['role_first']['wall']['median']:.2f}s steady {entry['role_steady']['wall']['median']:.2f}s;"
-            f" baseline first {entry['baseline_first']['wall']['median']:.2f}s steady {entry['baseline_steady']['wall']['median']:.2f}s;"
-            f" ratio first {entry['ratio_first']} {entry['ratios_first']} steady {entry['ratio_steady']} {entry['ratios_steady']}",
-            flush=True,
-        )
+        medians = " ".join(f"{key} {value['wall']['median']:.2f}s" for key, value in sorted(entry.items()) if isinstance(value, dict))
+        figures = " ".join(f"{name} {entry[f'ratio_{name}']} {entry[f'ratios_{name}']}" for name, _top, _bottom in RATIOS)
+        print(f"  {size:>4} hosts: {medians}", flush=True)
+        print(f"        ratios: {figures}", flush=True)
     return results
 
 

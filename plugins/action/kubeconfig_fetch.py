@@ -82,9 +82,15 @@ class ActionModule(ActionBase):
         self._task.no_log = True
         try:
             answer = self._execute_module(MODULE, module_args=self.module_args(plan, task_vars), task_vars=task_vars)
-        finally:
+        except Exception:
             self._task.no_log = no_log
+            raise
+        finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        if answer.get("kubeconfig") is None:
+            self._task.no_log = no_log
+        # Otherwise the task stays no_log: ansible-core 2.16 censors a loop's overall result
+        # (what the tree and junit callbacks keep) only by the no_log it gathers from the items.
         if answer.get("failed"):
             # Not a failure of this task: only the fleet's hosts fail (kubeconfig_install).
             result.update(fetch_failed=True, msg=f"fleet {plan['fleet']}: {answer.get('msg') or 'the download failed'}")

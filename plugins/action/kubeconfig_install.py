@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import render_kubeconfig
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._ucs_kubeconfig import PREFIX, wanted_from
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._ucs_kubeconfig import PREFIX, plain_text, wanted_from
 
 READ_MODULE = "ucs_cloud.fleet.kubeconfig_file_info"
 WRITE_MODULE = "ucs_cloud.fleet.kubeconfig_file"
@@ -43,7 +43,7 @@ def downloaded(plan: t.Mapping[str, t.Any], fetched: t.Any) -> t.Optional[str]:
         cause = (found or {}).get("msg") or "the download did not run"
         settings = plan["settings"]
         raise InstallError(f"no kubeconfig of fleet {settings['fleet_id']} for {plan['path']} ({plan['reason']}): {cause}")
-    return found.get("kubeconfig")
+    return plain_text(found.get("kubeconfig"))
 
 
 def content_to_write(plan: t.Mapping[str, t.Any], existing: t.Optional[bytes], fleet: t.Optional[str]) -> str:

@@ -47,13 +47,15 @@ seealso:
 
 EXAMPLES = r"""
 ---
-- name: Fetch the kubeconfig of each fleet that a host needs (as the role does)
-  ucs_cloud.fleet.kubeconfig_fetch:
-    plan: "{{ item }}"
-  loop: "{{ ansible_play_batch | map('extract', hostvars) | map(attribute='kubeconfig_plan') | selectattr('needs_fetch') | unique(attribute='fleet') }}"
-  run_once: true
-  delegate_to: localhost
-  register: kubeconfig_fetch
+# kubeconfig_fetch is a step of the role ucs_cloud.fleet.ucs_kubeconfig, which runs it with its variables:
+- name: Install the fleet kubeconfig (the role plans, fetches and writes)
+  ansible.builtin.include_role:
+    name: ucs_cloud.fleet.ucs_kubeconfig
+  vars:
+    ucs_kubeconfig_fleet_id: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
+    ucs_kubeconfig_project_id: 08d44be1ef00d22e2f6fc0061f54a2f1
+    ucs_kubeconfig_vpc_id: 11c9fe72-5a90-4295-bcfe-774726fb9066
+    ucs_kubeconfig_subnet_id: 0de91d89-1e06-4e24-b371-35d5d3d3779b
 """
 
 RETURN = r"""

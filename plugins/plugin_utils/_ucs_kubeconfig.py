@@ -88,17 +88,25 @@ class Settings(t.NamedTuple):
         }
 
 
+def plain_text(value: t.Any) -> t.Optional[str]:
+    """An exact str: a plan comes back through templating as Ansible's unsafe text, a str
+    subclass that libyaml will neither load nor dump. str() is not enough: on ansible-core
+    2.16 its __str__ returns the unsafe text itself; str.__str__ makes the exact copy."""
+    return None if value is None else str.__str__(str(value))
+
+
 def wanted_from(public: t.Mapping[str, t.Any]) -> FleetEntries:
     """The FleetEntries of a plan's ``settings`` (the inverse of Settings.public)."""
+    renew_before = public["renew_before"]
     return FleetEntries(
-        fleet_id=public["fleet_id"],
-        vpc_id=public["vpc_id"],
-        cluster_name=public["cluster_name"],
-        user_name=public["user_name"],
-        context_name=public["context_name"],
-        namespace=public["namespace"],
-        set_current=public["set_current_context"],
-        renew_before_days=public["renew_before"],
+        fleet_id=str.__str__(str(public["fleet_id"])),
+        vpc_id=plain_text(public["vpc_id"]),
+        cluster_name=str.__str__(str(public["cluster_name"])),
+        user_name=str.__str__(str(public["user_name"])),
+        context_name=str.__str__(str(public["context_name"])),
+        namespace=plain_text(public["namespace"]),
+        set_current=bool(public["set_current_context"]),
+        renew_before_days=None if renew_before is None else int(renew_before),
     )
 
 
@@ -159,7 +167,7 @@ class _Reader:
         value = self.lookup(PREFIX + name)
         if isinstance(value, str) and _OCTAL_RE.match(value.strip()):
             return int(value.strip(), 8)
-        self.fail(name, f'must be a quoted octal string such as "{example}"')
+        self.fail(name, f"must be a quoted octal string such as '{example}'")
         return 0
 
 

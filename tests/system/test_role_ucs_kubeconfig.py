@@ -405,7 +405,7 @@ def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Sim
     assert run.recap["good"]["failed"] == 0 and mode(tmp_path / "good" / "config") == 0o600
     assert all(run.recap[host]["failed"] == 1 for host in hosts if host != "good"), run.recap
     assert "ucs_kubeconfig on bad-path: ucs_kubeconfig_path must be an absolute path" in run.output
-    assert 'ucs_kubeconfig on bad-mode: ucs_kubeconfig_mode must be a quoted octal string such as "0600"' in run.output
+    assert "ucs_kubeconfig on bad-mode: ucs_kubeconfig_mode must be a quoted octal string such as '0600'" in run.output
     assert "ucs_kubeconfig on bad-name: ucs_kubeconfig_cluster_name must not be empty" in run.output
     assert "ucs_kubeconfig on bad-vpc: ucs_kubeconfig_vpc_id must not be blank" in run.output
     assert "ucs_kubeconfig on bad-days: ucs_kubeconfig_renew_before must be a whole number of days, 0 or more" in run.output
@@ -581,9 +581,9 @@ def test_credentials_from_one_source_for_roles_include_and_import(ansible: Ansib
 def test_home_overridden_one_file_per_host(
     ansible: AnsibleRunner,
     sim: Simulator,
-    sshd: SshServer,
+    sshd: SshServer,  # noqa: F811
     tmp_path: Path,
-    request: pytest.FixtureRequest,  # noqa: F811
+    request: pytest.FixtureRequest,
 ) -> None:
     """~ is resolved once, on the target, from the HOME of the target process: a local host run
     with HOME=/tmp/x, an ssh host whose play sets HOME, and a become_user host. Each writes one
