@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import yaml
 from conftest import AnsibleRunner, Simulator, assert_no_secrets, secrets_in_kubeconfig
 
 MODULE = "ucs_cloud.fleet.ucs_federation_cert"
+KUBECTL = "/usr/bin/kubectl"
+FOREIGN_TOKEN = "token-of-a-kind-cluster-0123456789abcdef"
 
 
 def network(sim: Simulator) -> dict[str, str]:
@@ -20,7 +24,7 @@ def network(sim: Simulator) -> dict[str, str]:
     return {"project_id": net["project_id"], "vpc_id": net["vpc_id"], "subnet_id": net["subnet_id"]}
 
 
-def task_args(sim: Simulator, dest: Path | None, **extra: Any) -> dict[str, Any]:
+def task_args(sim: Simulator, dest: Path | str | None, **extra: Any) -> dict[str, Any]:
     args: dict[str, Any] = {"fleet_id": sim.federated_fleet["id"], **network(sim)}
     if dest is not None:
         args["dest"] = str(dest)
@@ -73,6 +77,10 @@ def test_first_run_creates_second_run_changes_nothing(ansible: AnsibleRunner, si
     assert result["server"] == sim.info["federation_server"]
     assert result["not_after"].endswith("Z")
     assert "kubeconfig" not in result
+    name = f"ucs-fleet-{sim.federated_fleet['id']}"
+    view = kubectl_view(dest)
+    assert [c["name"] for c in view["contexts"]] == [name] and view["current-context"] == name
+    assert result["context_name"] == name and result["current_context"] == name
 
     sim.control("DELETE", "requests")
     run2, result2 = run_module(ansible, sim, task_args(sim, dest))
@@ -133,15 +141,37 @@ def test_each_auth_method(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path
     assert_no_secrets(run.output, sim.secrets() + secrets_in_kubeconfig(tmp_path / "fleet.yaml"))
 
 
-def test_adhoc_with_credentials_from_environment(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    dest = tmp_path / "ucs-fleet.yaml"
+@pytest.mark.parametrize("extra", ["", " duration=7", " duration=1"])
+def test_adhoc_with_credentials_from_environment(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, extra: str) -> None:
+    """The README's command: credentials and UCS_ENDPOINT from the environment, dest under ~;
+    a short duration with renew_before unset works (renewal after two thirds of the lifetime)."""
+    home = tmp_path / "home"
+    home.mkdir()
     net = network(sim)
-    module_args = f"fleet_id={sim.federated_fleet['id']} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']} dest={dest}"
-    run = ansible.adhoc(MODULE, module_args, "-vvv", env=ansible.credential_env("aksk")).assert_ok()
-    assert "CHANGED" in run.stdout and dest.exists()
-    again = ansible.adhoc(MODULE, module_args, env=ansible.credential_env("aksk")).assert_ok()
-    assert "SUCCESS" in again.stdout and len(sim.calls("POST", "/cert")) == 1
+    ids = f"fleet_id={sim.federated_fleet['id']} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']}"
+    module_args = f"{ids} dest=~/.kube/ucs-fleet.yaml{extra}"
+    env = {**ansible.credential_env("aksk"), "HOME": str(home)}
+    assert "UCS_ENDPOINT" in env and "endpoint=" not in module_args
+    run = ansible.adhoc(MODULE, module_args, "-vvv", env=env).assert_ok()
+    dest = home / ".kube" / "ucs-fleet.yaml"
+    assert "CHANGED" in run.stdout and dest.is_file()
+    assert "every run will renew" not in run.output and "must be smaller than duration" not in run.output
+    sim.control("DELETE", "requests")
+    again = ansible.adhoc(MODULE, module_args, env=env).assert_ok()
+    assert "SUCCESS" in again.stdout and "CHANGED" not in again.stdout
+    assert sim.requests() == [] and len(sim.connections()) == 1 and sim.connections()[0]["cert_calls"] == 1
     assert_no_secrets(run.output + again.output, sim.secrets() + secrets_in_kubeconfig(dest))
+
+
+def test_adhoc_without_endpoint_or_region_fails_before_any_request(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    net = network(sim)
+    module_args = (
+        f"fleet_id={sim.federated_fleet['id']} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']} dest={tmp_path / 'k'}"
+    )
+    env = {key: value for key, value in ansible.credential_env("aksk").items() if key != "UCS_ENDPOINT"}
+    run = ansible.adhoc(MODULE, module_args, env=env)
+    assert run.returncode != 0 and "endpoint is required when region is not set" in run.output
+    assert sim.requests() == [] and not (tmp_path / "k").exists()
 
 
 def test_return_content_requires_no_log(ansible: AnsibleRunner, sim: Simulator) -> None:
@@ -176,3 +206,152 @@ def test_blank_environment_values_count_as_unset(ansible: AnsibleRunner, sim: Si
     result = json.loads(out.read_text())
     assert result.get("changed") is True, result
     assert len(sim.calls("POST", "/cert")) == 1
+
+
+# --- kubectl's view of what was written -------------------------------------------------------
+
+
+def kubectl(path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"))}
+    env.update(NO_PROXY="127.0.0.1,localhost", HOME=str(path.parent))
+    return subprocess.run([KUBECTL, "--kubeconfig", str(path), *args], capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def kubectl_view(path: Path, *args: str) -> dict[str, Any]:
+    """`kubectl config view -o json --raw`: what kubectl loads (a failure means it cannot load the file)."""
+    view = kubectl(path, "config", "view", "-o", "json", "--raw", *args)
+    assert view.returncode == 0, f"kubectl cannot load {path}: {view.stderr[-2000:]}"
+    return json.loads(view.stdout)
+
+
+def kubectl_written_config(path: Path) -> None:
+    """A ~/.kube/config as kubectl writes it, with two clusters of the user's own."""
+    for args in (
+        ["set-cluster", "kind-dev", "--server=https://127.0.0.1:6443", "--insecure-skip-tls-verify=true"],
+        ["set-credentials", "kind-dev", f"--token={FOREIGN_TOKEN}"],
+        ["set-context", "kind-dev", "--cluster=kind-dev", "--user=kind-dev", "--namespace=dev"],
+        ["set-cluster", "staging", "--server=https://staging.example.test:6443"],
+        ["set-credentials", "staging", "--username=admin", "--password=staging-password-0123456789"],
+        ["set-context", "staging", "--cluster=staging", "--user=staging"],
+        ["use-context", "kind-dev"],
+    ):
+        done = kubectl(path, "config", *args)
+        assert done.returncode == 0, done.stderr
+
+
+def mine(view: dict[str, Any]) -> dict[str, Any]:
+    """Only the user's own entries (every entry that is not the fleet's)."""
+    return {section: [item for item in view.get(section) or [] if not item["name"].startswith("ucs-fleet-")] for section in ("clusters", "users", "contexts")}
+
+
+def test_merge_into_the_users_kube_config_keeps_every_other_entry(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config = home / ".kube" / "config"
+    config.parent.mkdir(parents=True)
+    kubectl_written_config(config)
+    before = kubectl_view(config)
+    env = {**ansible.credential_env("aksk"), "HOME": str(home)}
+    out = tmp_path / "result.json"
+    run = ansible.playbook(one_task_playbook(task_args(sim, "~/.kube/config"), register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result.get("changed") is True, result.get("msg")
+    name = f"ucs-fleet-{sim.federated_fleet['id']}"
+    after = kubectl_view(config)
+    own = mine(after)
+    assert own == mine(before), "the user's clusters, users and contexts must mean exactly what they meant"
+    assert after.get("preferences") == before.get("preferences")
+    assert [c["name"] for c in after["contexts"]] == ["kind-dev", "staging", name]
+    assert after["current-context"] == name and result["dest"] == str(config)
+    minified = kubectl_view(config, "--minify")
+    assert minified["clusters"][0]["cluster"]["server"] == sim.info["federation_server"]
+    other = kubectl_view(config, "--minify", "--context", "kind-dev")
+    assert other["contexts"][0]["context"]["namespace"] == "dev"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600 and not Path(str(config) + ".lock").exists()
+
+    sim.control("DELETE", "requests")
+    again_out = tmp_path / "again.json"
+    again = ansible.playbook(one_task_playbook(task_args(sim, "~/.kube/config"), register_to=again_out), env=env)
+    assert json.loads(again_out.read_text())["changed"] is False and again.changed() == 0
+    assert sim.requests() == []
+    assert_no_secrets(run.output + again.output, sim.secrets() + secrets_in_kubeconfig(config) + [FOREIGN_TOKEN, "staging-password-0123456789"])
+
+
+def test_set_current_context_false_leaves_the_users_current_context(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    kubectl_written_config(config)
+    before = kubectl_view(config)
+    run_module(ansible, sim, task_args(sim, config, set_current_context=False))
+    after = kubectl_view(config)
+    assert after["current-context"] == "kind-dev" and mine(after) == mine(before)
+    assert f"ucs-fleet-{sim.federated_fleet['id']}" in [c["name"] for c in after["contexts"]]
+
+
+def test_standalone_replaces_the_file(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    kubectl_written_config(config)
+    _run, result = run_module(ansible, sim, task_args(sim, config, standalone=True))
+    after = kubectl_view(config)
+    assert result["changed"] is True and mine(after) == {"clusters": [], "users": [], "contexts": []}
+    assert FOREIGN_TOKEN not in config.read_text()
+
+
+def test_a_file_that_cannot_be_merged_into_fails_before_any_request(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("- this is\n- not a kubeconfig\n")
+    _run, result = failure(ansible, sim, task_args(sim, config))
+    assert "standalone=true" in result["msg"] and sim.requests() == []
+    assert config.read_text() == "- this is\n- not a kubeconfig\n"
+
+
+def test_namespace_is_what_kubectl_uses_and_a_second_run_is_a_no_op(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    config = tmp_path / "kube" / "config"
+    _run, result = run_module(ansible, sim, task_args(sim, config, namespace="team-a"))
+    assert result["changed"] is True and len(sim.calls("POST", "/cert")) == 1
+    minified = kubectl_view(config, "--minify")
+    assert minified["contexts"][0]["context"]["namespace"] == "team-a"
+    namespace = kubectl(config, "config", "view", "--minify", "-o", "jsonpath={..namespace}")
+    assert namespace.returncode == 0 and namespace.stdout == "team-a"
+    sim.control("DELETE", "requests")
+    again, result2 = run_module(ansible, sim, task_args(sim, config, namespace="team-a"))
+    assert result2["changed"] is False and again.changed() == 0 and sim.requests() == []
+
+
+def test_adding_a_namespace_later_needs_no_api_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """A rewrite from the file's own entries: the certificate is kept and UCS is not asked."""
+    config = tmp_path / "config"
+    run_module(ansible, sim, task_args(sim, config))
+    key_before = secrets_in_kubeconfig(config)
+    sim.control("DELETE", "requests")
+    _run, result = run_module(ansible, sim, task_args(sim, config, namespace="ops"))
+    assert result["changed"] is True and result["kubeconfig_downloaded"] is False and "namespace 'ops'" in result["reason"]
+    assert sim.requests() == [], "a namespace needs no new certificate"
+    assert secrets_in_kubeconfig(config) == key_before
+    assert kubectl_view(config, "--minify")["contexts"][0]["context"]["namespace"] == "ops"
+    _again, result2 = run_module(ansible, sim, task_args(sim, config, namespace="ops"))
+    assert result2["changed"] is False and sim.requests() == []
+
+
+def test_fresh_home_without_kube_directory(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"
+    home.mkdir(mode=0o755)
+    env = {**ansible.credential_env("aksk"), "HOME": str(home)}
+    out = tmp_path / "result.json"
+    run = ansible.playbook(one_task_playbook(task_args(sim, "~/.kube/config"), register_to=out), env=env)
+    result = json.loads(out.read_text())
+    assert result.get("changed") is True, result.get("msg")
+    kube = home / ".kube"
+    assert stat.S_IMODE(kube.stat().st_mode) == 0o700, oct(kube.stat().st_mode)
+    assert stat.S_IMODE((kube / "config").stat().st_mode) == 0o600
+    assert sorted(p.name for p in kube.iterdir()) == ["config"], "no lock, temporary or backup file is left"
+    assert kubectl_view(kube / "config")["current-context"] == f"ucs-fleet-{sim.federated_fleet['id']}"
+    assert_no_secrets(run.output, sim.secrets() + secrets_in_kubeconfig(kube / "config"))
+
+
+def test_check_mode_in_a_fresh_home_creates_nothing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    env = {**ansible.credential_env("aksk"), "HOME": str(home)}
+    out = tmp_path / "result.json"
+    ansible.playbook(one_task_playbook(task_args(sim, "~/.kube/config"), register_to=out), "--check", env=env)
+    assert json.loads(out.read_text())["changed"] is True
+    assert not (home / ".kube").exists() and writes(sim) == []
