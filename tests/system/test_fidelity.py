@@ -2,7 +2,7 @@
 
 Each profile is one answer the UCS API reference leaves open (tests/simulator/ucs_simulator.py,
 "Profiles"; docs/fidelity.md). For each one, the module (standalone dest, and a dest that already
-holds other contexts) and the role (merged into ~/.kube/config with other contexts) must:
+holds other contexts) and the role (merged into ~/.kube/config with other contexts, and a standalone file) must:
 
 - succeed, and not call /cert again on a second run (every needless /cert issues a certificate);
 - write a file that ``kubectl config view`` loads (and, merged, with the other contexts intact);
@@ -162,6 +162,28 @@ def test_role_merged_into_kube_config(ansible: AnsibleRunner, sim: Simulator, tm
     assert second.changed() == 0 and cert_calls(sim) == 1, "a second run must not issue another certificate"
     assert_kubectl_uses(sim, path, foreign=True)
     assert_nothing_leaked(second, sim)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_role_standalone_file(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, profile: str) -> None:
+    use_profile(sim, profile)
+    path = tmp_path / "kube" / "fleet.yaml"
+    net = sim.seed["network"]
+    inventory = write_inventory(
+        tmp_path / "inventory.yml",
+        {"localhost": local_host_vars()},
+        ucs_kubeconfig_fleet_id=sim.federated_fleet["id"],
+        ucs_kubeconfig_project_id=net["project_id"],
+        ucs_kubeconfig_vpc_id=net["vpc_id"],
+        ucs_kubeconfig_subnet_id=net["subnet_id"],
+        ucs_kubeconfig_path=str(path),
+        ucs_kubeconfig_standalone=True,
+    )
+    run = ansible.playbook(ROLE_PLAY, env=ansible.credential_env("aksk"), inventory=inventory)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert cert_calls(sim) == 1
+    assert len(yaml.safe_load(path.read_text())["contexts"]) == 1
+    assert_kubectl_uses(sim, path)
 
 
 def test_documented_negative_state_refuses_before_cert(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
