@@ -205,3 +205,26 @@ def test_unknown_state_word_warns_and_lets_the_api_decide(ansible: AnsibleRunner
     assert "does not know" in run.output and "Mystery" in run.output
     assert cert_calls(sim) == 1
     assert_kubectl_uses(sim, dest)
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "message"),
+    [
+        ({"OS_REGION_NAME": "eu-de"}, "endpoint is required for region eu-de (Open Telekom Cloud)"),
+        ({"HUAWEICLOUD_SDK_REGION": "eu-nl"}, "endpoint is required for region eu-nl (Open Telekom Cloud)"),
+        ({}, "endpoint is required when region is not set"),
+    ],
+)
+def test_no_endpoint_no_request(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, extra_env: dict[str, str], message: str) -> None:
+    """Without a documented endpoint the module stops before sending anything, token or not."""
+    env = {k: v for k, v in ansible.credential_env("aksk").items() if k != "UCS_ENDPOINT"}
+    env["OS_AUTH_TOKEN"] = sim.control("POST", "tokens", {})["token"]
+    env.update(extra_env)
+    # Should anything still be sent, it goes to a dead local proxy, never to a real cloud.
+    env.update(HTTPS_PROXY="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", NO_PROXY="", no_proxy="")
+    args = {"fleet_id": sim.federated_fleet["id"], "dest": str(tmp_path / "fleet.yaml"), "auth_method": "token", **network(sim)}
+    run = ansible.playbook(module_playbook(args), env=env)
+    assert run.returncode != 0
+    assert message in run.stdout
+    assert sim.requests() == []
+    assert not (tmp_path / "fleet.yaml").exists()
