@@ -85,7 +85,9 @@ class ActionModule(ActionBase):
 
     def _write(self, plan: t.Mapping[str, t.Any], fleet: t.Optional[str], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         settings, path = plan["settings"], plan["path"]
-        existing, checksum = self._read(path, task_vars)
+        # A file the plan saw missing needs no second read: "absent" makes the write fail with
+        # a conflict (and the fresh content) if someone created it meanwhile.
+        existing, checksum = self._read(path, task_vars) if plan["exists"] else (None, "absent")
         for _attempt in range(MAX_ATTEMPTS):
             args = {
                 "path": path,
