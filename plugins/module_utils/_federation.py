@@ -96,6 +96,7 @@ def wanted_entries(params: t.Mapping[str, t.Any]) -> FleetEntries:
         namespace=params.get("namespace"),
         set_current=params.get("set_current_context", True),
         renew_before_days=params.get("renew_before"),
+        standalone=bool(params.get("standalone")),
         **names,
     )
 

@@ -79,7 +79,7 @@ class FleetEntries(t.NamedTuple):
     """What the fleet's entries in a kubeconfig must be: the one description of "right".
 
     ``renew_before_days`` None means automatic: a third of the certificate's own lifetime,
-    at most 30 days (cert-manager's rule).
+    at most 30 days (cert-manager's rule). ``standalone``: the file holds the fleet alone.
     """
 
     fleet_id: str
@@ -90,6 +90,7 @@ class FleetEntries(t.NamedTuple):
     namespace: t.Optional[str]
     set_current: bool
     renew_before_days: t.Optional[int]
+    standalone: bool = False
 
 
 def default_entry_name(fleet_id: str) -> str:
@@ -476,7 +477,7 @@ def render_kubeconfig(
             None to keep the fleet's cluster and user already in ``existing`` (only the context,
             its namespace and current-context change).
         wanted: names, namespace and current-context rule.
-        standalone: the result holds only the fleet's entries.
+        standalone: the result holds only the fleet's entries (so does ``wanted.standalone``).
     Returns:
         The YAML text. Every other entry and key of ``existing`` is kept as it was; entries of the
         wanted names are replaced where they are; a namespace the user set on the context is kept
@@ -485,11 +486,14 @@ def render_kubeconfig(
         UcsKubeconfigError: ``existing`` cannot be merged into ("the existing kubeconfig: ..."),
             or ``fleet`` is None and ``existing`` lacks the fleet's entries.
     """
-    base = {} if standalone or existing is None else parse_kubeconfig(existing, allow_empty=True)
+    alone = standalone or wanted.standalone
+    # A standalone file drops what it held, but may still keep its own fleet entries (fleet None).
+    found = {} if existing is None or (alone and fleet is not None) else parse_kubeconfig(existing, allow_empty=True)
     try:
-        sections = {section: entries(base, section, strict=False) for section, _body in SECTIONS}
+        sections = {section: entries(found, section, strict=False) for section, _body in SECTIONS}
     except UcsKubeconfigError as exc:
         raise UcsKubeconfigError(f"the existing kubeconfig: {exc.msg}") from None
+    base = {} if alone else found
     if fleet is None:
         cluster, user = find(sections["clusters"], wanted.cluster_name), find(sections["users"], wanted.user_name)
         if cluster is None or user is None:

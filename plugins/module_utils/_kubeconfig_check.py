@@ -420,7 +420,19 @@ def _rewrite_reason(config: t.Mapping[str, t.Any], context: t.Optional[Entry], a
         return f"context {quote(wanted.context_name)} does not have namespace {quote(wanted.namespace)}"
     if wanted.set_current and current_context(config) != wanted.context_name:
         return f"current-context is not {quote(wanted.context_name)}"
+    if wanted.standalone and _holds_more(config, wanted):
+        return "the file holds other entries than the fleet's, and it is to hold the fleet alone"
     return None
+
+
+def _holds_more(config: t.Mapping[str, t.Any], wanted: FleetEntries) -> bool:
+    """Whether a kubeconfig has anything but the fleet's three entries (and the standard keys)."""
+    names = {"clusters": wanted.cluster_name, "users": wanted.user_name, "contexts": wanted.context_name}
+    sections = [config.get(section) for section in names]
+    if any(not isinstance(items, list) or len(items) != 1 for items in sections):
+        return True
+    extra = set(config) - {"apiVersion", "kind", "clusters", "users", "contexts", "current-context", "preferences"}
+    return bool(extra) or current_context(config) != wanted.context_name
 
 
 def summary(info: KubeconfigInfo) -> t.Dict[str, t.Any]:

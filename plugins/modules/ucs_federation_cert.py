@@ -450,10 +450,11 @@ def new_content(state: files.FileState, fleet: t.Any, request: federation.CertRe
     return kubeconfig.render_kubeconfig(state.content, fleet, request.wanted, request.standalone).encode("utf-8")
 
 
-def write(module: AnsibleModule, target: Target, request: federation.CertRequest, state: files.FileState, fleet: t.Any) -> files.WriteResult:
+def write(module: AnsibleModule, target: Target, request: federation.CertRequest, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, bytes]:
     """Merge the fleet's entries into dest under kubectl's lock; merge again if dest changed meanwhile.
 
-    A dest that is right is not touched at all (not even the lock file is created).
+    Returns the result and the content dest holds (or, in check mode, would hold). A dest that is
+    right is not touched at all (not even the lock file is created).
     """
     now = datetime.datetime.now(datetime.timezone.utc)
     for _attempt in range(MERGE_ATTEMPTS):
@@ -467,12 +468,12 @@ def write(module: AnsibleModule, target: Target, request: federation.CertRequest
         }
         result = files.write_file(target.dest, content, check_mode=True, **options)
         if module.check_mode or (not result.changed and not result.conflict):
-            return result
+            return result, content
         if not result.conflict:
             files.make_directories(target.dest, 0o700, target.uid, target.gid)
             result = files.write_file(target.dest, content, check_mode=False, **options)
         if not result.conflict:
-            return result
+            return result, content
         state = result.state
     raise UcsError(f"dest {target.dest} kept changing while it was being written ({MERGE_ATTEMPTS} attempts); run again")
 
@@ -498,21 +499,23 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     fleet, info = download(module, request, now) if verdict.fetch else (None, verdict.info)
     result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None, changed=verdict.fetch)
     if target is not None and state is not None and not (verdict.fetch and fleet is None):
-        written = write(module, target, request, state, fleet)
+        written, content = write(module, target, request, state, fleet)
         result.update(changed=written.changed, dest=target.dest)
         if written.backup_file:
             result["backup_file"] = written.backup_file
+        # Describe dest as written: the merge may keep a namespace or another current context.
+        info = check.check_entries(content, request.wanted, now).info or info
     elif target is not None:
         result["dest"] = target.dest
     describe(result, info)
     if params["return_content"] and fleet is not None:
         result["kubeconfig"] = kubeconfig.dump_kubeconfig(fleet)
     if module._diff:
-        result["diff"] = diff(request, target, verdict, info, fleet)
+        result["diff"] = diff(request, target, verdict, info)
     return result
 
 
-def diff(request: federation.CertRequest, target: t.Optional[Target], verdict: check.Verdict, info: t.Any, fleet: t.Any) -> t.Dict[str, t.Any]:
+def diff(request: federation.CertRequest, target: t.Optional[Target], verdict: check.Verdict, info: t.Any) -> t.Dict[str, t.Any]:
     """A summary of the fleet's entries before and after; never key material."""
     before = check.summary(verdict.info) if verdict.info else {}
     if verdict.reason is None:

@@ -86,7 +86,7 @@ def test_entries_as_the_options_say() -> None:
     request = federation.validate_request(
         params(cluster_name="prod-c", user_name="prod-u", context_name="prod", namespace="team-a", set_current_context=False, standalone=True)
     )
-    assert request.wanted == federation.FleetEntries(FLEET, VPC, "prod-c", "prod-u", "prod", "team-a", False, 30)
+    assert request.wanted == federation.FleetEntries(FLEET, VPC, "prod-c", "prod-u", "prod", "team-a", False, 30, standalone=True)
     assert request.standalone is True
 
 
