@@ -313,6 +313,15 @@ CASES = [
         False,
     ),
     ("empty field", lambda: edited(good_text(), lambda c: c["users"][0]["user"].update(token="")), {}, "not in the form kubectl needs", False),
+    ("standalone alone", good_text, {"standalone": True}, None, False),
+    (
+        "standalone with more",
+        lambda: edited(good_text(), lambda c: c["clusters"].append({"name": "other", "cluster": {"server": "https://o"}})),
+        {"standalone": True},
+        "holds other entries than the fleet's",
+        False,
+    ),
+    ("standalone with an extra key", lambda: edited(good_text(), lambda c: c.update({"x-tool": 1})), {"standalone": True}, "holds other entries", False),
 ]
 
 
