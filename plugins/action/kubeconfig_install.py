@@ -56,7 +56,8 @@ def content_to_write(plan: t.Mapping[str, t.Any], existing: t.Optional[bytes], f
     try:
         return render_kubeconfig(existing, fleet, wanted_from(settings), standalone=settings["standalone"])
     except UcsKubeconfigError as exc:
-        hint = f"; set {PREFIX}standalone=true to replace it, or fix the file" if exc.msg.startswith("the existing") else ""
+        # The fleet's own kubeconfig was checked when it was downloaded: the existing file is at fault.
+        hint = f"; set {PREFIX}standalone=true to replace it, or fix the file" if existing is not None else ""
         raise InstallError(f"{plan['path']}: {exc.msg}{hint}") from None
 
 
