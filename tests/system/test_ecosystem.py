@@ -330,7 +330,6 @@ TARBALL_ALLOW_LIST = [
     "playbooks/awx_credential_type.yml",
     "playbooks/inventory/demo.yml",
     "plugins/*.py",
-    "plugins/filter/*.yml",
     "roles/ucs_kubeconfig/*",
     "tests/config.yml",
     "tests/simulator/ucs_simulator.py",
