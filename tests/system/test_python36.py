@@ -6,6 +6,8 @@ these tests check it for real:
 
 - every file under plugins/ compiles with Python 3.6 (modules and module_utils run on targets;
   action and filter plugins run on the controller, but the project keeps one floor for all);
+- every module and module_utils file imports with Python 3.6 (ansible-core 2.16's module_utils,
+  no third-party packages: their imports are guarded);
 - kubeconfig_file_info and kubeconfig_file (the stdlib-only modules the role runs on its hosts)
   run through ansible with each core's oldest target Python installed here
   (ansible_python_interpreter), from that core's venv (.venv-2.16 ... and .venv for the newest).
@@ -70,6 +72,47 @@ def test_plugins_exist() -> None:
 @pytest.mark.parametrize("path", PLUGIN_FILES)
 def test_plugin_compiles_with_python36(py36_compile_failures: dict[str, str], path: str) -> None:
     assert path not in py36_compile_failures, f"{path} is not valid Python 3.6: {py36_compile_failures.get(path)}"
+
+
+IMPORT_ALL = """
+import importlib, json, sys, traceback
+failures = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failures[name] = traceback.format_exc(limit=3)
+print(json.dumps(failures))
+"""
+TARGET_CODE = [p for p in PLUGIN_FILES if p.startswith(("plugins/modules/", "plugins/module_utils/"))]
+
+
+@pytest.fixture(scope="module")
+def py36_import_failures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Import every module and module_utils file with Python 3.6, as AnsiballZ would on a target.
+
+    ansible.module_utils comes from ansible-core 2.16 (the last core with Python 3.6 targets);
+    requests, PyYAML and cryptography are absent, as on a bare target, so their guarded imports
+    must fail softly.
+    """
+    if not PYTHON36.exists():
+        pytest.skip(f"Python 3.6 is not installed ({PYTHON36} missing): imports on Python 3.6 are NOT checked")
+    core = ROOT / ".venv-2.16" / "lib" / "python3.11" / "site-packages" / "ansible"
+    if not core.is_dir():
+        pytest.skip(f"{core} missing (scripts/bootstrap-venv.sh makes .venv-2.16): imports on Python 3.6 are NOT checked")
+    path = tmp_path_factory.mktemp("py36-path")
+    (path / "ansible").symlink_to(core)
+    collections = ansible_env(path)["ANSIBLE_COLLECTIONS_PATH"]
+    names = ["ansible_collections.ucs_cloud.fleet." + p[: -len(".py")].replace("/", ".") for p in TARGET_CODE]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{path}:{collections}", "PYTHONNOUSERSITE": "1"}
+    result = subprocess.run([str(PYTHON36), "-S", "-c", IMPORT_ALL, *names], cwd=path, env=env, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("path", TARGET_CODE)
+def test_target_code_imports_with_python36(py36_import_failures: dict[str, str], path: str) -> None:
+    name = "ansible_collections.ucs_cloud.fleet." + path[: -len(".py")].replace("/", ".")
+    assert name not in py36_import_failures, f"{path} does not import on Python 3.6:\n{py36_import_failures.get(name)}"
 
 
 def run_module(tmp_path: Path, venv: Path, python: Path, module: str, args: dict[str, object]) -> dict[str, object]:
