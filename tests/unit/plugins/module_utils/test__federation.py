@@ -286,6 +286,19 @@ def test_plan_rewrites_from_own_entries_without_a_call() -> None:
     assert verdict.fetch is False and "not in the form kubectl needs" in verdict.reason
 
 
+def test_plan_standalone_rewrites_a_file_holding_more_than_the_fleet_without_a_call() -> None:
+    own = material().config
+    later = NOW + datetime.timedelta(days=1)
+    standalone = federation.validate_request(params(standalone=True))
+    assert federation.plan(text_of(own), standalone, later).reason is None
+    # kubectl writes `preferences: {}` into every file it touches: no reason to rewrite.
+    assert federation.plan(text_of(own | {"preferences": {}}), standalone, later).reason is None
+    more = own | {"contexts": [*own["contexts"], {"name": "other", "context": {"cluster": "x", "user": "y"}}]}
+    verdict = federation.plan(text_of(more), standalone, later)
+    assert verdict.fetch is False and verdict.reason == "the file holds other entries than the fleet's, and it is to hold the fleet alone"
+    assert federation.plan(text_of(more), federation.validate_request(params()), later).reason is None
+
+
 def test_plan_with_other_names_fetches_under_the_new_names() -> None:
     """Entries under names the user no longer asks for are not the fleet's (no rename by guess)."""
     text = text_of(material().config)

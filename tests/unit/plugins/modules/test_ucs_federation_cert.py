@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsApiError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import dump_kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.modules import ucs_federation_cert
+from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import Material, make_kubeconfig
 
 FLEET = "2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04"
@@ -369,7 +369,6 @@ def test_standalone_drops_everything_else(fake: type[FakeClient], capsys: pytest
     assert "preferences" not in config and FOREIGN_TOKEN not in dest.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="B2 in /work/notes/H6-status.md: standalone=true keeps other entries when the fleet's are right")
 def test_standalone_rewrites_a_valid_fleet_file_with_extra_entries_without_a_call(
     fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -485,7 +484,6 @@ def _rewrite_for_a_namespace(dest: Path) -> dict[str, Any]:
     return {"namespace": "team-a"}
 
 
-@pytest.mark.xfail(strict=True, reason="B1 in /work/notes/H6-status.md: the result describes the entries before the write")
 @pytest.mark.parametrize("prepare", [_renewal_of_a_namespaced_context, _download_keeping_another_current_context, _rewrite_for_a_namespace])
 def test_result_describes_dest_as_written(fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path, prepare: Any) -> None:
     dest = tmp_path / "config"
@@ -630,7 +628,6 @@ def test_diff_never_shows_key_material(fake: type[FakeClient], capsys: pytest.Ca
     assert "client-key-data" not in text and "BEGIN" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="B1 in /work/notes/H6-status.md: the result describes the entries before the write")
 def test_diff_of_a_rewrite_shows_what_changes(fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     dest = tmp_path / "config"
     material = fleet_file(dest)
