@@ -4,8 +4,6 @@
 
 """Attribute texts shared by the modules of ucs_cloud.fleet."""
 
-from __future__ import annotations
-
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""

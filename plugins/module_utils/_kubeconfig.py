@@ -149,9 +149,9 @@ def _plain(value: t.Any, path: str = "the kubeconfig", depth: int = 0, budget: t
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)
     if isinstance(value, t.Mapping):
-        return {(str(k) if isinstance(k, str) else k): _plain(v, path, depth + 1, budget) for k, v in value.items()}
+        return {(str.__str__(k) if isinstance(k, str) else k): _plain(v, path, depth + 1, budget) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, path, depth + 1, budget) for v in value]
     return value
@@ -184,8 +184,9 @@ def _text(source: t.Any) -> str:
             raise KubeconfigSyntaxError("the kubeconfig is not UTF-8 text") from None
     if not isinstance(source, str):
         raise UcsKubeconfigError(f"the kubeconfig must be YAML or JSON text or a mapping, not {type_name(source)}")
-    # str(): libyaml's loader takes nothing but an exact str (not Ansible's unsafe text).
-    return str(source)
+    # An exact str: libyaml's loader refuses subclasses such as Ansible's unsafe text, whose
+    # __str__ returns itself on older ansible-core.
+    return str.__str__(source)
 
 
 def _load(text: str) -> t.Any:
@@ -488,11 +489,11 @@ def render_kubeconfig(
     """
     alone = standalone or wanted.standalone
     # A standalone file drops what it held, but may still keep its own fleet entries (fleet None).
-    found = {} if existing is None or (alone and fleet is not None) else parse_kubeconfig(existing, allow_empty=True)
     try:
+        found = {} if existing is None or (alone and fleet is not None) else parse_kubeconfig(existing, allow_empty=True)
         sections = {section: entries(found, section, strict=False) for section, _body in SECTIONS}
     except UcsKubeconfigError as exc:
-        raise UcsKubeconfigError(f"the existing kubeconfig: {exc.msg}") from None
+        raise type(exc)(f"the existing kubeconfig: {exc.msg}") from None
     base = {} if alone else found
     if fleet is None:
         cluster, user = find(sections["clusters"], wanted.cluster_name), find(sections["users"], wanted.user_name)

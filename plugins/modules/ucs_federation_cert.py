@@ -29,6 +29,8 @@ description:
   - The cluster is stamped with the fleet and VPC IDs (a C(ucs_cloud.fleet) cluster extension,
     which kubectl keeps), so later runs can tell which fleet the entries belong to.
   - Key material is never part of the result unless O(return_content=true).
+  - To install the fleet's kubeconfig on many hosts with one API call per fleet, use the role
+    P(ucs_cloud.fleet.ucs_kubeconfig#role).
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
@@ -38,7 +40,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Makes read calls only (the fleet's details) and predicts RV(changed) exactly.
+    details: Makes read calls only (the fleet's details) and predicts exactly whether anything would change.
   diff_mode:
     support: full
     details: Shows a summary of the fleet's entries before and after (server, fleet, validity); key material is never shown.
@@ -129,7 +131,7 @@ options:
       - Permissions of O(dest), as a quoted octal string (V('0600')) or a symbolic mode
         (V(u=rw,go=)). An unquoted YAML integer such as C(600) is refused, since YAML reads it as
         a decimal number.
-      - A mode that gives the group or other users any access warns: the file holds a private key.
+      - A mode that gives the group or other users any access warns, since the file holds a private key.
     type: raw
     default: '0600'
   owner:
@@ -168,8 +170,6 @@ seealso:
   - name: CreateFederationCert API
     description: Creating a federation connection and downloading kubeconfig.
     link: https://support.huaweicloud.com/intl/en-us/api-ucs/CreateFederationCert.html
-  - role: ucs_cloud.fleet.ucs_kubeconfig
-    description: Install the fleet's kubeconfig on many hosts, one API call per fleet.
 requirements:
   - cryptography
   - PyYAML
@@ -401,8 +401,9 @@ def check_target(module: AnsibleModule) -> t.Optional[Target]:
     """Check dest, mode, owner and group early: a run bound to fail must not issue a certificate."""
     params = module.params
     mode = params["mode"]
+    parsed = files.parse_mode(mode)  # also refuses an invalid symbolic mode, before any API call
     if not files.is_symbolic_mode(mode):
-        mode = files.parse_mode(mode)
+        mode = parsed
         warning = files.loose_mode_warning(mode)
         if warning:
             module.warn(warning)

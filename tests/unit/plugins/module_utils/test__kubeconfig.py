@@ -421,3 +421,15 @@ def test_check_namespace() -> None:
     for bad in ("", "Team", "-a", "a" * 64, "a_b"):
         with pytest.raises(UcsKubeconfigError, match="is not an RFC 1123 label"):
             kc.check_namespace(bad)
+
+
+def test_text_whose_str_returns_itself_is_read_with_libyaml() -> None:
+    """ansible-core 2.16's AnsibleUnsafeText.__str__ returns itself; libyaml refuses anything but str."""
+
+    class Unsafe(str):
+        def __str__(self) -> str:
+            return self
+
+    text = Unsafe(kc.dump_kubeconfig(BASE.config))
+    assert kc.parse_kubeconfig(text) == BASE.config
+    assert type(next(iter(kc.parse_kubeconfig({Unsafe("kind"): Unsafe("Config")}).values()))) is str
