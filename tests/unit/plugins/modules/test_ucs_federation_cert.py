@@ -714,6 +714,10 @@ def test_missing_parent_directories_are_created_0700(fake: type[FakeClient], cap
     ("args", "fragment", "option"),
     [
         ({"mode": 600}, "quote", "mode"),
+        # Invalid modes that are no octal number: refused before the API issues a certificate.
+        ({"mode": "0x600"}, "is invalid", "mode"),
+        ({"mode": "u=rwz"}, "is invalid", "mode"),
+        ({"mode": "rw-r-----"}, "is invalid", "mode"),
         ({"owner": "no-such-user-h6"}, "no-such-user-h6", "owner"),
         ({"group": "no-such-group-h6"}, "no-such-group-h6", "group"),
         ({"dest": str(Path("/tmp") / "h6-no-such-dir") + "/"}, "ends with '/'", "dest"),
