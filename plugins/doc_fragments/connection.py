@@ -7,6 +7,7 @@
 Kept in step with plugins/module_utils/_argspec.py:connection_argument_spec().
 """
 
+
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:

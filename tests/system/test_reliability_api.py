@@ -68,7 +68,9 @@ FORKS = "10"
 # the backoff sleeps (at most 1 + 2 s), so the number of attempts is exact.
 TIMEOUT = 2
 RETRIES = 2
-PREVIOUS = b"previous content\n"
+# A kubeconfig of another cluster: the module merges into dest, so a failure must leave it as it
+# was and a success must keep its cluster (a file that cannot be merged into fails before any call).
+PREVIOUS = b"apiVersion: v1\nkind: Config\nclusters:\n- name: previous\n  cluster:\n    server: https://previous.example.test:6443\n"
 PREVIOUS_MODE = 0o640
 PREVIOUS_MTIME = 1_700_000_000
 MAY_HAVE_BEEN_PROCESSED = (
@@ -91,7 +93,7 @@ class Case:
     (never secrets: -vvvv prints it); ``method`` aksk, password or token, whose options are given
     unless ``credentials`` names others; ``fleet`` federated, plain, not-ready or unknown;
     ``endpoint`` sim or refused (a closed local port); ``dest`` file (existing, to be left
-    alone), directory or missing-parent; ansible-playbook ``options``; ``controller_env``.
+    alone), directory, missing-parent or file-parent; ansible-playbook ``options``; ``controller_env``.
 
     Expectations: ``ok`` or a failure whose message holds every part of ``msg`` and whose
     http_status/error_code are ``status``/``code`` (None: absent); ``gets``/``posts`` are the
@@ -517,7 +519,8 @@ BAD_INPUT_CASES = [
     bad("mode-ls-style", {"mode": "rw-r-----"}, "mode 'rw-r-----' is invalid"),
     bad("mode-too-large", {"mode": 0o17777}, "mode must be between 0000 and 07777, got 17777"),
     bad("dest-directory", {}, "dest {dest} is a directory; name a file inside it", dest="directory"),
-    bad("dest-missing-directory", {}, "dest {dest}: the directory {dest_parent} does not exist", dest="missing-parent"),
+    # A missing directory is created (0700), as kubectl creates ~/.kube; one that cannot be is refused.
+    bad("dest-parent-is-a-file", {}, "dest {dest}: {dest_parent} is not a directory", dest="file-parent"),
 ]
 
 AKSK = ("access_key", "secret_key", "domain_id")
@@ -731,7 +734,11 @@ class Batches:
             dest = work / "kube"
         elif case.dest == "missing-parent":
             dest = work / "missing" / "fleet.yaml"
+        elif case.dest == "file-parent":
+            dest = work / "a-file" / "fleet.yaml"
         (work / "kube").mkdir(parents=True)
+        if case.dest == "file-parent":
+            (work / "a-file").write_bytes(b"")
         if case.dest == "file":
             dest.write_bytes(PREVIOUS)
             dest.chmod(PREVIOUS_MODE)
@@ -886,6 +893,7 @@ def check(batches: Batches, sim: Simulator, case: Case) -> None:
         if case.dest == "file" and not case.check_mode:
             config = yaml.safe_load(outcome.dest.read_text())
             assert config["current-context"] == result["current_context"]
+            assert config["clusters"][0] == {"name": "previous", "cluster": {"server": "https://previous.example.test:6443"}}, "merged, not replaced"
             assert stat.S_IMODE(outcome.dest.stat().st_mode) == 0o600
     else:
         assert outcome.recap["failed"] == 1, result
@@ -1192,7 +1200,7 @@ def test_gzip_bomb_is_bounded_in_memory(ansible: AnsibleRunner, sim: Simulator, 
 def test_deep_nesting_names_the_request_and_host(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
     sim.fault("hostile-nested", operation="get_fleet")
-    run, result, _, _ = hostile_run(ansible, task_args(sim, dest, retries=0))
+    run, result, _peak, _seconds = hostile_run(ansible, task_args(sim, dest, retries=0))
     fleet = sim.federated_fleet["id"]
     assert_refused(
         run,
@@ -1216,7 +1224,7 @@ def test_trickled_answer_is_bounded_by_the_timeout(ansible: AnsibleRunner, sim: 
     sim.fault("hostile-nested", operation="get_fleet")
     baseline = hostile_run(ansible, task_args(sim, dest, timeout=3, retries=0)).seconds
     sim.fault("hostile-trickle", operation="get_fleet", delay=0.03)
-    run, result, _, seconds = hostile_run(ansible, task_args(sim, dest, timeout=3, retries=0))
+    run, result, _peak, seconds = hostile_run(ansible, task_args(sim, dest, timeout=3, retries=0))
     assert_refused(run, result, dest, f"Failed to read fleet {sim.federated_fleet['id']}: read timeout from ", "(no complete answer within the timeout of 3 s)")
     # 3 s of deadline and 0.25 s of grace for requests' own timeouts to report their precise kind.
     assert seconds - baseline < 3.75, f"the module process took {seconds:.2f} s with timeout=3 retries=0 ({baseline:.2f} s without the trickle)"
@@ -1237,7 +1245,7 @@ def test_netrc_changes_nothing(ansible: AnsibleRunner, sim: Simulator, tmp_path:
     (home / ".netrc").write_text(f"machine {host} login netrc-user password {password}\ndefault login netrc-user password {password}\n")
     (home / ".netrc").chmod(0o600)
     dest = tmp_path / "fleet.yaml"
-    run, result, _, _ = hostile_run(ansible, task_args(sim, dest), env={"HOME": str(home), "NETRC": str(home / ".netrc")})
+    run, result, _peak, _seconds = hostile_run(ansible, task_args(sim, dest), env={"HOME": str(home), "NETRC": str(home / ".netrc")})
     assert result.get("changed") is True, result.get("msg")
     assert [r["status"] for r in sim.requests()] == [200, 201], "the signed requests reached UCS as signed"
     assert_nothing_leaked(run, sim, [password])
@@ -1255,7 +1263,7 @@ class ConnectProxy(threading.Thread):
     def run(self) -> None:
         while True:
             try:
-                client, _ = self.server.accept()
+                client, _address = self.server.accept()
             except OSError:
                 return
             threading.Thread(target=self.tunnel, args=(client,), daemon=True).start()
@@ -1302,12 +1310,12 @@ def test_https_proxy_and_no_proxy_are_honoured(ansible: AnsibleRunner, sim: Simu
     try:
         target = urlsplit(sim.endpoint).netloc
         proxied = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}", "NO_PROXY": ""}
-        _, result, _, _ = hostile_run(ansible, task_args(sim, tmp_path / "a.yaml"), env=proxied)
+        _run, result, _peak, _seconds = hostile_run(ansible, task_args(sim, tmp_path / "a.yaml"), env=proxied)
         assert result.get("changed") is True, result.get("msg")
         assert proxy.targets and set(proxy.targets) == {target}, proxy.targets
         tunnels = len(proxy.targets)
         bypassed = {**proxied, "NO_PROXY": urlsplit(sim.endpoint).hostname or ""}
-        _, result, _, _ = hostile_run(ansible, task_args(sim, tmp_path / "b.yaml"), env=bypassed)
+        _run, result, _peak, _seconds = hostile_run(ansible, task_args(sim, tmp_path / "b.yaml"), env=bypassed)
         assert result.get("changed") is True, result.get("msg")
         assert len(proxy.targets) == tunnels, "NO_PROXY must bypass the proxy"
         report_figure(f"our-auth-only: HTTPS_PROXY carried {tunnels} CONNECT tunnel(s) to the simulator; with NO_PROXY, none")

@@ -862,7 +862,7 @@ def gzip_bomb(size: int) -> bytes:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     parts = [compressor.compress(b'{"pad":"')]
     block = b"0" * (1 << 20)
-    for _ in range(size >> 20):
+    for _count in range(size >> 20):
         parts.append(compressor.compress(block))
     parts.append(compressor.compress(b'"}'))
     parts.append(compressor.flush())
@@ -1008,7 +1008,7 @@ def test_timeout_is_a_deadline_for_the_whole_attempt(method: str, retries: int, 
     assert elapsed < attempts * (0.5 + _http._GRACE) + 0.5
     assert info.value.kind == "read timeout" and info.value.may_have_reached_server is True
     assert "no complete answer within the timeout of 0.5 s" in info.value.msg
-    assert [kind for _, _, kind in h.client.calls] == ["read timeout"] * attempts
+    assert [call[2] for call in h.client.calls] == ["read timeout"] * attempts
 
 
 def test_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -428,8 +428,8 @@ def test_text_whose_str_returns_itself_is_read_with_libyaml() -> None:
 
     class Unsafe(str):
         def __str__(self) -> str:
-            return self
+            return self  # pylint: disable=invalid-str-returned
 
     text = Unsafe(kc.dump_kubeconfig(BASE.config))
     assert kc.parse_kubeconfig(text) == BASE.config
-    assert type(next(iter(kc.parse_kubeconfig({Unsafe("kind"): Unsafe("Config")}).values()))) is str
+    assert next(iter(kc.parse_kubeconfig({Unsafe("kind"): Unsafe("Config")}).values())).__class__ is str

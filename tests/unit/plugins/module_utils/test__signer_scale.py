@@ -59,11 +59,11 @@ AUTH_MODES: list[tuple[Optional[str], Optional[str]]] = [(None, None), ("dom-1",
 
 
 def text(rng: random.Random, alphabet: list[str], low: int, high: int) -> str:
-    return "".join(rng.choice(alphabet) for _ in range(rng.randint(low, high)))
+    return "".join(rng.choice(alphabet) for _count in range(rng.randint(low, high)))
 
 
 def random_path(rng: random.Random) -> str:
-    segments = [text(rng, PATH_ALPHABET, 0 if rng.random() < 0.1 else 1, 8) for _ in range(rng.randint(0, 5))]
+    segments = [text(rng, PATH_ALPHABET, 0 if rng.random() < 0.1 else 1, 8) for _count in range(rng.randint(0, 5))]
     if rng.random() < 0.5:
         segments = [quote(segment, safe="") for segment in segments]
     path = "/" + "/".join(segments)
@@ -75,7 +75,7 @@ def random_path(rng: random.Random) -> str:
 def random_query(rng: random.Random) -> str:
     parts = []
     encode = quote_plus if rng.random() < 0.5 else (lambda value: quote(value, safe=""))
-    for _ in range(rng.choice([0, 0, 1, 2, 3, 5, 8])):
+    for _count in range(rng.choice([0, 0, 1, 2, 3, 5, 8])):
         key = rng.choice(QUERY_KEYS) if rng.random() < 0.7 else text(rng, QUERY_ALPHABET, 1, 5)
         roll = rng.random()
         if roll < 0.15:
@@ -93,7 +93,7 @@ def random_body(rng: random.Random) -> Any:
         return None
     if roll < 0.35:
         return b"" if rng.random() < 0.5 else ""
-    document = {text(rng, QUERY_ALPHABET, 1, 6): rng.choice([1, 365, "ü中", None, [1, "😀"], {"x": "a b"}]) for _ in range(rng.randint(0, 4))}
+    document = {text(rng, QUERY_ALPHABET, 1, 6): rng.choice([1, 365, "ü中", None, [1, "😀"], {"x": "a b"}]) for _count in range(rng.randint(0, 4))}
     body = json.dumps(document, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 2]))
     return body.encode("utf-8") if rng.random() < 0.5 else body
 
@@ -108,7 +108,7 @@ def random_headers(rng: random.Random) -> dict[str, str]:
 def generated(count: int = COUNT) -> list[tuple[str, str, dict[str, str], Any, tuple[Optional[str], Optional[str]]]]:
     rng = random.Random(SEED)
     cases = []
-    for _ in range(count):
+    for _count in range(count):
         query = random_query(rng)
         url = rng.choice(HOSTS) + random_path(rng) + (f"?{query}" if query else "")
         cases.append((rng.choice(METHODS), url, random_headers(rng), random_body(rng), rng.choice(AUTH_MODES)))
@@ -152,7 +152,7 @@ def test_generator_covers_every_dimension() -> None:
     assert len(cases) == COUNT
     urls = [case[1] for case in cases]
     queries = [urlsplit(url).query for url in urls]
-    assert any(len(parse_qsl(q)) != len({k for k, _ in parse_qsl(q)}) for q in queries), "repeated keys"
+    assert any(len(parse_qsl(q)) != len({pair[0] for pair in parse_qsl(q)}) for q in queries), "repeated keys"
     assert any("=&" in q or q.endswith("=") for q in queries), "empty values"
     assert any(part and "=" not in part for q in queries for part in q.split("&")), "bare keys"
     assert any("+" in q for q in queries) and any("%20" in q for q in queries), "spaces as + and %20"
