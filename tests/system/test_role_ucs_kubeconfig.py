@@ -698,3 +698,23 @@ def test_namespace_is_set_and_changed_without_a_new_certificate(ansible: Ansible
     kept = run_role(ansible, inventory).assert_ok()
     assert kept.recap["host"]["changed"] == 0 and sim.requests() == []
     assert entries(load(config), "contexts")[name]["context"]["namespace"] == "team-b"
+
+
+def test_secret_variables_in_inventory_are_taken_per_fleet(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """The download runs once, in the first host's context, but a fleet whose hosts carry their
+    own secret in the inventory (group_vars) is downloaded with that secret: here fleet b's
+    secret key is wrong, so only fleet b's hosts fail."""
+    second = sim.control("POST", "fleets", {"name": "fleet-federated-b", "federation": True})
+    env = ansible.credential_env("aksk")
+    secret = env.pop("HUAWEICLOUD_SDK_SK")
+    hosts = {name: local_host_vars(ucs_kubeconfig_path=str(tmp_path / name / "config")) for name in ("a-1", "b-1")}
+    groups = {
+        "fleet_a": {"hosts": ["a-1"], "vars": {**fleet_vars(sim), "ucs_kubeconfig_secret_key": secret}},
+        "fleet_b": {"hosts": ["b-1"], "vars": {**fleet_vars(sim, second), "ucs_kubeconfig_secret_key": "wrong-secret-key-0123456789"}},
+    }
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, groups)
+    run = ansible.playbook(ROLE_PLAY, env=env, inventory=inventory)
+    assert run.recap["a-1"]["failed"] == 0 and run.recap["a-1"]["changed"] == 1
+    assert run.recap["b-1"]["failed"] == 1
+    assert cert_posts(sim) == {sim.federated_fleet["id"]: 1}
+    assert not (tmp_path / "b-1" / "config").exists()
