@@ -413,7 +413,7 @@ def check_target(module: AnsibleModule) -> t.Optional[Target]:
     return Target(files.check_dest(params["dest"], uid=uid, create_parent=True), mode, uid, gid)
 
 
-def download(module: AnsibleModule, request: federation.CertRequest, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
+def download(module: AnsibleModule, request: federation.CertRequest, endpoint: str, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
     """Read the fleet, then (not in check mode) POST /cert; return the accepted fleet kubeconfig and its info."""
     params = module.params
     federation.require_connection_ids(request)
@@ -421,7 +421,7 @@ def download(module: AnsibleModule, request: federation.CertRequest, now: dateti
     if warning:
         module.warn(warning)
     client = http.UcsClient(
-        resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint")),
+        endpoint,
         resolve_credentials(params),
         validate_certs=params["validate_certs"],
         ca_path=params["ca_path"],
@@ -491,13 +491,16 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     request = federation.validate_request(params)
     if params["return_content"] and not module.no_log:
         raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task", option="return_content")
+    # Before anything else, and also when no call is needed: a run that would send credentials to
+    # a guessed host must fail today, not months later at the first renewal.
+    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"))
     target = check_target(module)
     state = files.read_regular(target.dest) if target else None
     verdict = federation.plan(state.content if state else None, request, now) if target else check.Verdict("no dest is set", True, None, None)
     result = {"changed": False, "connection_created": False, "kubeconfig_downloaded": False, "reason": verdict.reason, "fleet_id": request.fleet_id}
     if verdict.fetch and verdict.info is not None:
         module.warn(f"Renewing the federation kubeconfig of fleet {request.fleet_id}: {verdict.reason}")
-    fleet, info = download(module, request, now) if verdict.fetch else (None, verdict.info)
+    fleet, info = download(module, request, endpoint, now) if verdict.fetch else (None, verdict.info)
     result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None, changed=verdict.fetch)
     if target is not None and state is not None and not (verdict.fetch and fleet is None):
         written, content = write(module, target, request, state, fleet)

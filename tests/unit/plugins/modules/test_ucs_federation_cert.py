@@ -755,6 +755,17 @@ def test_endpoint_is_required_without_a_region(fake: type[FakeClient], capsys: p
     assert fake.instances == [] and not dest.exists()
 
 
+def test_endpoint_is_required_even_when_dest_is_right(fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # A configuration that would send credentials to a guessed host fails today, not at the first renewal.
+    dest = tmp_path / "config"
+    fleet_file(dest)
+    before = dest.read_bytes()
+    assert run_main(capsys, dest=str(dest))["changed"] is False
+    result = run_main(capsys, dest=str(dest), endpoint=None)
+    assert result["failed"] and "endpoint is required when region is not set" in result["msg"]
+    assert fake.instances == [] and dest.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("region", "endpoint"),
     [("cn-north-4", "https://ucs.myhuaweicloud.com"), ("ap-southeast-1", "https://ucs-intl.myhuaweicloud.com")],
