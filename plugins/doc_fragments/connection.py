@@ -109,9 +109,9 @@ options:
     type: path
   timeout:
     description:
-      - Deadline in seconds for each HTTP request attempt, 1 to 600: connecting, sending and
-        receiving the whole answer together (a server that trickles its answer cannot hold a run
-        longer). Answers are read up to 1 MiB after decompression.
+      - Deadline in seconds for each HTTP request attempt, 1 to 600, covering connecting, sending
+        and receiving the whole answer together (a server that trickles its answer cannot hold a
+        run longer). Answers are read up to 1 MiB after decompression.
     type: int
     default: 30
   retries:
