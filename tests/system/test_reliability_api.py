@@ -329,13 +329,23 @@ def kubeconfig_case(fault: str, problem: str) -> Case:
 
 CERT = "users[0].user.client-certificate-data"
 KUBECONFIG_CASES = [
-    kubeconfig_case("kubeconfig-missing-users", "users is missing"),
-    kubeconfig_case("kubeconfig-missing-current-context", "current-context is not set"),
+    kubeconfig_case("kubeconfig-missing-users", "contexts[0].context.user names user 'user-fleet-{case}', which is not in users"),
+    # kubectl uses the only context of a kubeconfig without current-context once it is selected: accepted.
+    case("kubeconfig-missing-current-context", "kubeconfig-missing-current-context", "create_cert", ok=True, posts=1, cert_calls=1),
     kubeconfig_case("kubeconfig-bad-base64", f"{CERT} is not valid base64"),
-    kubeconfig_case("kubeconfig-expired-cert", f"{CERT} has expired (not after "),
+    kubeconfig_case("kubeconfig-expired-cert", "the client certificate has expired (not after "),
     kubeconfig_case("kubeconfig-key-mismatch", f"users[0].user.client-key-data does not match the client certificate in {CERT}"),
-    kubeconfig_case("kubeconfig-wrong-duration", f"{CERT} is valid for "),
-    kubeconfig_case("kubeconfig-http-server", "clusters[0].cluster.server must be an https:// URL (the federation API server is reached over TLS)"),
+    # A server may issue another validity than asked (a cap): kubectl uses it, the module warns.
+    case(
+        "kubeconfig-wrong-duration",
+        "kubeconfig-wrong-duration",
+        "create_cert",
+        ok=True,
+        posts=1,
+        cert_calls=1,
+        warns=("Fleet {fleet}: UCS issued a certificate valid for ",),
+    ),
+    kubeconfig_case("kubeconfig-http-server", "clusters[0].cluster.server must be an https:// URL with a host (the federation API server is reached over TLS)"),
 ]
 
 AKSK_REJECTED = (
@@ -431,11 +441,15 @@ ENABLE_FEDERATION = (
     "POST /v1/clustergroups/{fleet}/federations, wait until it is available, then run again."
 )
 FLEET_CASES = [
-    case("federation-not-enabled", fleet="plain", msg=("Fleet {fleet} (fleet-{case}): federation is not enabled" + ENABLE_FEDERATION,)),
+    case(
+        "federation-not-enabled",
+        fleet="plain",
+        msg=("Fleet {fleet} (fleet-{case}): federation is not enabled (the fleet has no spec.federationId)" + ENABLE_FEDERATION,),
+    ),
     case(
         "federation-not-ready",
         fleet="not-ready",
-        msg=("Fleet {fleet} (fleet-{case}): federation is not ready (condition Federation: Installing)" + ENABLE_FEDERATION,),
+        msg=("Fleet {fleet} (fleet-{case}): federation is not available (condition Federation: False (Installing))" + ENABLE_FEDERATION,),
     ),
 ]
 UNKNOWN_FLEET = case(
@@ -471,9 +485,9 @@ INSECURE_KUBECONFIG = case(
     posts=1,
     cert_calls=1,
     warns=(
-        "clusters[0].cluster.insecure-skip-tls-verify is true: kubectl will not verify the identity of the API server ",
-        # The simulator keeps the CA data too: the module warns, and writes the file all the same.
-        "clusters[0].cluster sets both certificate-authority-data and insecure-skip-tls-verify, which kubectl refuses",
+        # The simulator keeps the CA data too, a pair kubectl refuses: the CA is kept, the flag dropped.
+        "Fleet {fleet}: clusters[0].cluster has both certificate-authority-data and insecure-skip-tls-verify, which kubectl refuses; "
+        "the insecure flag was dropped",
     ),
 )
 
@@ -514,11 +528,11 @@ BAD_INPUT_CASES = [
     bad("subnet-id-malformed", {"subnet_id": "subnet?x=1"}, "subnet_id " + ID_RULE),
     bad("vpc-and-subnet-missing", {"vpc_id": None, "subnet_id": None}, "vpc_id, subnet_id are required to create the federation connection of fleet {fleet}"),
     bad("endpoint-http", {"endpoint": "http://127.0.0.1:1"}, "endpoint must be an https:// URL (got scheme 'http')"),
-    bad("mode-hex", {"mode": "0x600"}, "mode '0x600' is invalid: use an octal string such as '0600' or a symbolic mode such as 'u=rw,go='"),
+    bad("mode-hex", {"mode": "0x600"}, "mode '0x600' is invalid: use a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go='"),
     bad("mode-symbolic-typo", {"mode": "u=rwz"}, "mode 'u=rwz' is invalid"),
     bad("mode-ls-style", {"mode": "rw-r-----"}, "mode 'rw-r-----' is invalid"),
-    bad("mode-too-large", {"mode": 0o17777}, "mode must be between 0000 and 07777, got 17777"),
-    bad("dest-directory", {}, "dest {dest} is a directory; name a file inside it", dest="directory"),
+    bad("mode-too-large", {"mode": 0o17777}, "mode 8191 is an integer: YAML read it as the decimal number 8191"),
+    bad("dest-directory", {}, "dest {dest} is a directory; it must be a regular file or absent", dest="directory"),
     # A missing directory is created (0700), as kubectl creates ~/.kube; one that cannot be is refused.
     bad("dest-parent-is-a-file", {}, "dest {dest}: {dest_parent} is not a directory", dest="file-parent"),
 ]
