@@ -21,8 +21,7 @@ description:
   - RV(checksum) is what M(ucs_cloud.fleet.kubeconfig_file) takes as O(ucs_cloud.fleet.kubeconfig_file#module:expected_checksum),
     so that a write based on this content never overwrites a change made since.
   - The content holds the client key of every user in the file. Register the result with
-    C(no_log=true); the filters P(ucs_cloud.fleet.kubeconfig_status#filter) and
-    P(ucs_cloud.fleet.kubeconfig_merge#filter) take RV(content) as it is.
+    C(no_log=true).
   - Needs only the Python standard library on the target.
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
@@ -46,8 +45,7 @@ options:
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.slurp
-  - plugin: ucs_cloud.fleet.kubeconfig_status
-    plugin_type: filter
+  - module: ucs_cloud.fleet.kubeconfig_file
 """
 
 EXAMPLES = r"""
@@ -58,11 +56,9 @@ EXAMPLES = r"""
   register: kubeconfig_file
   no_log: true
 
-- name: Tell whether it needs a new certificate of the fleet
+- name: Say whether it exists, and its mode
   ansible.builtin.debug:
-    msg: >-
-      {{ (kubeconfig_file.content | default(none)) | ucs_cloud.fleet.kubeconfig_status(
-           fleet_id, 'ucs-fleet', 'ucs-fleet', 'ucs-fleet') }}
+    msg: "{{ kubeconfig_file.path }}: {{ kubeconfig_file.mode if kubeconfig_file.exists else 'missing' }}"
 """
 
 RETURN = r"""
