@@ -16,7 +16,7 @@ description:
   - The module gets exactly the options that are set, highest first, the role's variables,
     C(module_defaults) for C(group/ucs_cloud.fleet.ucs) (this action belongs to that group), then
     the module's environment variables.
-  - A failed download does not fail this task; RV(fetch_failed) and RV(msg) say why, and the
+  - A failed download does not fail this task; RV(fetch_failed) and C(msg) say why, and the
     role fails the hosts of that fleet only.
   - A result that carries the kubeconfig is C(no_log).
   - Internal to the role.
@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - ucs_cloud.fleet.connection
 attributes:
   action:
+    description: The work is done by an action plugin, on the controller, in the host's worker.
     support: full
   check_mode:
     support: full
@@ -64,7 +65,7 @@ fleet:
   returned: always
   type: str
 fetch_failed:
-  description: Whether the download failed (then RV(msg) says why).
+  description: Whether the download failed (then C(msg) says why).
   returned: always
   type: bool
 kubeconfig:

@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   action:
+    description: The work is done by an action plugin, on the controller, in the host's worker.
     support: full
   check_mode:
     support: full

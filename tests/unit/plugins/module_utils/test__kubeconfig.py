@@ -427,8 +427,8 @@ def test_text_whose_str_returns_itself_is_read_with_libyaml() -> None:
     """ansible-core 2.16's AnsibleUnsafeText.__str__ returns itself; libyaml refuses anything but str."""
 
     class Unsafe(str):
-        def __str__(self) -> str:
-            return self  # pylint: disable=invalid-str-returned
+        def __str__(self) -> str:  # pylint: disable=invalid-str-returned
+            return self
 
     text = Unsafe(kc.dump_kubeconfig(BASE.config))
     assert kc.parse_kubeconfig(text) == BASE.config
