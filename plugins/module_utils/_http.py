@@ -16,10 +16,12 @@ decompression (a gzip bomb is never inflated beyond it), and JSON deeper than
 ``MAX_JSON_DEPTH`` is refused before it is parsed. Only our authentication reaches UCS: requests'
 ``trust_env`` is off (so ``~/.netrc`` never adds or replaces ``Authorization``) and the proxy
 variables are resolved here instead.
+
+Reading an answer under those bounds is in ``_http_answer``; the failure kinds and the retry policy
+are in ``_http_retry``.
 """
 
 import datetime
-import email.utils
 import json
 import os
 import random as _random
@@ -28,7 +30,6 @@ import threading
 import time
 import traceback
 import typing as t
-import zlib
 from urllib.parse import urlsplit
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials, validate_endpoint_url
@@ -45,6 +46,27 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
     mask_secrets,
     parse_error_body,
     request_id_from_headers,
+)
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_answer import (
+    ACCEPT_ENCODING,
+    MAX_ANSWER_BYTES,
+    _Answer,
+    _close_quietly,
+    _decode_json,
+    _Unusable,
+    read_bounded,
+)
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_retry import (
+    CONNECT_FAILED,
+    CONNECT_TIMEOUT,
+    CONNECTION_DROPPED,
+    IDEMPOTENT_METHODS,
+    INCOMPLETE_ANSWER,
+    NOT_SENT_KINDS,
+    READ_TIMEOUT,
+    REQUEST_FAILED,
+    TLS_FAILED,
+    RetryPolicy,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._signer import sign_request
 
@@ -63,55 +85,14 @@ COLLECTION_VERSION = "0.1.0"
 USER_AGENT = f"ucs_cloud.fleet/{COLLECTION_VERSION}"
 # Exactly what huaweicloudsdkcore sends (no charset parameter: JSON is UTF-8 by definition).
 JSON_CONTENT_TYPE = "application/json"
-# Only the encodings decoded below under the size bound (never br or zstd, which requests would
-# otherwise advertise when their libraries happen to be installed).
-ACCEPT_ENCODING = "gzip, deflate"
-# A kubeconfig answer is a few KiB; 1 MiB leaves 100 times that and still bounds memory.
-MAX_ANSWER_BYTES = 1 << 20
-_CHUNK = 16 * 1024
 # Extra wait for requests' own connect/read timeouts to report their precise kind first.
 _GRACE = 0.25
-
-# Failure kinds of a request that got no answer (also what ``calls`` records instead of a status).
-CONNECT_TIMEOUT = "connect timeout"
-CONNECT_FAILED = "connection failed"
-READ_TIMEOUT = "read timeout"
-CONNECTION_DROPPED = "connection dropped"
-INCOMPLETE_ANSWER = "incomplete answer"
-TLS_FAILED = "TLS failure"
-REQUEST_FAILED = "request error"
-# These happen before a byte of the request reached the server.
-NOT_SENT_KINDS = frozenset((CONNECT_TIMEOUT, CONNECT_FAILED, TLS_FAILED))
-
-IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 class _Request(t.NamedTuple):
     method: str
     url: str
     what: str
-
-
-class _Answer(t.NamedTuple):
-    """An answer read in full (body decoded and bounded)."""
-
-    status: int
-    headers: t.Mapping[str, str]
-    body: bytes
-
-
-class _Unusable(Exception):
-    """An answer that was refused while reading it (too large, undecodable); ``problem`` completes "the answer ..."."""
-
-    def __init__(self, status: int, headers: t.Mapping[str, str], problem: str) -> None:
-        super().__init__(problem)
-        self.status = status
-        self.headers = headers
-        self.problem = problem
-
-
-def _size_text(limit: int) -> str:
-    return f"{limit // (1 << 20)} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
 
 
 def tls_verify(validate_certs: bool, ca_path: t.Optional[str]) -> t.Union[bool, str]:
@@ -146,155 +127,6 @@ def environ_proxies(url: str) -> t.Dict[str, str]:
     return dict(requests.utils.get_environ_proxies(url, no_proxy=None))
 
 
-class BoundedDecoder:
-    """Decode a Content-Encoding chunk by chunk, never producing more than ``limit`` bytes in total.
-
-    zlib's ``max_length`` stops inflation at the bound, so a gzip bomb costs at most ``limit``
-    bytes of memory, whatever its ratio. Raises ValueError with a short reason for an encoding
-    that is not supported, ``OverflowError`` past the limit and ``zlib.error`` on corrupt data.
-    """
-
-    def __init__(self, encoding: t.Optional[str], limit: int) -> None:
-        name = (encoding or "").strip().lower()
-        self.limit = limit
-        self.size = 0
-        self._raw_deflate_tried = False
-        self._zlib: t.Optional[t.Any] = None
-        if name in ("", "identity"):
-            pass
-        elif name in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif name == "deflate":
-            self._zlib = zlib.decompressobj()
-        else:
-            raise ValueError(f"uses the content encoding {clean_text(name, 40)!r}, which is not supported (gzip and deflate are)")
-        self.deflate = name == "deflate"
-        self.compressed = self._zlib is not None
-
-    def _count(self, data: bytes) -> bytes:
-        self.size += len(data)
-        if self.size > self.limit:
-            raise OverflowError(self.size)
-        return data
-
-    def feed(self, chunk: bytes) -> bytes:
-        if self._zlib is None:
-            return self._count(chunk)
-        try:
-            out = self._zlib.decompress(chunk, self.limit - self.size + 1)
-        except zlib.error:
-            if not self.deflate or self._raw_deflate_tried or self.size:
-                raise
-            # "deflate" is often sent without its zlib header (raw deflate), as urllib3 allows.
-            self._raw_deflate_tried = True
-            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._zlib.decompress(chunk, self.limit - self.size + 1)
-        return self._count(out)
-
-    def flush(self) -> bytes:
-        if self._zlib is None:
-            return b""
-        return self._count(self._zlib.flush(self.limit - self.size + 1))
-
-
-def parse_retry_after(value: t.Optional[str], now: float) -> t.Optional[float]:
-    """Return the delay a ``Retry-After`` header asks for, in seconds, or None if absent or invalid.
-
-    Args:
-        value: the header value: delta-seconds or an HTTP-date.
-        now: the current wall-clock time (seconds since the epoch), for HTTP-dates.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(when.timestamp() - now, 0.0)
-
-
-class RetryPolicy:
-    """Which failures are retried and how long to wait; pure apart from the injected ``random``.
-
-    Retried for idempotent methods (GET): connection errors, timeouts, an answer cut off, and HTTP
-    429, 500, 502, 503, 504. Retried for other methods (POST): only what cannot have been processed:
-    HTTP 429 (throttled before processing) and failures before the request was sent (connect
-    timeout, connection refused, DNS failure). A POST that timed out while reading, lost its
-    connection after sending, or got a 5xx may have been processed, so it is never repeated.
-    """
-
-    IDEMPOTENT_STATUSES = frozenset((429, 500, 502, 503, 504))
-    UNSAFE_STATUSES = frozenset((429,))
-    IDEMPOTENT_FAILURES = frozenset((CONNECT_TIMEOUT, CONNECT_FAILED, READ_TIMEOUT, CONNECTION_DROPPED, INCOMPLETE_ANSWER))
-    UNSAFE_FAILURES = frozenset((CONNECT_TIMEOUT, CONNECT_FAILED))
-
-    def __init__(
-        self,
-        retries: int = 3,
-        *,
-        random: t.Callable[[], float] = _random.random,
-        wall_clock: t.Callable[[], float] = time.time,
-        backoff_base: float = 1.0,
-        backoff_cap: float = 30.0,
-        retry_after_cap: float = 60.0,
-    ) -> None:
-        self.retries = retries
-        self._random = random
-        self._wall_clock = wall_clock
-        self.backoff_base = backoff_base
-        # Caps: a server asking for minutes (or a buggy Retry-After) must not stall the play.
-        self.backoff_cap = backoff_cap
-        self.retry_after_cap = retry_after_cap
-
-    @property
-    def attempts(self) -> int:
-        """The maximum number of attempts (retries + 1)."""
-        return self.retries + 1
-
-    def retryable(self, method: str, *, status: t.Optional[int] = None, failure: t.Optional[str] = None) -> bool:
-        """Return whether an attempt that ended with ``status`` (an answer) or ``failure`` (a kind) may be repeated."""
-        idempotent = method.upper() in IDEMPOTENT_METHODS
-        if status is not None:
-            return status in (self.IDEMPOTENT_STATUSES if idempotent else self.UNSAFE_STATUSES)
-        return failure in (self.IDEMPOTENT_FAILURES if idempotent else self.UNSAFE_FAILURES)
-
-    def delay(self, attempt: int, retry_after: t.Optional[str] = None) -> float:
-        """Return the seconds to wait after failed attempt number ``attempt`` (1-based).
-
-        ``Retry-After`` (seconds or HTTP-date) wins, capped at ``retry_after_cap``; otherwise
-        exponential backoff with full jitter: random in [0, min(backoff_cap, base * 2**(attempt-1))].
-        """
-        asked = parse_retry_after(retry_after, self._wall_clock())
-        if asked is not None:
-            return min(asked, self.retry_after_cap)
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** max(attempt - 1, 0)))
-        return self._random() * ceiling
-
-
-def _decode_json(content: bytes) -> t.Tuple[t.Optional[str], t.Any]:
-    """Return (problem, None) for text that is not JSON, else (None, data); the problem never quotes the text."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return "is not valid JSON (not UTF-8 text)", None
-    try:
-        return None, json.loads(text)
-    except RecursionError:
-        return f"is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels", None
-    except json.JSONDecodeError as exc:
-        # A parse error at the very end (or inside a string that never ends) means the text was cut off.
-        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
-            return f"is not valid JSON: it was truncated (it ends after {len(content)} bytes)", None
-        return f"is not valid JSON: malformed at line {exc.lineno} column {exc.colno} ({exc.msg})", None
-
-
 def classify_exception(exc: BaseException) -> t.Tuple[str, str]:
     """Return (kind, reason) for an exception of requests; ``reason`` is a cleaned one-line text.
 
@@ -321,49 +153,6 @@ def classify_exception(exc: BaseException) -> t.Tuple[str, str]:
     else:
         kind = REQUEST_FAILED
     return kind, text
-
-
-def read_bounded(response: t.Any, limit: int) -> bytes:
-    """Read the body of a streamed requests Response, decoded, refusing more than ``limit`` bytes.
-
-    Raises:
-        _Unusable: too large (Content-Length or decoded size), an unsupported or corrupt encoding.
-        Read errors of urllib3/socket propagate.
-    """
-    status, headers = response.status_code, response.headers
-    try:
-        decoder = BoundedDecoder(headers.get("Content-Encoding"), limit)
-    except ValueError as exc:
-        raise _Unusable(status, headers, str(exc)) from None
-    length = headers.get("Content-Length", "")
-    if not decoder.compressed and length.strip().isdigit() and int(length) > limit:
-        raise _Unusable(status, headers, f"is larger than {_size_text(limit)} (Content-Length {int(length)}); it was not read")
-    parts = []
-    try:
-        while True:
-            chunk = response.raw.read(_CHUNK, decode_content=False)
-            if not chunk:
-                break
-            parts.append(decoder.feed(chunk))
-        parts.append(decoder.flush())
-    except OverflowError:
-        after = " after decompression" if decoder.compressed else ""
-        raise _Unusable(status, headers, f"is larger than {_size_text(limit)}{after}; it was not read further") from None
-    except zlib.error:
-        raise _Unusable(status, headers, f"could not be decompressed ({headers.get('Content-Encoding')} data is corrupt)") from None
-    return b"".join(parts)
-
-
-def _close_quietly(response: t.Any) -> None:
-    """Shut the socket of an answer that is being read in another thread, so that its read ends."""
-    connection = getattr(getattr(response, "raw", None), "_connection", None)
-    sock = getattr(connection, "sock", None)
-    try:
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-        response.close()
-    except Exception:
-        pass
 
 
 def _read_failure(exc: BaseException) -> t.Tuple[str, str]:

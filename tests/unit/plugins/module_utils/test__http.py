@@ -20,7 +20,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as u3
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http, _http_answer, _http_retry
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
     UcsApiError,
@@ -768,16 +768,16 @@ def test_path_must_be_absolute() -> None:
     ],
 )
 def test_retry_policy_table(method: str, status: Optional[int], failure: Optional[str], expected: bool) -> None:
-    assert _http.RetryPolicy(3).retryable(method, status=status, failure=failure) is expected
+    assert _http_retry.RetryPolicy(3).retryable(method, status=status, failure=failure) is expected
 
 
 def test_retry_policy_delay() -> None:
-    policy = _http.RetryPolicy(3, random=lambda: 1.0, wall_clock=lambda: 1000.0)
+    policy = _http_retry.RetryPolicy(3, random=lambda: 1.0, wall_clock=lambda: 1000.0)
     assert [policy.delay(n) for n in range(1, 8)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
     assert policy.delay(3, "5") == 5.0
     assert policy.delay(3, "600") == 60.0
     assert policy.delay(1, "soon") == 1.0  # invalid header: backoff
-    zero = _http.RetryPolicy(3, random=lambda: 0.0)
+    zero = _http_retry.RetryPolicy(3, random=lambda: 0.0)
     assert zero.delay(5) == 0.0
     assert policy.attempts == 4
 
@@ -797,7 +797,7 @@ def test_retry_policy_delay() -> None:
     ],
 )
 def test_parse_retry_after(value: Optional[str], expected: Optional[float]) -> None:
-    assert _http.parse_retry_after(value, 1000.0) == expected
+    assert _http_retry.parse_retry_after(value, 1000.0) == expected
 
 
 @pytest.mark.parametrize(
@@ -854,7 +854,7 @@ def test_no_secret_in_any_error_or_message(creds: str, name: str, steps: list[St
 # Answers from the network: bounded size, bounded nesting, a deadline per attempt
 
 
-LIMIT = _http.MAX_ANSWER_BYTES
+LIMIT = _http_answer.MAX_ANSWER_BYTES
 
 
 def gzip_bomb(size: int) -> bytes:
@@ -888,13 +888,13 @@ def test_gzip_bomb_is_never_inflated_beyond_the_limit(monkeypatch: pytest.Monkey
     bomb = gzip_bomb(100 << 20)
     assert len(bomb) < 200_000
     produced: list[int] = []
-    real = _http.BoundedDecoder._count
+    real = _http_answer.BoundedDecoder._count
 
     def count(self: Any, data: bytes) -> bytes:
         produced.append(len(data))  # what zlib produced, before the decoder checks it
         return real(self, data)
 
-    monkeypatch.setattr(_http.BoundedDecoder, "_count", count)
+    monkeypatch.setattr(_http_answer.BoundedDecoder, "_count", count)
     h = Harness([Reply(201, bomb, {"Content-Encoding": "gzip", "X-Request-Id": "r9"})])
     with pytest.raises(UcsResponseError) as info:
         h.client.post_json(CERT_PATH, {}, "create the federation connection of fleet f1")
