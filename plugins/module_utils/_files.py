@@ -4,10 +4,11 @@
 #
 # PRIVATE to the ucs_cloud.fleet collection: may change without notice.
 
-"""Files that hold key material: checked early, read without following links, replaced atomically.
+"""Files that hold key material: read without following links, replaced atomically under kubectl's lock.
 
 Standard library only, Python 3.6+: the target modules kubeconfig_file and kubeconfig_file_info
-import it on the managed hosts.
+import it on the managed hosts. The options (dest, mode, owner, group) are checked before any API
+call by _file_options; the write checks the owner and mode again under the lock.
 
 The rules (docs/reliability.md, "files"):
 
@@ -19,8 +20,8 @@ The rules (docs/reliability.md, "files"):
   through the descriptor (fchown/fchmod), writes and fsyncs it, then renames it over dest. Nothing
   is ever chmod-ed or chown-ed by name, so nothing is changed through a link;
 - an existing dest owned by another user than the one who will own the new file is refused (see
-  check_owner): its content may have been planted by that user, and replacing it would take the
-  file away from its owner;
+  _file_options.check_owner): its content may have been planted by that user, and replacing it
+  would take the file away from its owner;
 - backups get unpredictable names and are created O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, from the
   content read through the descriptor already opened;
 - writers take kubectl's lock (client-go clientcmd: "<file>.lock" created with O_CREATE|O_EXCL,
@@ -44,9 +45,16 @@ import time
 import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_options import (
+    DEFAULT_MODE,
+    check_owner,
+    not_regular,
+    parse_mode,
+    resolve_group,
+    resolve_owner,
+    user_name,
+)
 
-# Key material is for the owner only unless the user says otherwise.
-DEFAULT_MODE = 0o600
 # Waiting for the lock of another writer (kubectl holds it for milliseconds).
 DEFAULT_LOCK_TIMEOUT = 30.0
 LOCK_POLL = 0.05
@@ -60,9 +68,6 @@ MAX_FILE_SIZE = 16 * 1024 * 1024
 ABSENT = "absent"
 TEMP_PREFIX = ".ucs-kubeconfig-"
 
-_OCTAL_MODE_RE = re.compile(r"^(0o|0)?[0-7]{1,4}$")
-_SYMBOLIC_CLAUSE_RE = re.compile(r"^([ugoa]*)((?:[-+=](?:[rwxXst]*|[ugo]))+)$")
-_SYMBOLIC_OP_RE = re.compile(r"([-+=])([ugo]|[rwxXst]*)")
 _CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
@@ -92,303 +97,6 @@ class WriteResult(t.NamedTuple):
     conflict: bool
     backup_file: t.Optional[str]
     state: FileState
-
-
-# --- Early checks --------------------------------------------------------------------------------
-
-
-def describe_kind(st_mode: int) -> str:
-    """'a symbolic link', 'a FIFO (named pipe)' ... for messages."""
-    for test, kind in (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(st_mode):
-            return kind
-    return "not a regular file"
-
-
-def _not_regular(option: str, path: str, st_mode: int) -> UcsValidationError:
-    return UcsValidationError(
-        f"{option} {path} is {describe_kind(st_mode)}; it must be a regular file or absent: "
-        "a file that holds a private key is never written through a link or into a special file",
-        option=option,
-    )
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except KeyError:
-        return f"uid {uid}"
-
-
-def check_dest(path: t.Any, option: str = "dest", *, uid: t.Optional[int] = None, create_parent: bool = False) -> str:
-    """Check a key file's path before any API call; return it absolute and normalised.
-
-    Refuses an empty path, a path ending in '/', a '..' through a directory that does not exist,
-    a parent that is missing (unless create_parent: then its nearest existing ancestor must be a
-    writable directory), not a directory or not writable, and an existing dest that is not a
-    regular file (lstat: a link is refused, not followed) or is owned by another user than uid
-    (default: the running user; see check_owner). Raises UcsValidationError naming the option.
-    """
-    result = _absolute_path(path, option)
-    parent = os.path.dirname(result)
-    if not os.path.isdir(parent):
-        _check_missing_parent(path, parent, option, create_parent)
-        return result
-    # Replacing a file atomically means creating a temporary file and the lock file beside it.
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UcsValidationError(f"{option} {path}: the directory {parent} is not writable", option=option)
-    try:
-        found = os.lstat(result)
-    except FileNotFoundError:
-        return result
-    except OSError as exc:
-        raise UcsValidationError(f"{option} {path}: cannot look at it: {exc.strerror}", option=option) from None
-    if not stat.S_ISREG(found.st_mode):
-        raise _not_regular(option, result, found.st_mode)
-    check_owner(result, found.st_uid, uid, option)
-    return result
-
-
-def _absolute_path(path: t.Any, option: str) -> str:
-    if not isinstance(path, str) or not path.strip():
-        raise UcsValidationError(f"{option} must not be empty: name the file to write", option=option)
-    raw = os.path.expanduser(path)
-    if raw.endswith("/"):
-        raise UcsValidationError(f"{option} {path} ends with '/': name a file, not a directory", option=option)
-    raw = os.path.join(os.getcwd(), raw)
-    name = os.path.basename(raw)
-    if name in (".", ".."):
-        raise UcsValidationError(f"{option} {path} names a directory ('{name}'): name a file", option=option)
-    parts = raw.split("/")
-    if ".." not in parts:
-        return os.path.normpath(raw)
-    # The kernel resolves 'a/missing/..' only if a/missing exists; os.path.normpath would not care.
-    for index, part in enumerate(parts):
-        if part == ".." and not os.path.isdir("/".join(parts[:index]) or "/"):
-            missing = "/".join(parts[:index])
-            raise UcsValidationError(f"{option} {path} goes through '..' after {missing}, which is not an existing directory", option=option)
-    # Resolved as the kernel does: a link is followed before its '..'.
-    return os.path.join(os.path.realpath(os.path.dirname(raw)), name)
-
-
-def _check_missing_parent(path: str, parent: str, option: str, create_parent: bool) -> None:
-    if os.path.lexists(parent):
-        raise UcsValidationError(f"{option} {path}: {parent} is not a directory", option=option)
-    if not create_parent:
-        raise UcsValidationError(f"{option} {path}: the directory {parent} does not exist", option=option)
-    ancestor = parent
-    while not os.path.lexists(ancestor):
-        ancestor = os.path.dirname(ancestor)
-    if not os.path.isdir(ancestor):
-        raise UcsValidationError(f"{option} {path}: {ancestor} is not a directory", option=option)
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise UcsValidationError(f"{option} {path}: cannot create {parent}, {ancestor} is not writable", option=option)
-
-
-def check_owner(path: str, file_uid: int, uid: t.Optional[int], option: str = "dest") -> None:
-    """Refuse an existing dest owned by another user than the one who will own the new file.
-
-    Such a file may have been planted (in a sticky directory such as /tmp, say), and its content
-    must not be merged into or backed up as ours; replacing it would also take the file away from
-    its owner. The user decides: set owner to that user, or remove the file.
-    """
-    wanted = os.geteuid() if uid is None else uid
-    if file_uid != wanted:
-        raise UcsValidationError(
-            f"{option} {path} is owned by {_user_name(file_uid)}, not by {_user_name(wanted)}, who would own the new file: "
-            f"its content cannot be trusted and replacing it would take it from its owner. "
-            f"Set owner to {_user_name(file_uid).split(' ')[0]} if that user should own the kubeconfig, or remove the file",
-            option=option,
-        )
-
-
-def resolve_owner(owner: t.Any, option: str = "owner") -> t.Optional[int]:
-    """The uid of owner (a name, a numeric string or an int), None when unset.
-
-    Unknown names, empty strings, and (when not running as root) another user than the running
-    one are refused before any API call.
-    """
-    uid = _resolve_id(owner, option, pwd.getpwnam, "user")
-    if uid is not None and os.geteuid() != 0 and uid != os.geteuid():
-        raise UcsValidationError(f"{option} {owner}: only root can give a file to another user; this runs as {_user_name(os.geteuid())}", option=option)
-    return uid
-
-
-def resolve_group(group: t.Any, option: str = "group") -> t.Optional[int]:
-    """The gid of group (a name, a numeric string or an int), None when unset; see resolve_owner."""
-    gid = _resolve_id(group, option, grp.getgrnam, "group")
-    if gid is not None and os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
-        raise UcsValidationError(f"{option} {group}: this user ({_user_name(os.geteuid())}) is not a member of it and cannot give a file to it", option=option)
-    return gid
-
-
-def _resolve_id(value: t.Any, option: str, lookup: t.Callable[[str], t.Any], kind: str) -> t.Optional[int]:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise UcsValidationError(f"{option} must be a {kind} name or number, not a boolean", option=option)
-    if isinstance(value, int):
-        number = value
-    else:
-        text = str(value).strip()
-        if not text:
-            raise UcsValidationError(f"{option} must not be empty: leave it unset to keep the running {kind}", option=option)
-        if not text.isdigit():
-            try:
-                return int(lookup(text)[2])
-            except KeyError:
-                raise UcsValidationError(f"{option} {text!r}: no such {kind} on this host", option=option) from None
-        number = int(text)
-    if number < 0:
-        raise UcsValidationError(f"{option} {value}: not a valid {kind} number", option=option)
-    return number
-
-
-# --- Modes ---------------------------------------------------------------------------------------
-
-
-def _sensible(mode: int) -> bool:
-    """Whether an integer reads as a permission someone meant: nothing above 0777, no class with
-    write but no read, no class with more than the one before it (ansible-lint's risky-octal)."""
-    if not 0 <= mode <= 0o777:
-        return False
-    user, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
-    for perms in (user, group, other):
-        if perms & 2 and not perms & 4:
-            return False
-    return other <= group <= user
-
-
-def is_symbolic_mode(value: t.Any) -> bool:
-    return isinstance(value, str) and not _OCTAL_MODE_RE.match(value.strip()) and bool(value.strip())
-
-
-def parse_mode(value: t.Any, option: str = "mode", base: t.Optional[int] = None) -> int:
-    """The permission bits a mode option means. None means DEFAULT_MODE (0600).
-
-    Accepts an octal string ('0600', '600', '0o600'), a symbolic mode as chmod and Ansible read it
-    ('u=rw,go=', applied to base, default 0600), and an integer only when it reads as the octal the
-    user meant: YAML reads `mode: 600` as the decimal 600, which is 01130, so such a value is
-    refused with the advice to quote it.
-    """
-    if value is None:
-        return DEFAULT_MODE
-    if isinstance(value, bool):
-        raise UcsValidationError(f"{option} must be a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go=', not a boolean", option=option)
-    if isinstance(value, int):
-        if _sensible(value):
-            return value
-        digits = str(value)
-        if re.match(r"^[0-7]{3}$", digits):
-            advice = f"write {option}: '0{digits}' (quoted) for the mode {digits}"
-        else:
-            advice = f"write it as a quoted octal string such as {option}: '0600'"
-        raise UcsValidationError(
-            f"{option} {value} is an integer: YAML read it as the decimal number {value}, which is the mode 0{value:o} (octal), "
-            f"surely not what was meant; {advice}",
-            option=option,
-        )
-    text = str(value).strip()
-    if not text:
-        raise UcsValidationError(f"{option} must not be empty: leave it unset for '0600'", option=option)
-    if _OCTAL_MODE_RE.match(text):
-        return int(text, 8)
-    try:
-        return apply_symbolic_mode(text, DEFAULT_MODE if base is None else base)
-    except ValueError:
-        raise UcsValidationError(
-            f"{option} {text!r} is invalid: use a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go='", option=option
-        ) from None
-
-
-def apply_symbolic_mode(symbolic: str, current: int, umask: t.Optional[int] = None) -> int:
-    """Apply a symbolic mode ('u=rw,go=', 'g+r', 'a-x') to current, as chmod(1) and Ansible do.
-
-    Without a class ('+r'), the bits set in the umask are not changed. Raises ValueError.
-    """
-    if umask is None:
-        umask = os.umask(0)
-        os.umask(umask)
-    mode = current
-    for clause in symbolic.split(","):
-        match = _SYMBOLIC_CLAUSE_RE.match(clause)
-        if not match:
-            raise ValueError(clause)
-        who, actions = match.group(1), match.group(2)
-        use_umask = who == ""
-        classes = "ugo" if who in ("", "a") or "a" in who else who
-        for operator, perms in _SYMBOLIC_OP_RE.findall(actions):
-            for cls in classes:
-                bits = _symbolic_bits(cls, perms, mode, umask if use_umask else 0)
-                mode = _apply_operator(cls, operator, bits, mode)
-    return mode
-
-
-_SHIFT = {"u": 6, "g": 3, "o": 0}
-
-
-def _symbolic_bits(cls: str, perms: str, mode: int, umask: int) -> int:
-    shift = _SHIFT[cls]
-    bits = 0
-    for perm in perms:
-        if perm in "rwx":
-            bit = {"r": 4, "w": 2, "x": 1}[perm] << shift
-            bits |= bit & ~umask
-        elif perm == "X":
-            if mode & 0o111:
-                bits |= 1 << shift
-        elif perm == "s":
-            bits |= {"u": stat.S_ISUID, "g": stat.S_ISGID, "o": 0}[cls]
-        elif perm == "t":
-            bits |= stat.S_ISVTX if cls == "o" else 0
-        else:  # u, g or o: copy that class's bits
-            bits |= ((mode >> _SHIFT[perm]) & 7) << shift
-    return bits
-
-
-def _apply_operator(cls: str, operator: str, bits: int, mode: int) -> int:
-    if operator == "=":
-        mask = {"u": stat.S_IRWXU | stat.S_ISUID, "g": stat.S_IRWXG | stat.S_ISGID, "o": stat.S_IRWXO | stat.S_ISVTX}[cls]
-        return (mode & ~mask) | bits
-    if operator == "+":
-        return mode | bits
-    return mode & ~bits
-
-
-def loose_mode_warning(mode: int, option: str = "mode") -> t.Optional[str]:
-    """A warning when mode gives the group or others any access to the key file, else None."""
-    who = [name for name, bits in (("its group", 0o070), ("all other users", 0o007)) if mode & bits]
-    if not who:
-        return None
-    return f"{option} {mode:04o} gives {' and '.join(who)} access to a file that holds a private key; '0600' keeps it to its owner"
-
-
-def attribute_drift(state: FileState, mode: t.Optional[int], uid: t.Optional[int], gid: t.Optional[int]) -> t.List[str]:
-    """How an existing file differs from the wanted mode, owner and group, in words; [] when not."""
-    if not state.exists:
-        return []
-    drift = []
-    if mode is not None and state.mode != mode:
-        drift.append(f"mode {state.mode:04o}, not {mode:04o}")
-    if uid is not None and state.uid != uid:
-        drift.append(f"owner {_user_name(t.cast(int, state.uid))}, not {_user_name(uid)}")
-    if gid is not None and state.gid != gid:
-        drift.append(f"group {_group_name(t.cast(int, state.gid))}, not {_group_name(gid)}")
-    return drift
-
-
-def _group_name(gid: int) -> str:
-    try:
-        return f"{grp.getgrgid(gid).gr_name} (gid {gid})"
-    except KeyError:
-        return f"gid {gid}"
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -437,19 +145,19 @@ def read_regular(path: str, option: str = "dest") -> FileState:
     except OSError as exc:
         raise UcsValidationError(f"cannot look at {option} {path}: {exc.strerror}", option=option) from None
     if not stat.S_ISREG(before.st_mode):
-        raise _not_regular(option, path, before.st_mode)
+        raise not_regular(option, path, before.st_mode)
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return _absent(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise _not_regular(option, path, stat.S_IFLNK) from None
+            raise not_regular(option, path, stat.S_IFLNK) from None
         raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
-            raise _not_regular(option, path, opened.st_mode)
+            raise not_regular(option, path, opened.st_mode)
         content = _read_bounded(fd, path, option)
     except OSError as exc:
         raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
@@ -709,6 +417,27 @@ def check_expected_checksum(value: t.Optional[str], option: str = "expected_chec
     if text != ABSENT and not _CHECKSUM_RE.match(text):
         raise UcsValidationError(f"{option} must be a sha256 hex digest or '{ABSENT}'", option=option)
     return text
+
+
+def attribute_drift(state: FileState, mode: t.Optional[int], uid: t.Optional[int], gid: t.Optional[int]) -> t.List[str]:
+    """How an existing file differs from the wanted mode, owner and group, in words; [] when not."""
+    if not state.exists:
+        return []
+    drift = []
+    if mode is not None and state.mode != mode:
+        drift.append(f"mode {state.mode:04o}, not {mode:04o}")
+    if uid is not None and state.uid != uid:
+        drift.append(f"owner {user_name(t.cast(int, state.uid))}, not {user_name(uid)}")
+    if gid is not None and state.gid != gid:
+        drift.append(f"group {_group_name(t.cast(int, state.gid))}, not {_group_name(gid)}")
+    return drift
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return f"{grp.getgrgid(gid).gr_name} (gid {gid})"
+    except KeyError:
+        return f"gid {gid}"
 
 
 def _decide(

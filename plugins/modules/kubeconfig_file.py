@@ -207,6 +207,7 @@ import base64
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
 
@@ -240,12 +241,12 @@ def _view(state: "files.FileState") -> dict:
 def run(module: AnsibleModule) -> dict:
     params = module.params
     # Every check before anything is created.
-    uid = files.resolve_owner(params["owner"])
-    gid = files.resolve_group(params["group"])
-    path = files.check_dest(params["path"], "path", uid=uid, create_parent=True)
+    uid = file_options.resolve_owner(params["owner"])
+    gid = file_options.resolve_group(params["group"])
+    path = file_options.check_dest(params["path"], "path", uid=uid, create_parent=True)
     mode = params["mode"]
-    dir_mode = files.parse_mode(params["dir_mode"], "dir_mode", base=0o700)
-    warning = files.loose_mode_warning(files.parse_mode(mode))
+    dir_mode = file_options.parse_mode(params["dir_mode"], "dir_mode", base=0o700)
+    warning = file_options.loose_mode_warning(file_options.parse_mode(mode))
     if warning:
         module.warn(warning)
     expected = files.check_expected_checksum(params["expected_checksum"])
@@ -272,7 +273,7 @@ def run(module: AnsibleModule) -> dict:
     result["conflict"] = written.conflict
     state = written.state
     if module.check_mode and written.changed:
-        predicted = files.parse_mode(mode, base=state.mode if state.exists else files.DEFAULT_MODE)
+        predicted = file_options.parse_mode(mode, base=state.mode if state.exists else file_options.DEFAULT_MODE)
         after = dict(_view(state), checksum=files.checksum_of(content), mode=f"{predicted:04o}")
     else:
         after = _view(state)

@@ -349,6 +349,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kubeconfig
@@ -401,16 +402,16 @@ def check_target(module: AnsibleModule) -> t.Optional[Target]:
     """Check dest, mode, owner and group early: a run bound to fail must not issue a certificate."""
     params = module.params
     mode = params["mode"]
-    parsed = files.parse_mode(mode)  # also refuses an invalid symbolic mode, before any API call
-    if not files.is_symbolic_mode(mode):
+    parsed = file_options.parse_mode(mode)  # also refuses an invalid symbolic mode, before any API call
+    if not file_options.is_symbolic_mode(mode):
         mode = parsed
-        warning = files.loose_mode_warning(mode)
+        warning = file_options.loose_mode_warning(mode)
         if warning:
             module.warn(warning)
-    uid, gid = files.resolve_owner(params["owner"]), files.resolve_group(params["group"])
+    uid, gid = file_options.resolve_owner(params["owner"]), file_options.resolve_group(params["group"])
     if params["dest"] is None:
         return None
-    return Target(files.check_dest(params["dest"], uid=uid, create_parent=True), mode, uid, gid)
+    return Target(file_options.check_dest(params["dest"], uid=uid, create_parent=True), mode, uid, gid)
 
 
 def download(module: AnsibleModule, request: federation.CertRequest, endpoint: str, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
