@@ -211,6 +211,7 @@ EXAMPLES = r"""
 
 - name: Use IAM password authentication (Open Telekom Cloud style variables work too)
   ucs_cloud.fleet.ucs_federation_cert:
+    auth_method: password
     fleet_id: "{{ fleet_id }}"
     project_id: "{{ project_id }}"
     vpc_id: "{{ vpc_id }}"
