@@ -15,15 +15,17 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, Dict
+from typing import TYPE_CHECKING, Any, Callable, Dict
 
 import pytest
-from conftest import SimHandle
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as ck
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import b64, key_pem, make_key
+
+if TYPE_CHECKING:  # the fixtures' type (conftest is not importable by name beside other conftests)
+    from conftest import SimHandle
 
 WANTED = kc.FleetEntries("fleet-x", None, "ucs-fleet", "ucs-fleet", "ucs-fleet", None, True, None)
 
