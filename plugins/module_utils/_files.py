@@ -130,6 +130,22 @@ def _read_bounded(fd: int, path: str, option: str) -> bytes:
         chunks.append(chunk)
 
 
+def _existing(path: str, content: bytes, found: os.stat_result) -> FileState:
+    """The FileState of a regular file whose content and stat (of the opened descriptor) are known."""
+    return FileState(
+        path=path,
+        exists=True,
+        content=content,
+        checksum=checksum_of(content),
+        mode=stat.S_IMODE(found.st_mode),
+        uid=found.st_uid,
+        gid=found.st_gid,
+        owner=_name_of(pwd.getpwuid, found.st_uid),
+        group=_name_of(grp.getgrgid, found.st_gid),
+        directory_exists=True,
+    )
+
+
 def read_regular(path: str, option: str = "dest") -> FileState:
     """Read path if it is a regular file; an absent path is a FileState with exists=False.
 
@@ -163,18 +179,7 @@ def read_regular(path: str, option: str = "dest") -> FileState:
         raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
     finally:
         os.close(fd)
-    return FileState(
-        path=path,
-        exists=True,
-        content=content,
-        checksum=checksum_of(content),
-        mode=stat.S_IMODE(opened.st_mode),
-        uid=opened.st_uid,
-        gid=opened.st_gid,
-        owner=_name_of(pwd.getpwuid, opened.st_uid),
-        group=_name_of(grp.getgrgid, opened.st_gid),
-        directory_exists=True,
-    )
+    return _existing(path, content, opened)
 
 
 # --- The lock ------------------------------------------------------------------------------------
@@ -499,16 +504,4 @@ def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t
                 with contextlib.suppress(OSError):
                     os.unlink(name)
     _fsync_directory(directory)
-    state = FileState(
-        path=path,
-        exists=True,
-        content=content,
-        checksum=checksum_of(content),
-        mode=stat.S_IMODE(written.st_mode),
-        uid=written.st_uid,
-        gid=written.st_gid,
-        owner=_name_of(pwd.getpwuid, written.st_uid),
-        group=_name_of(grp.getgrgid, written.st_gid),
-        directory_exists=True,
-    )
-    return state, backup_file
+    return _existing(path, content, written), backup_file
