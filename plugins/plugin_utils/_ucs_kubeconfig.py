@@ -17,6 +17,7 @@ import typing as t
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._federation import MAX_DURATION, MIN_DURATION
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, check_namespace, default_entry_name
 
 PREFIX = "ucs_kubeconfig_"
@@ -45,7 +46,6 @@ SECRET_OPTIONS = ("secret_key", "security_token", "auth_token", "password")
 CONNECTION_OPTIONS = FETCH_OPTIONS[2:] + SECRET_OPTIONS
 
 _OCTAL_RE = re.compile(r"^[0-7]{3,4}$")
-MAX_DURATION = 1825
 
 
 class Settings(t.NamedTuple):
@@ -192,7 +192,7 @@ def read_settings(lookup: t.Callable[[str], t.Any]) -> t.Tuple[t.Optional[Settin
         check_namespace(namespace, PREFIX + "namespace")
     except UcsKubeconfigError as exc:
         read.errors.append(exc.msg)
-    duration = read.whole("duration", 1, MAX_DURATION)
+    duration = read.whole("duration", MIN_DURATION, MAX_DURATION)
     renew_before = read.whole("renew_before", 0, optional=True)
     if duration is not None and renew_before is not None and renew_before >= duration:
         read.fail("renew_before", f"must be smaller than ucs_kubeconfig_duration ({duration})")
