@@ -13,8 +13,8 @@ import datetime
 import re
 import typing as t
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsKubeconfigError, UcsValidationError
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, check_namespace, default_entry_name
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, default_entry_name, read_context_fields
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import Verdict, check_entries
 
 # The API documents 1..1825 days for the certificate validity.
@@ -86,14 +86,14 @@ def wanted_entries(params: t.Mapping[str, t.Any]) -> FleetEntries:
         if value is not None and not value.strip():
             raise UcsValidationError(f"{option} must not be empty", option=option)
         names[option] = value if value is not None else default_entry_name(params["fleet_id"])
-    try:
-        check_namespace(params.get("namespace"))
-    except UcsKubeconfigError as exc:
-        raise UcsValidationError(exc.msg, option="namespace") from None
+    context_fields, errors = read_context_fields(params.get)
+    if errors:
+        option, message = errors[0]
+        raise UcsValidationError(message, option=option)
     return FleetEntries(
         fleet_id=params["fleet_id"],
         vpc_id=params.get("vpc_id"),
-        namespace=params.get("namespace"),
+        context_fields=context_fields,
         set_current=params.get("set_current_context", True),
         renew_before_days=params.get("renew_before"),
         standalone=bool(params.get("standalone")),

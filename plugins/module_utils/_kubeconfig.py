@@ -75,11 +75,30 @@ class Entry(t.NamedTuple):
     body: t.Mapping[str, t.Any]
 
 
+class ContextSetting(t.NamedTuple):
+    """A field of the fleet's context that the user may set.
+
+    ``key`` is the field's key in the context, the option of ucs_federation_cert and, prefixed
+    with ``ucs_kubeconfig_``, the variable of the role.
+    """
+
+    key: str
+    pattern: "t.Pattern[str]"
+    rule: str
+
+
+# The settable fields of the fleet's context. Every reader, check, merge and report walks this
+# table, so a new field is a row here plus its option (module) and variable (role) declarations.
+CONTEXT_SETTINGS = (ContextSetting("namespace", _NAMESPACE_RE, NAMESPACE_RULE),)
+
+
 class FleetEntries(t.NamedTuple):
     """What the fleet's entries in a kubeconfig must be: the one description of "right".
 
-    ``renew_before_days`` None means automatic: a third of the certificate's own lifetime,
-    at most 30 days (cert-manager's rule). ``standalone``: the file holds the fleet alone.
+    ``context_fields`` holds the CONTEXT_SETTINGS the user set (key -> value); a field not in it
+    is left as the context has it. ``renew_before_days`` None means automatic: a third of the
+    certificate's own lifetime, at most 30 days (cert-manager's rule). ``standalone``: the file
+    holds the fleet alone.
     """
 
     fleet_id: str
@@ -87,7 +106,7 @@ class FleetEntries(t.NamedTuple):
     cluster_name: str
     user_name: str
     context_name: str
-    namespace: t.Optional[str]
+    context_fields: t.Mapping[str, str]
     set_current: bool
     renew_before_days: t.Optional[int]
     standalone: bool = False
@@ -98,10 +117,34 @@ def default_entry_name(fleet_id: str) -> str:
     return "ucs-fleet-" + fleet_id
 
 
-def check_namespace(namespace: t.Optional[str], option: str = "namespace") -> None:
-    """Raise UcsKubeconfigError unless ``namespace`` is None or a name kubectl accepts."""
-    if namespace is not None and not _NAMESPACE_RE.match(namespace):
-        raise UcsKubeconfigError(f"{option} {quote(namespace)} is not {NAMESPACE_RULE}")
+def read_context_fields(lookup: t.Callable[[str], t.Optional[str]], option_prefix: str = "") -> t.Tuple[t.Dict[str, str], t.List[t.Tuple[str, str]]]:
+    """Read and check every settable context field through ``lookup(key)`` (None = not set).
+
+    Returns (the fields set, [(option, message)] for each one that breaks its rule); the option
+    is ``option_prefix + key``, the name the user typed.
+    """
+    fields = {}  # type: t.Dict[str, str]
+    errors = []  # type: t.List[t.Tuple[str, str]]
+    for setting in CONTEXT_SETTINGS:
+        value = lookup(setting.key)
+        if value is None:
+            continue
+        if setting.pattern.match(value):
+            fields[setting.key] = value
+        else:
+            option = option_prefix + setting.key
+            errors.append((option, f"{option} {quote(value)} is not {setting.rule}"))
+    return fields, errors
+
+
+def all_context_fields(fields: t.Mapping[str, t.Any]) -> t.Dict[str, t.Optional[str]]:
+    """Every settable context field of ``fields`` (a context body, or a FleetEntries' fields),
+    None where it is unset, empty or not a string: the form results and plans report."""
+    return {setting.key: _text_or_none(fields.get(setting.key)) for setting in CONTEXT_SETTINGS}
+
+
+def _text_or_none(value: t.Any) -> t.Optional[str]:
+    return value if isinstance(value, str) and value else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,8 +479,7 @@ def stamped(cluster_body: t.Mapping[str, t.Any], fleet_id: str, vpc_id: t.Option
 def fleet_kubeconfig(cluster: t.Mapping[str, t.Any], user: t.Mapping[str, t.Any], wanted: FleetEntries) -> t.Dict[str, t.Any]:
     """A standalone kubeconfig of the fleet under the wanted names (bodies already normalised)."""
     context = {"cluster": wanted.cluster_name, "user": wanted.user_name}  # type: t.Dict[str, t.Any]
-    if wanted.namespace:
-        context["namespace"] = wanted.namespace
+    context.update(wanted.context_fields)
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -476,13 +518,13 @@ def render_kubeconfig(
         existing: the file as it is now (text or mapping), or None when there is none.
         fleet: the fleet's kubeconfig as accept_download() made it (normalised and stamped), or
             None to keep the fleet's cluster and user already in ``existing`` (only the context,
-            its namespace and current-context change).
-        wanted: names, namespace and current-context rule.
+            its settable fields and current-context change).
+        wanted: names, context fields and current-context rule.
         standalone: the result holds only the fleet's entries (so does ``wanted.standalone``).
     Returns:
         The YAML text. Every other entry and key of ``existing`` is kept as it was; entries of the
-        wanted names are replaced where they are; a namespace the user set on the context is kept
-        unless ``wanted.namespace`` says otherwise.
+        wanted names are replaced where they are; a settable field (namespace) the user set on the
+        context is kept unless ``wanted.context_fields`` says otherwise.
     Raises:
         UcsKubeconfigError: ``existing`` cannot be merged into ("the existing kubeconfig: ..."),
             or ``fleet`` is None and ``existing`` lacks the fleet's entries.
@@ -503,9 +545,11 @@ def render_kubeconfig(
         _context, cluster, user = select_context(parse_kubeconfig(fleet))
     own = fleet_kubeconfig(normal_cluster(cluster)[0], normal_user(user), wanted)
     old_context = find(sections["contexts"], wanted.context_name)
-    context_body = own["contexts"][0]["context"]
-    if not wanted.namespace and old_context is not None and isinstance(old_context.body.get("namespace"), str) and old_context.body["namespace"]:
-        context_body["namespace"] = old_context.body["namespace"]
+    if old_context is not None:
+        context_body = own["contexts"][0]["context"]
+        for key, value in all_context_fields(old_context.body).items():
+            if value is not None:
+                context_body.setdefault(key, value)
 
     result = base
     result.setdefault("apiVersion", "v1")

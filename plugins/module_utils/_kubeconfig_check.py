@@ -30,6 +30,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import Ucs
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import (
     Entry,
     FleetEntries,
+    all_context_fields,
     current_context,
     entries,
     find,
@@ -82,7 +83,7 @@ class KubeconfigInfo(t.NamedTuple):
     user_name: str
     context_name: str
     current_context: t.Optional[str]
-    namespace: t.Optional[str]
+    context_fields: t.Mapping[str, t.Optional[str]]
     auth: str
     not_before: t.Optional[datetime.datetime]
     not_after: t.Optional[datetime.datetime]
@@ -97,7 +98,7 @@ class Verdict(t.NamedTuple):
 
     reason: None when nothing needs to be written, else why (a sentence without secrets).
     fetch: a new certificate is needed (an API call); False with a reason means the file is
-        rewritten from its own entries (names, namespace, current-context, normal form).
+        rewritten from its own entries (names, context fields, current-context, normal form).
     info: the fleet's entries, when they are valid (even if due for renewal).
     blocker: why the file cannot be merged into (None when it can); a caller that does not
         replace the whole file must stop on it before any API call.
@@ -260,9 +261,9 @@ def _inspect(cluster: Entry, user: Entry, full_key_check: bool) -> _Facts:
     return _Facts(server, auth, cert, bool(ca_value), cluster.body.get("insecure-skip-tls-verify") is True)
 
 
-def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str, t.Any], context: t.Tuple[str, t.Any]) -> KubeconfigInfo:
-    """Describe checked entries; ``context`` is (context name, its namespace value)."""
-    context_name, namespace = context
+def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str, t.Any], context: t.Tuple[str, t.Mapping[str, t.Any]]) -> KubeconfigInfo:
+    """Describe checked entries; ``context`` is (context name, its body or the wanted fields)."""
+    context_name, context_body = context
     fleet_id, vpc_id = read_identity(cluster.body)
     not_before, not_after = _validity(facts.cert) if facts.cert is not None else (None, None)
     return KubeconfigInfo(
@@ -271,7 +272,7 @@ def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str,
         user_name=user.name,
         context_name=context_name,
         current_context=current_context(config),
-        namespace=namespace if isinstance(namespace, str) and namespace else None,
+        context_fields=all_context_fields(context_body),
         auth=facts.auth,
         not_before=not_before,
         not_after=not_after,
@@ -340,7 +341,7 @@ def accept_download(
         raise UcsKubeconfigError(f"UCS returned an unusable kubeconfig for fleet {wanted.fleet_id}: {exc.msg}") from None
     own = fleet_kubeconfig(stamped(cluster.body, wanted.fleet_id, wanted.vpc_id), user.body, wanted)
     named = Entry("clusters[0]", wanted.cluster_name, own["clusters"][0]["cluster"])
-    info = _describe(facts, named, Entry("users[0]", wanted.user_name, user.body), own, (wanted.context_name, wanted.namespace))
+    info = _describe(facts, named, Entry("users[0]", wanted.user_name, user.body), own, (wanted.context_name, wanted.context_fields))
     lifetime = info.not_after - info.not_before if info.not_after and info.not_before else None
     if wanted.renew_before_days is not None and lifetime is not None and lifetime <= datetime.timedelta(days=wanted.renew_before_days):
         warnings.append(
@@ -399,7 +400,7 @@ def check_entries(existing: t.Union[str, bytes, t.Mapping[str, t.Any], None], wa
     except UcsKubeconfigError as exc:
         return Verdict(exc.msg, True, None, None)
     context = find(found["contexts"], wanted.context_name)
-    info = _describe(facts, cluster, user, config, (wanted.context_name, context.body.get("namespace") if context else None))
+    info = _describe(facts, cluster, user, config, (wanted.context_name, context.body if context else {}))
     renewal = renewal_reason(info, wanted, now)
     if renewal is not None:
         return Verdict(f"cluster {quote(wanted.cluster_name)} {renewal}", True, info, None)
@@ -416,8 +417,9 @@ def _rewrite_reason(config: t.Mapping[str, t.Any], context: t.Optional[Entry], a
     for key, name in (("cluster", wanted.cluster_name), ("user", wanted.user_name)):
         if context.body.get(key) != name:
             return f"context {quote(wanted.context_name)} does not use {key} {quote(name)}"
-    if wanted.namespace and context.body.get("namespace") != wanted.namespace:
-        return f"context {quote(wanted.context_name)} does not have namespace {quote(wanted.namespace)}"
+    for key, value in wanted.context_fields.items():
+        if context.body.get(key) != value:
+            return f"context {quote(wanted.context_name)} does not have {key} {quote(value)}"
     if wanted.set_current and current_context(config) != wanted.context_name:
         return f"current-context is not {quote(wanted.context_name)}"
     if wanted.standalone and _holds_more(config, wanted):
@@ -443,7 +445,7 @@ def summary(info: KubeconfigInfo) -> t.Dict[str, t.Any]:
         "user_name": info.user_name,
         "context_name": info.context_name,
         "current_context": info.current_context,
-        "namespace": info.namespace,
+        **info.context_fields,
         "auth": info.auth,
         "not_before": format_time(info.not_before) if info.not_before else None,
         "not_after": format_time(info.not_after) if info.not_after else None,

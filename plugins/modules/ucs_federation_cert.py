@@ -484,7 +484,7 @@ def write(module: AnsibleModule, target: Target, request: federation.CertRequest
 def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo]) -> None:
     if info is not None:
         summary = check.summary(info)
-        for key in ("server", "context_name", "current_context", "namespace", "auth", "not_before", "not_after"):
+        for key in ("server", "context_name", "current_context", "auth", "not_before", "not_after", *info.context_fields):
             result[key] = summary[key]
 
 

@@ -16,9 +16,8 @@ import typing as t
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._federation import MAX_DURATION, MIN_DURATION
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, check_namespace, default_entry_name
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, all_context_fields, default_entry_name, read_context_fields
 
 PREFIX = "ucs_kubeconfig_"
 
@@ -76,7 +75,7 @@ class Settings(t.NamedTuple):
             "cluster_name": self.wanted.cluster_name,
             "user_name": self.wanted.user_name,
             "context_name": self.wanted.context_name,
-            "namespace": self.wanted.namespace,
+            **all_context_fields(self.wanted.context_fields),
             "set_current_context": self.wanted.set_current,
             "renew_before": self.wanted.renew_before_days,
             "mode": f"{self.mode:04o}",
@@ -104,7 +103,7 @@ def wanted_from(public: t.Mapping[str, t.Any]) -> FleetEntries:
         cluster_name=str.__str__(str(public["cluster_name"])),
         user_name=str.__str__(str(public["user_name"])),
         context_name=str.__str__(str(public["context_name"])),
-        namespace=plain_text(public["namespace"]),
+        context_fields={key: str.__str__(value) for key, value in all_context_fields(public).items() if value is not None},
         set_current=bool(public["set_current_context"]),
         renew_before_days=None if renew_before is None else int(renew_before),
     )
@@ -187,11 +186,8 @@ def read_settings(lookup: t.Callable[[str], t.Any]) -> t.Tuple[t.Optional[Settin
         if not is_set(value) and value is not None:
             read.fail(kind + "_name", "must not be empty")
         names[kind] = str(value) if is_set(value) else default_entry_name(fleet_id or "")
-    namespace = read.text("namespace")
-    try:
-        check_namespace(namespace, PREFIX + "namespace")
-    except UcsKubeconfigError as exc:
-        read.errors.append(exc.msg)
+    context_fields, errors = read_context_fields(read.text, PREFIX)
+    read.errors.extend(message for _option, message in errors)
     duration = read.whole("duration", MIN_DURATION, MAX_DURATION)
     renew_before = read.whole("renew_before", 0, optional=True)
     if duration is not None and renew_before is not None and renew_before >= duration:
@@ -204,7 +200,7 @@ def read_settings(lookup: t.Callable[[str], t.Any]) -> t.Tuple[t.Optional[Settin
         cluster_name=names["cluster"],
         user_name=names["user"],
         context_name=names["context"],
-        namespace=namespace,
+        context_fields=context_fields,
         set_current=read.flag("set_current_context"),
         renew_before_days=renew_before,
     )

@@ -27,7 +27,7 @@ from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubecon
 if TYPE_CHECKING:  # the fixtures' type (conftest is not importable by name beside other conftests)
     from conftest import SimHandle
 
-WANTED = kc.FleetEntries("fleet-x", None, "ucs-fleet", "ucs-fleet", "ucs-fleet", None, True, None)
+WANTED = kc.FleetEntries("fleet-x", None, "ucs-fleet", "ucs-fleet", "ucs-fleet", {}, True, None)
 
 
 def kubectl_version(path: Path) -> subprocess.CompletedProcess:

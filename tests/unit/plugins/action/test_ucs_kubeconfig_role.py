@@ -61,7 +61,7 @@ def test_defaults_are_valid_and_give_the_fleet_key() -> None:
     found = good()
     assert found.fleet == f"{FLEET_ID}/{VPC_ID}"
     assert found.mode == 0o600 and found.dir_mode == 0o700
-    assert found.wanted.renew_before_days is None and found.wanted.namespace is None
+    assert found.wanted.renew_before_days is None and found.wanted.context_fields == {}
 
 
 @pytest.mark.parametrize(

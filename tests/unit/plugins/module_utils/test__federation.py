@@ -78,7 +78,7 @@ def test_duration_bounds_accepted(duration: int) -> None:
 def test_entries_default_to_the_fleet_name() -> None:
     request = federation.validate_request(params(renew_before=None))
     name = f"ucs-fleet-{FLEET}"
-    assert request.wanted == federation.FleetEntries(FLEET, VPC, name, name, name, None, True, None)
+    assert request.wanted == federation.FleetEntries(FLEET, VPC, name, name, name, {}, True, None)
     assert request.standalone is False
 
 
@@ -86,7 +86,7 @@ def test_entries_as_the_options_say() -> None:
     request = federation.validate_request(
         params(cluster_name="prod-c", user_name="prod-u", context_name="prod", namespace="team-a", set_current_context=False, standalone=True)
     )
-    assert request.wanted == federation.FleetEntries(FLEET, VPC, "prod-c", "prod-u", "prod", "team-a", False, 30, standalone=True)
+    assert request.wanted == federation.FleetEntries(FLEET, VPC, "prod-c", "prod-u", "prod", {"namespace": "team-a"}, False, 30, standalone=True)
     assert request.standalone is True
 
 
@@ -107,7 +107,7 @@ def test_namespace_must_be_a_label(namespace: str) -> None:
 
 @pytest.mark.parametrize("namespace", ["default", "a", "team-a", "a" * 63, "0ps"])
 def test_namespace_accepted(namespace: str) -> None:
-    assert federation.validate_request(params(namespace=namespace)).wanted.namespace == namespace
+    assert federation.validate_request(params(namespace=namespace)).wanted.context_fields == {"namespace": namespace}
 
 
 @pytest.mark.parametrize("duration", [1, 2, 7, 30])

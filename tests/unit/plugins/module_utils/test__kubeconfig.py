@@ -26,7 +26,7 @@ from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubecon
 
 BASE = make_kubeconfig()
 KEY_B64 = BASE.config["users"][0]["user"]["client-key-data"]
-WANTED = kc.FleetEntries(FLEET_ID, VPC_ID, "ucs-fleet", "ucs-fleet", "ucs-fleet", None, True, None)
+WANTED = kc.FleetEntries(FLEET_ID, VPC_ID, "ucs-fleet", "ucs-fleet", "ucs-fleet", {}, True, None)
 
 
 def stamped_base() -> dict[str, Any]:
@@ -181,7 +181,7 @@ def test_documents_need_no_cryptography() -> None:
     code = (
         "import sys\n"
         "from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc\n"
-        "wanted = kc.FleetEntries('f', None, 'c', 'u', 'x', 'dev', True, None)\n"
+        "wanted = kc.FleetEntries('f', None, 'c', 'u', 'x', {'namespace': 'dev'}, True, None)\n"
         "text = kc.render_kubeconfig(None, sys.stdin.read(), wanted)\n"
         "assert text.startswith('apiVersion: v1'), text[:20]\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] == 'cryptography'))\n"
@@ -392,7 +392,7 @@ def test_render_current_context(current: str | None, set_current: bool, expected
 
 def test_render_namespace_and_rewrite_from_own_entries() -> None:
     first = kc.render_kubeconfig(None, stamped_base(), WANTED)
-    again = kc.render_kubeconfig(first, None, WANTED._replace(namespace="team-a"))
+    again = kc.render_kubeconfig(first, None, WANTED._replace(context_fields={"namespace": "team-a"}))
     config = yaml.safe_load(again)
     assert config["contexts"] == [{"name": "ucs-fleet", "context": {"cluster": "ucs-fleet", "user": "ucs-fleet", "namespace": "team-a"}}]
     assert config["users"] == yaml.safe_load(first)["users"], "no new certificate: the user's entry is the same"
@@ -415,12 +415,13 @@ def test_render_errors_name_the_existing_file() -> None:
         kc.render_kubeconfig("not: [yaml", stamped_base(), WANTED)
 
 
-def test_check_namespace() -> None:
-    kc.check_namespace(None)
-    kc.check_namespace("team-a")
+def test_read_context_fields_checks_the_namespace_rule() -> None:
+    assert kc.read_context_fields({}.get) == ({}, [])
+    assert kc.read_context_fields({"namespace": "team-a"}.get) == ({"namespace": "team-a"}, [])
     for bad in ("", "Team", "-a", "a" * 64, "a_b"):
-        with pytest.raises(UcsKubeconfigError, match="is not an RFC 1123 label"):
-            kc.check_namespace(bad)
+        fields, errors = kc.read_context_fields({"namespace": bad}.get, "ucs_kubeconfig_")
+        assert fields == {} and [option for option, _message in errors] == ["ucs_kubeconfig_namespace"]
+        assert "is not an RFC 1123 label" in errors[0][1]
 
 
 def test_text_whose_str_returns_itself_is_read_with_libyaml() -> None:

@@ -42,7 +42,7 @@ BROKEN_CERT_PEM = b64("-----BEGIN CERTIFICATE-----\nTUlJQm9uc2Vuc2U=\n-----END C
 BROKEN_KEY_PEM = b64("-----BEGIN PRIVATE KEY-----\nTUlJQm9uc2Vuc2U=\n-----END PRIVATE KEY-----\n")
 ENCRYPTED_KEY = b64(key_pem(BASE.key, password=b"passphrase-1234"))
 SECRETS = [*BASE.secrets, *OTHER.secrets, ENCRYPTED_KEY]
-WANTED = kc.FleetEntries(FLEET_ID, VPC_ID, "ucs-fleet", "ucs-fleet", "ucs-fleet", None, True, None)
+WANTED = kc.FleetEntries(FLEET_ID, VPC_ID, "ucs-fleet", "ucs-fleet", "ucs-fleet", {}, True, None)
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -218,12 +218,12 @@ def test_renew_before_that_covers_the_whole_lifetime_warns() -> None:
 
 def test_accepted_kubeconfig_is_named_stamped_and_never_changes_its_input() -> None:
     config = BASE.copy()
-    own, info, _warnings = accept(config, wanted=WANTED._replace(namespace="team-a"))
+    own, info, _warnings = accept(config, wanted=WANTED._replace(context_fields={"namespace": "team-a"}))
     assert config == BASE.config
     assert [own[s][0]["name"] for s in ("clusters", "users", "contexts")] == ["ucs-fleet"] * 3
     assert own["contexts"][0]["context"] == {"cluster": "ucs-fleet", "user": "ucs-fleet", "namespace": "team-a"}
     assert kc.read_identity(own["clusters"][0]["cluster"]) == (FLEET_ID, VPC_ID)
-    assert (info.fleet_id, info.vpc_id, info.namespace, info.context_name) == (FLEET_ID, VPC_ID, "team-a", "ucs-fleet")
+    assert (info.fleet_id, info.vpc_id, info.context_fields["namespace"], info.context_name) == (FLEET_ID, VPC_ID, "team-a", "ucs-fleet")
     summary = ck.summary(info)
     assert summary["not_after"] == ck.format_time(info.not_after) and not leaked(repr(summary) + repr(info), SECRETS)
 
@@ -293,8 +293,8 @@ CASES = [
         True,
     ),
     ("not yaml", lambda: "a: [", {}, "the kubeconfig is not usable: the kubeconfig is not valid YAML (line 1, column 5)", True),
-    ("namespace wanted", good_text, {"namespace": "team-a"}, "context 'ucs-fleet' does not have namespace 'team-a'", False),
-    ("namespace kept", lambda: good_text(namespace="team-a"), {}, None, False),
+    ("namespace wanted", good_text, {"context_fields": {"namespace": "team-a"}}, "context 'ucs-fleet' does not have namespace 'team-a'", False),
+    ("namespace kept", lambda: good_text(context_fields={"namespace": "team-a"}), {}, None, False),
     ("not current", lambda: edited(good_text(), lambda c: c.update({"current-context": "else"})), {}, "current-context is not 'ucs-fleet'", False),
     ("not current allowed", lambda: edited(good_text(), lambda c: c.update({"current-context": "else"})), {"set_current": False}, None, False),
     ("context missing", lambda: edited(good_text(), lambda c: c.update(contexts=[])), {"set_current": False}, "context 'ucs-fleet' is missing", False),
