@@ -76,11 +76,8 @@ class Entry(t.NamedTuple):
 
 
 class ContextSetting(t.NamedTuple):
-    """A field of the fleet's context that the user may set.
-
-    ``key`` is the field's key in the context, the option of ucs_federation_cert and, prefixed
-    with ``ucs_kubeconfig_``, the variable of the role.
-    """
+    """A settable field of the fleet's context; ``key`` is also the module's option and, with
+    the prefix ``ucs_kubeconfig_``, the role's variable."""
 
     key: str
     pattern: "t.Pattern[str]"
@@ -95,10 +92,9 @@ CONTEXT_SETTINGS = (ContextSetting("namespace", _NAMESPACE_RE, NAMESPACE_RULE),)
 class FleetEntries(t.NamedTuple):
     """What the fleet's entries in a kubeconfig must be: the one description of "right".
 
-    ``context_fields`` holds the CONTEXT_SETTINGS the user set (key -> value); a field not in it
-    is left as the context has it. ``renew_before_days`` None means automatic: a third of the
-    certificate's own lifetime, at most 30 days (cert-manager's rule). ``standalone``: the file
-    holds the fleet alone.
+    ``context_fields``: the CONTEXT_SETTINGS the user set; the others are left as the file has
+    them. ``renew_before_days`` None: automatic, a third of the certificate's own lifetime, at
+    most 30 days (cert-manager's rule). ``standalone``: the file holds the fleet alone.
     """
 
     fleet_id: str
@@ -118,11 +114,8 @@ def default_entry_name(fleet_id: str) -> str:
 
 
 def read_context_fields(lookup: t.Callable[[str], t.Optional[str]], option_prefix: str = "") -> t.Tuple[t.Dict[str, str], t.List[t.Tuple[str, str]]]:
-    """Read and check every settable context field through ``lookup(key)`` (None = not set).
-
-    Returns (the fields set, [(option, message)] for each one that breaks its rule); the option
-    is ``option_prefix + key``, the name the user typed.
-    """
+    """Read and check each settable context field through ``lookup(key)`` (None: not set).
+    Returns (the fields set, [(option_prefix + key, message)] for each that breaks its rule)."""
     fields = {}  # type: t.Dict[str, str]
     errors = []  # type: t.List[t.Tuple[str, str]]
     for setting in CONTEXT_SETTINGS:
@@ -138,13 +131,10 @@ def read_context_fields(lookup: t.Callable[[str], t.Optional[str]], option_prefi
 
 
 def all_context_fields(fields: t.Mapping[str, t.Any]) -> t.Dict[str, t.Optional[str]]:
-    """Every settable context field of ``fields`` (a context body, or a FleetEntries' fields),
-    None where it is unset, empty or not a string: the form results and plans report."""
-    return {setting.key: _text_or_none(fields.get(setting.key)) for setting in CONTEXT_SETTINGS}
-
-
-def _text_or_none(value: t.Any) -> t.Optional[str]:
-    return value if isinstance(value, str) and value else None
+    """Each settable field of a context body (or of wanted fields), None where it is not a
+    non-empty string: the form that results and plans report."""
+    values = {setting.key: fields.get(setting.key) for setting in CONTEXT_SETTINGS}
+    return {key: value if isinstance(value, str) and value else None for key, value in values.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,20 +151,14 @@ def quote(name: t.Any) -> str:
     return "'" + clean_text(str(name), 80) + "'"
 
 
+_TYPE_NAMES = ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"), (t.Mapping, "a mapping"), ((list, tuple), "a list"))
+
+
 def type_name(value: t.Any) -> str:
+    """A value's type in the words of a message ("a string"); bool before int, as YAML reads them."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, t.Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return "a " + type(value).__name__
+    return next((name for kinds, name in _TYPE_NAMES if isinstance(value, kinds)), "a " + type(value).__name__)
 
 
 def _plain(value: t.Any, path: str = "the kubeconfig", depth: int = 0, budget: t.Optional[t.List[int]] = None) -> t.Any:
