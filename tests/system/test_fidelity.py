@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import ucs_simulator
 import yaml
 from conftest import AnsibleRunner, Run, Simulator, assert_nothing_leaked
 from sshd import local_host_vars, write_inventory
@@ -26,17 +27,9 @@ from sshd import local_host_vars, write_inventory
 pytestmark = pytest.mark.system
 
 MODULE = "ucs_cloud.fleet.ucs_federation_cert"
-PROFILES = [
-    "client-ca",
-    "legacy",
-    "empty-ca",
-    "insecure-string",
-    "ca-and-insecure",
-    "token-user",
-    "capped-validity",
-    "no-current-context",
-    "state-words",
-]
+# Every answer profile the simulator has: a new way the real cloud may answer is tested here
+# the moment it is added there (test_simulator.py pins the list itself).
+PROFILES = list(ucs_simulator.PROFILES)
 ROLE_PLAY = """\
 - name: Install the fleet kubeconfig
   hosts: all
