@@ -5,8 +5,8 @@
 """Decide, for one host, what its kubeconfig needs (the first step of the role ucs_kubeconfig).
 
 Runs in the host's forked worker: reads the file on the target with kubeconfig_file_info (one
-round trip; ``~`` is resolved there, once, from the HOME of the target process) and decides on
-the controller. The result holds no key material, so the task needs no no_log.
+round trip; ``~`` is resolved there, once, from the HOME of the target process, and the mode,
+owner and group are compared there) and decides on the controller. The result holds no key material, so the task needs no no_log.
 """
 
 import base64
@@ -28,20 +28,14 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def attribute_drift(state: t.Mapping[str, t.Any], settings: Settings) -> t.List[str]:
-    """How the existing file's mode, owner and group differ from the wanted ones (words)."""
-    drift = []
-    mode = state.get("mode")
-    if mode is not None:
-        # kubeconfig_file_info returns the mode as an octal string ("0644").
-        number = mode if isinstance(mode, int) else int(str(mode), 8)
-        if number != settings.mode:
-            drift.append(f"mode {number:04o}, not {settings.mode:04o}")
-    for kind, wanted in (("owner", settings.owner), ("group", settings.group)):
-        number = state.get("uid" if kind == "owner" else "gid")
-        if wanted is not None and wanted not in (state.get(kind), str(number)):
-            drift.append(f"{kind} {state.get(kind) or number}, not {wanted}")
-    return drift
+def read_args(settings: Settings) -> t.Dict[str, t.Any]:
+    """The options of kubeconfig_file_info: the path, and the attributes it reports the drift from."""
+    args = {"path": settings.path, "mode": f"{settings.mode:04o}"}  # type: t.Dict[str, t.Any]
+    if settings.owner is not None:
+        args["owner"] = settings.owner
+    if settings.group is not None:
+        args["group"] = settings.group
+    return args
 
 
 def decide(settings: Settings, state: t.Mapping[str, t.Any], now: datetime.datetime) -> t.Dict[str, t.Any]:
@@ -58,7 +52,9 @@ def decide(settings: Settings, state: t.Mapping[str, t.Any], now: datetime.datet
             "failed": True,
             "msg": f"{state['path']}: the existing kubeconfig is not usable ({verdict.blocker}); set {PREFIX}standalone=true to replace it, or fix the file",
         }
-    drift = attribute_drift(state, settings) if content is not None else []
+    # kubeconfig_file_info compared mode, owner and group on the target (read_args), by the rule
+    # kubeconfig_file writes by: owner and group names exist there, not here.
+    drift = list(state.get("drift") or []) if content is not None else []
     reasons = ([verdict.reason] if verdict.reason else []) + drift
     return {
         "changed": False,
@@ -98,7 +94,7 @@ class ActionModule(ActionBase):
         if settings is None:
             return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: " + "; ".join(errors))
         try:
-            state = self._execute_module(READ_MODULE, module_args={"path": settings.path}, task_vars=task_vars)
+            state = self._execute_module(READ_MODULE, module_args=read_args(settings), task_vars=task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         if state.get("failed") or "path" not in state:

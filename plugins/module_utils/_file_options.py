@@ -13,7 +13,7 @@ Standard library only, Python 3.6+: the target modules import it on the managed 
   existing file belongs to the user who will own the new one (check_owner). A link is refused,
   never followed (lstat);
 - resolve_owner() / resolve_group(): names or numbers to ids, refused when this user cannot give
-  a file to them;
+  a file to them (owner_id() / group_id(): the lookup alone, for a reader that only compares);
 - parse_mode(): an octal string or a symbolic mode as chmod reads it; a YAML integer such as 600
   (the decimal, not the octal, the user meant) is refused; loose_mode_warning() for a mode that
   gives the group or others access to the key.
@@ -153,13 +153,25 @@ def check_owner(path: str, file_uid: int, uid: t.Optional[int], option: str = "d
         )
 
 
+def owner_id(owner: t.Any, option: str = "owner") -> t.Optional[int]:
+    """The uid of owner (a name, a numeric string or an int), None when unset; unknown names and
+    empty strings are refused. Only a lookup: whether this user may give a file to it is
+    resolve_owner's rule (a reader such as kubeconfig_file_info only compares)."""
+    return _resolve_id(owner, option, pwd.getpwnam, "user")
+
+
+def group_id(group: t.Any, option: str = "group") -> t.Optional[int]:
+    """The gid of group, None when unset; see owner_id."""
+    return _resolve_id(group, option, grp.getgrnam, "group")
+
+
 def resolve_owner(owner: t.Any, option: str = "owner") -> t.Optional[int]:
     """The uid of owner (a name, a numeric string or an int), None when unset.
 
     Unknown names, empty strings, and (when not running as root) another user than the running
     one are refused before any API call.
     """
-    uid = _resolve_id(owner, option, pwd.getpwnam, "user")
+    uid = owner_id(owner, option)
     if uid is not None and os.geteuid() != 0 and uid != os.geteuid():
         raise UcsValidationError(f"{option} {owner}: only root can give a file to another user; this runs as {user_name(os.geteuid())}", option=option)
     return uid
@@ -167,7 +179,7 @@ def resolve_owner(owner: t.Any, option: str = "owner") -> t.Optional[int]:
 
 def resolve_group(group: t.Any, option: str = "group") -> t.Optional[int]:
     """The gid of group (a name, a numeric string or an int), None when unset; see resolve_owner."""
-    gid = _resolve_id(group, option, grp.getgrnam, "group")
+    gid = group_id(group, option)
     if gid is not None and os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
         raise UcsValidationError(f"{option} {group}: this user ({user_name(os.geteuid())}) is not a member of it and cannot give a file to it", option=option)
     return gid

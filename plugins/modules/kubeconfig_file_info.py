@@ -20,6 +20,9 @@ description:
     is read is checked again through the opened descriptor.
   - RV(checksum) is what M(ucs_cloud.fleet.kubeconfig_file) takes as O(ucs_cloud.fleet.kubeconfig_file#module:expected_checksum),
     so that a write based on this content never overwrites a change made since.
+  - With O(mode), O(owner) or O(group), also says in RV(drift) how the file's attributes differ
+    from them, in the words M(ucs_cloud.fleet.kubeconfig_file) decides a rewrite by. Names are
+    looked up on the target, where they exist.
   - The content holds the client key of every user in the file. Register the result with
     C(no_log=true).
   - Needs only the Python standard library on the target.
@@ -42,6 +45,26 @@ options:
         (E(HOME) of the module's process).
     type: path
     required: true
+  mode:
+    description:
+      - The permissions the file should have, compared with its own into RV(drift). Read as
+        O(ucs_cloud.fleet.kubeconfig_file#module:mode) reads it, a quoted octal string
+        (V('0600')) or a symbolic mode (V(u=rw,go=)) applied to the file's mode; an integer that
+        does not read as the octal meant is refused, with the advice to quote it.
+      - Not set, the mode is not compared.
+    type: raw
+  owner:
+    description:
+      - Name or number of the user who should own the file, compared into RV(drift).
+      - A name that has no user on the target fails the module, naming the option.
+      - Not set, the owner is not compared.
+    type: str
+  group:
+    description:
+      - Name or number of the group the file should have, compared into RV(drift).
+      - A name that has no group on the target fails the module, naming the option.
+      - Not set, the group is not compared.
+    type: str
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.slurp
@@ -123,6 +146,16 @@ content:
   returned: when RV(exists) is true
   type: str
   sample: YXBpVmVyc2lvbjogdjEK
+drift:
+  description:
+    - How the file's mode, owner and group differ from O(mode), O(owner) and O(group), one
+      phrase each, the wanted value last; an empty list when they match or the file does not
+      exist.
+    - Not in the result when none of O(mode), O(owner) and O(group) is set.
+  returned: when O(mode), O(owner) or O(group) is set
+  type: list
+  elements: str
+  sample: ["mode 0644, not 0600", "owner root (uid 0), not ops (uid 1000)"]
 """
 
 import base64
@@ -130,22 +163,30 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={"path": {"type": "path", "required": True}},
-        supports_check_mode=True,
-    )
-    # type=path expanded ~ from this process's HOME; relative paths are made absolute here.
-    path = os.path.abspath(module.params["path"])
-    result = {"changed": False, "path": path, "exists": False, "directory_exists": os.path.isdir(os.path.dirname(path))}
-    try:
-        state = files.read_regular(path, "path")
-    except UcsError as exc:
-        module.fail_json(msg=exc.msg, **result)
+def argument_spec() -> dict:
+    return {
+        "path": {"type": "path", "required": True},
+        # No defaults: an attribute that is not given is not compared.
+        "mode": {"type": "raw"},
+        "owner": {"type": "str"},
+        "group": {"type": "str"},
+    }
+
+
+def run(params: dict, result: dict) -> dict:
+    """Fill result with what path holds and, when attributes are wanted, their drift; UcsError."""
+    wanted = any(params[name] is not None for name in ("mode", "owner", "group"))
+    # Checked before the file is read, whether it exists or not: a typo is an error either way.
+    if params["mode"] is not None:
+        file_options.parse_mode(params["mode"])
+    uid = file_options.owner_id(params["owner"])
+    gid = file_options.group_id(params["group"])
+    state = files.read_regular(result["path"], "path")
     if state.exists:
         content = state.content or b""
         result.update(
@@ -160,6 +201,22 @@ def main() -> None:
             checksum=state.checksum,
             content=base64.b64encode(content).decode("ascii"),
         )
+    if wanted:
+        # A symbolic mode applies to the file's own mode, as kubeconfig_file applies it.
+        mode = None if params["mode"] is None else file_options.parse_mode(params["mode"], base=state.mode if state.exists else None)
+        result["drift"] = files.attribute_drift(state, mode, uid, gid)
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # type=path expanded ~ from this process's HOME; relative paths are made absolute here.
+    path = os.path.abspath(module.params["path"])
+    result = {"changed": False, "path": path, "exists": False, "directory_exists": os.path.isdir(os.path.dirname(path))}
+    try:
+        run(module.params, result)
+    except UcsError as exc:
+        module.fail_json(msg=exc.msg, **result)
     module.exit_json(**result)
 
 

@@ -403,6 +403,10 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
         keys: ["{{{{ with_content.keys() | list }}}}"]
   - ucs_cloud.fleet.kubeconfig_file_info:
       path: {work}/fleet.yaml
+  - ucs_cloud.fleet.kubeconfig_file_info:
+      path: {work}/fleet.yaml
+      mode: "0644"
+      group: "0"
   - ucs_cloud.fleet.kubeconfig_file:
       path: {work}/written.yaml
       content: "first: 1\\n"

@@ -170,17 +170,21 @@ def test_right_file_needs_nothing_and_the_plan_holds_no_key() -> None:
     assert key not in repr(result) and "content" not in result
 
 
+def test_the_read_module_is_asked_for_the_drift_of_the_wanted_attributes() -> None:
+    # kubeconfig_file_info compares them on the target (its own tests hold the rule and the words).
+    assert plan.read_args(good(path="/k", mode="0640")) == {"path": "/k", "mode": "0640"}
+    assert plan.read_args(good(path="/k", owner="1000", group="ops")) == {"path": "/k", "mode": "0600", "owner": "1000", "group": "ops"}
+
+
 def test_drift_and_namespace_need_a_write_but_no_download() -> None:
-    drift = plan.decide(good(owner="root"), state(fleet_file(), "0644"), NOW)
+    words = ["mode 0644, not 0600", "owner ops (uid 1000), not root (uid 0)"]
+    drift = plan.decide(good(owner="root"), state(fleet_file(), "0644", drift=words), NOW)
     assert drift["needs_write"] and not drift["needs_fetch"] and not drift["needs_entries"]
-    assert drift["reason"] == "mode 0644, not 0600; owner ops, not root"
+    assert drift["reason"] == "mode 0644, not 0600; owner ops (uid 1000), not root (uid 0)"
+    assert not plan.decide(good(), state(fleet_file(), drift=[]), NOW)["needs_write"]
     namespace = plan.decide(good(namespace="team-a"), state(fleet_file()), NOW)
     assert namespace["needs_entries"] and not namespace["needs_fetch"]
     assert "namespace 'team-a'" in namespace["reason"]
-
-
-def test_owner_given_by_number_is_no_drift() -> None:
-    assert not plan.decide(good(owner="1000", group="ops"), state(fleet_file()), NOW)["needs_write"]
 
 
 def test_expiring_other_vpc_and_renew_window() -> None:

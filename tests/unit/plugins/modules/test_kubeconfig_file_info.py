@@ -19,8 +19,8 @@ from ansible_collections.ucs_cloud.fleet.plugins.modules import kubeconfig_file_
 from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args
 
 
-def run_main(capsys: pytest.CaptureFixture[str], path: Any) -> dict[str, Any]:
-    with patch_module_args({"path": str(path)}), pytest.raises(SystemExit):
+def run_main(capsys: pytest.CaptureFixture[str], path: Any, **options: Any) -> dict[str, Any]:
+    with patch_module_args({"path": str(path), **options}), pytest.raises(SystemExit):
         kubeconfig_file_info.main()
     return json.loads(capsys.readouterr().out)
 
@@ -39,13 +39,14 @@ def test_existing_file_reports_attributes_and_content(capsys: pytest.CaptureFixt
     assert result["size"] == len(data)
     assert result["checksum"] == hashlib.sha256(data).hexdigest()
     assert base64.b64decode(result["content"]) == data
+    assert "drift" not in result, "without mode, owner or group the result is as it always was"
 
 
 def test_missing_file_in_existing_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     result = run_main(capsys, tmp_path / "config")
     assert not result.get("failed")
     assert result["exists"] is False and result["directory_exists"] is True
-    assert "content" not in result and "mode" not in result
+    assert "content" not in result and "mode" not in result and "drift" not in result
 
 
 def test_missing_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -111,3 +112,65 @@ def test_unreadable_file_fails_with_the_reason(capsys: pytest.CaptureFixture[str
     result = run_main(capsys, path)
     assert result["failed"] and result["msg"] == f"cannot read path {path}: Permission denied"
     assert "content" not in result and "secret" not in json.dumps(result)
+
+
+# --- drift of the wanted mode, owner and group ------------------------------------------------------
+
+
+def me() -> str:
+    return f"{pwd.getpwuid(os.geteuid()).pw_name} (uid {os.geteuid()})"
+
+
+def other_user() -> pwd.struct_passwd:
+    return next(entry for entry in pwd.getpwall() if entry.pw_uid != os.geteuid())
+
+
+def test_drift_is_said_in_words_the_wanted_value_last(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("x")
+    path.chmod(0o644)
+    other = other_user()
+    result = run_main(capsys, path, mode="0600", owner=other.pw_name)
+    assert not result.get("failed"), result
+    assert result["drift"] == ["mode 0644, not 0600", f"owner {me()}, not {other.pw_name} (uid {other.pw_uid})"]
+    assert result["mode"] == "0644" and result["content"], "the drift comes on top of what is read"
+
+
+def test_matching_attributes_by_name_or_number_are_no_drift(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("x")
+    path.chmod(0o600)
+    name = pwd.getpwuid(os.geteuid()).pw_name
+    assert run_main(capsys, path, mode="0600", owner=name, group=str(os.getegid()))["drift"] == []
+    assert run_main(capsys, path, owner=str(os.geteuid()))["drift"] == []
+    # A symbolic mode applies to the file's own mode, as kubeconfig_file applies it.
+    assert run_main(capsys, path, mode="go-rwx")["drift"] == []
+    assert run_main(capsys, path, mode="g+r")["drift"] == ["mode 0600, not 0640"]
+
+
+def test_missing_file_has_no_drift(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = run_main(capsys, tmp_path / "config", mode="0600", owner=other_user().pw_name)
+    assert not result.get("failed") and result["exists"] is False and result["drift"] == []
+
+
+@pytest.mark.parametrize(("option", "kind"), [("owner", "user"), ("group", "group")])
+def test_unknown_owner_or_group_fails_naming_the_option(capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, kind: str) -> None:
+    path = tmp_path / "config"
+    path.write_text("secret")
+    result = run_main(capsys, path, **{option: "nosuch-ucs-name"})
+    assert result["failed"] and result["msg"] == f"{option} 'nosuch-ucs-name': no such {kind} on this host"
+    assert "content" not in result and "secret" not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        (600, "mode 600 is an integer: YAML read it as the decimal number 600, which is the mode 01130"),
+        ("rw-------", "mode 'rw-------' is invalid: use a quoted octal string such as '0600'"),
+        ("", "mode must not be empty"),
+    ],
+)
+def test_bad_mode_fails_as_kubeconfig_file_refuses_it(capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: Any, message: str) -> None:
+    # Whether the file exists or not: a typo is an error either way.
+    result = run_main(capsys, tmp_path / "config", mode=mode)
+    assert result["failed"] and result["msg"].startswith(message), result["msg"]
