@@ -48,15 +48,22 @@ seealso:
 
 EXAMPLES = r"""
 ---
-# kubeconfig_fetch is a step of the role ucs_cloud.fleet.ucs_kubeconfig, which runs it with its variables:
-- name: Install the fleet kubeconfig (the role plans, fetches and writes)
-  ansible.builtin.include_role:
+# kubeconfig_fetch is the download step of the role ucs_cloud.fleet.ucs_kubeconfig. It belongs to
+# the action group ucs_cloud.fleet.ucs, so module_defaults of that group reach the role's download
+# as they reach ucs_cloud.fleet.ucs_federation_cert (the role's variables, when set, win).
+- name: Install the fleet kubeconfig, the connection set once for every UCS task
+  ansible.builtin.import_role:
     name: ucs_cloud.fleet.ucs_kubeconfig
   vars:
     ucs_kubeconfig_fleet_id: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
     ucs_kubeconfig_project_id: 08d44be1ef00d22e2f6fc0061f54a2f1
     ucs_kubeconfig_vpc_id: 11c9fe72-5a90-4295-bcfe-774726fb9066
     ucs_kubeconfig_subnet_id: 0de91d89-1e06-4e24-b371-35d5d3d3779b
+  module_defaults:
+    group/ucs_cloud.fleet.ucs:
+      endpoint: "{{ ucs_endpoint }}"
+      timeout: 60
+      retries: 5
 """
 
 RETURN = r"""

@@ -73,15 +73,20 @@ seealso:
 
 EXAMPLES = r"""
 ---
-- name: Read the kubeconfig of the connecting user
+# mode "go-rwx" applies to the file's own mode, as kubeconfig_file applies it: the drift is then
+# only the access of the group and of other users (a mode 0400 file has none).
+- name: Read the kubeconfig of the connecting user, and whether others may read its keys
   ucs_cloud.fleet.kubeconfig_file_info:
     path: ~/.kube/config
+    mode: go-rwx
   register: kubeconfig_file
   no_log: true
 
-- name: Say whether it exists, and its mode
-  ansible.builtin.debug:
-    msg: "{{ kubeconfig_file.path }}: {{ kubeconfig_file.mode if kubeconfig_file.exists else 'missing' }}"
+- name: Refuse a kubeconfig that other users can read
+  ansible.builtin.assert:
+    that: kubeconfig_file.drift | length == 0
+    fail_msg: "{{ kubeconfig_file.path }}: {{ kubeconfig_file.drift | join('; ') }}; its keys are not private"
+    success_msg: "{{ kubeconfig_file.path }}: {{ 'mode ' ~ kubeconfig_file.mode if kubeconfig_file.exists else 'missing' }}"
 """
 
 RETURN = r"""

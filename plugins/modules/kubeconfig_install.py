@@ -52,15 +52,21 @@ seealso:
 
 EXAMPLES = r"""
 ---
-# kubeconfig_install is a step of the role ucs_cloud.fleet.ucs_kubeconfig, which runs it with its variables:
-- name: Install the fleet kubeconfig (the role plans, fetches and writes)
+# kubeconfig_install is the write step of the role ucs_cloud.fleet.ucs_kubeconfig. In check mode it
+# writes nothing and reports as changed exactly the hosts that a real run would write, with the
+# reason; with diff, their checksum, mode, owner and group before and after (never the content).
+- name: Preview which hosts would get a new kubeconfig, renewing certificates that expire within 30 days
   ansible.builtin.include_role:
     name: ucs_cloud.fleet.ucs_kubeconfig
+    apply:
+      check_mode: true
+      diff: true
   vars:
-    ucs_kubeconfig_fleet_id: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
-    ucs_kubeconfig_project_id: 08d44be1ef00d22e2f6fc0061f54a2f1
-    ucs_kubeconfig_vpc_id: 11c9fe72-5a90-4295-bcfe-774726fb9066
-    ucs_kubeconfig_subnet_id: 0de91d89-1e06-4e24-b371-35d5d3d3779b
+    ucs_kubeconfig_fleet_id: "{{ fleet_id }}"
+    ucs_kubeconfig_project_id: "{{ project_id }}"
+    ucs_kubeconfig_vpc_id: "{{ vpc_id }}"
+    ucs_kubeconfig_subnet_id: "{{ subnet_id }}"
+    ucs_kubeconfig_renew_before: 30
 """
 
 RETURN = r"""

@@ -12,13 +12,17 @@ version_added: 0.1.0
 description:
   - The first step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run for every host.
     It reads the role's C(ucs_kubeconfig_*) variables, checks them, reads the kubeconfig on the
-    target with M(ucs_cloud.fleet.kubeconfig_file_info) and decides on the controller whether the
-    fleet's entries must be written, and whether that needs a new certificate.
+    target with M(ucs_cloud.fleet.kubeconfig_file_info), which also compares its mode, owner and
+    group there, and decides on the controller whether the fleet's entries must be written, and
+    whether that needs a new certificate.
   - C(~) in C(ucs_kubeconfig_path) is resolved once, on the target, from the HOME of the process
     that reads the file; RV(path) is that absolute path, which the role then writes.
   - A bad setting fails the host with a message that names the variable and the rule.
   - The result holds no key material.
-  - Internal to the role; takes no options.
+  - Takes no options; it reads the role's variables, so that a task running it outside the role
+    sets those the role's defaults would give (see the example).
+  - Alone, it is a read-only audit of which hosts need a new kubeconfig and why (RV(reason)),
+    with no API call, no credentials and no write.
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
@@ -42,15 +46,30 @@ seealso:
 
 EXAMPLES = r"""
 ---
-# kubeconfig_plan is a step of the role ucs_cloud.fleet.ucs_kubeconfig, which runs it with its variables:
-- name: Install the fleet kubeconfig (the role plans, fetches and writes)
-  ansible.builtin.include_role:
-    name: ucs_cloud.fleet.ucs_kubeconfig
+# Alone, kubeconfig_plan is a read-only audit: it reads each host's kubeconfig and says what the
+# role ucs_cloud.fleet.ucs_kubeconfig would do there, with no API call, no credentials and no
+# write. It reads the role's variables; outside the role, set those the role's defaults give.
+- name: Read each host's kubeconfig and decide what it needs
+  ucs_cloud.fleet.kubeconfig_plan:
   vars:
     ucs_kubeconfig_fleet_id: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
-    ucs_kubeconfig_project_id: 08d44be1ef00d22e2f6fc0061f54a2f1
     ucs_kubeconfig_vpc_id: 11c9fe72-5a90-4295-bcfe-774726fb9066
-    ucs_kubeconfig_subnet_id: 0de91d89-1e06-4e24-b371-35d5d3d3779b
+    ucs_kubeconfig_path: ~/.kube/config
+    ucs_kubeconfig_mode: "0600"
+    ucs_kubeconfig_dir_mode: "0700"
+    ucs_kubeconfig_duration: 365
+    ucs_kubeconfig_set_current_context: true
+    ucs_kubeconfig_backup: false
+    ucs_kubeconfig_standalone: false
+    ucs_kubeconfig_controller: localhost
+  register: kubeconfig_audit
+
+- name: Say which hosts need a new kubeconfig, and why
+  ansible.builtin.debug:
+    msg: >-
+      {{ kubeconfig_audit.path }}:
+      {{ kubeconfig_audit.reason if kubeconfig_audit.needs_write else 'right, its certificate expires ' ~ kubeconfig_audit.not_after }}
+      {{ '(needs a new certificate)' if kubeconfig_audit.needs_fetch else '' }}
 """
 
 RETURN = r"""
