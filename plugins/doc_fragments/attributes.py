@@ -20,3 +20,13 @@ attributes:
     description:
       - Files are replaced atomically, so a reader sees the old file or the new one, never a partial one.
 """
+
+    # The modules that are steps of the role ucs_kubeconfig: action plugins, run per host.
+    ROLE_STEP = r"""
+attributes:
+  action:
+    description: The work is done by an action plugin, on the controller, in the host's worker.
+    support: full
+  platform:
+    platforms: posix
+"""

@@ -24,18 +24,14 @@ author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ucs_cloud.fleet.attributes.role_step
   - ucs_cloud.fleet.connection
 attributes:
-  action:
-    description: The work is done by an action plugin, on the controller, in the host's worker.
-    support: full
   check_mode:
     support: full
     details: The module makes read calls only and returns no kubeconfig.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options:
   plan:
     description:

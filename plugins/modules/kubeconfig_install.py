@@ -24,18 +24,14 @@ author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ucs_cloud.fleet.attributes.role_step
 attributes:
-  action:
-    description: The work is done by an action plugin, on the controller, in the host's worker.
-    support: full
   check_mode:
     support: full
     details: Writes nothing and reports as changed exactly the hosts that a real run would change.
   diff_mode:
     support: full
     details: Checksum, mode, owner and group before and after; never the content.
-  platform:
-    platforms: posix
 options:
   plan:
     description: The result of M(ucs_cloud.fleet.kubeconfig_plan) for this host.

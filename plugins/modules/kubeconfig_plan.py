@@ -27,17 +27,13 @@ author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ucs_cloud.fleet.attributes.role_step
 attributes:
-  action:
-    description: The work is done by an action plugin, on the controller, in the host's worker.
-    support: full
   check_mode:
     support: full
     details: Only reads.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 options: {}
 seealso:
   - module: ucs_cloud.fleet.kubeconfig_install
