@@ -15,6 +15,10 @@ the end, and measures in one run:
    IAM token + download + copy 0600 on every run) and the hand-written baseline
    (baseline.yml), run back to back; the median of --repeats per-attempt ratios.
 
+4. the price of the role's steady state against the floor, by A/B runs (--variants-size): the
+   role as shipped and copies of the collection without the argument spec (its validation task)
+   and also without the write task (skipped in the steady state), interleaved with the floor.
+
 Prints a human-readable report and, with --out, writes every raw figure as JSON.
 """
 
@@ -372,6 +376,67 @@ def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, A
     return results
 
 
+# The steady state's costs beyond the floor, each removed in a copy of the collection: what
+# dropping it would buy. (name, what is removed.)
+VARIANTS = (
+    ("shipped", ()),
+    ("no_argument_spec", ("argument_spec",)),
+    ("no_argument_spec_no_write_task", ("argument_spec", "write_task")),
+)
+
+
+def variant_collection(bench: Bench, name: str, removed: tuple) -> Path:
+    """A copy of the collection as the working tree has it, without what ``removed`` names."""
+    root = bench.work / "variants" / name
+    target = root / "ansible_collections" / "ucs_cloud" / "fleet"
+    for part in ("plugins", "roles", "meta"):
+        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "galaxy.yml", target / "galaxy.yml")
+    role = target / "roles" / "ucs_kubeconfig"
+    if "argument_spec" in removed:
+        (role / "meta" / "argument_specs.yml").unlink()
+    if "write_task" in removed:
+        tasks = (role / "tasks" / "main.yml").read_text()
+        # The write task is the last one; the steady state skips it on every host.
+        head, _sep, _write = tasks.rpartition("\n- name: Write the kubeconfig")
+        (role / "tasks" / "main.yml").write_text(head + "\n")
+    return root
+
+
+def measure_variants(bench: Bench, size: int, repeats: int) -> Dict[str, Any]:
+    """Steady-state wall time of each variant and of the floor, interleaved, per attempt."""
+    inventory = write_inventory(bench, f"variants{size}", size)
+    paths = {name: variant_collection(bench, name, removed) for name, removed in VARIANTS}
+    bench.sim.reset()
+    bench.playbook("role.yml", inventory)
+    saved = dict(bench.env)
+    walls: Dict[str, List[float]] = {"floor": [], **{name: [] for name, _removed in VARIANTS}}
+    ratios: Dict[str, List[float]] = {name: [] for name, _removed in VARIANTS}
+    try:
+        for attempt in range(repeats):
+            order = ["floor", *paths]
+            if attempt % 2:
+                order.reverse()
+            for name in order:
+                bench.env = dict(saved)
+                if name != "floor":
+                    bench.env["ANSIBLE_COLLECTIONS_PATH"] = str(paths[name])
+                timing = bench.playbook("floor.yml" if name == "floor" else "role.yml", inventory)
+                if name != "floor" and "changed=0" not in timing.output:
+                    raise RuntimeError(f"variant {name} was not in the steady state:\n{timing.output[-2000:]}")
+                walls[name].append(timing.wall)
+            for name, series in ratios.items():
+                series.append(walls[name][-1] / walls["floor"][-1])
+    finally:
+        bench.env = saved
+    result: Dict[str, Any] = {"hosts": size, "floor": spread(walls["floor"])}
+    for name, _removed in VARIANTS:
+        result[name] = {"wall": spread(walls[name]), "ratio_vs_floor": round(statistics.median(ratios[name]), 3), "ratios": [round(r, 3) for r in ratios[name]]}
+        print(f"  {name:<32} {result[name]['wall']['median']:6.2f}s  x{result[name]['ratio_vs_floor']} of the floor {result[name]['ratios']}", flush=True)
+    print(f"  {'floor':<32} {result['floor']['median']:6.2f}s", flush=True)
+    return result
+
+
 PROFILE_CALLBACK = '''
 from __future__ import annotations
 import json, os, time
@@ -483,8 +548,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; medians are reported")
     parser.add_argument("--api-hosts", type=int, default=6, help="hosts of the API-call scenarios")
     parser.add_argument("--out", type=Path, help="write all figures as JSON to this file")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: api,module,scaling,profile")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: api,module,scaling,profile,variants")
     parser.add_argument("--profile-size", type=int, default=10, help="hosts of the per-task profile run")
+    parser.add_argument("--variants-size", type=int, default=50, help="hosts of the A/B runs of the role without parts of it")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -511,6 +577,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if "profile" not in skip:
             print(f"Per-task wall time (median of {args.repeats}):", flush=True)
             report["profile"] = profile_tasks(bench, args.profile_size, args.repeats)
+        if "variants" not in skip:
+            print(f"Steady state without parts of the role ({args.variants_size} hosts, median of {args.repeats}):", flush=True)
+            report["variants"] = measure_variants(bench, args.variants_size, args.repeats)
     finally:
         sim.stop()
         report["elapsed_s"] = round(time.monotonic() - started, 1)
