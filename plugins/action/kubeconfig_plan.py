@@ -6,7 +6,8 @@
 
 Runs in the host's forked worker: reads the file on the target with kubeconfig_file_info (one
 round trip; ``~`` is resolved there, once, from the HOME of the target process, and the mode,
-owner and group are compared there) and decides on the controller. The result holds no key material, so the task needs no no_log.
+owner and group are compared there) and decides on the controller. The result holds no key
+material, so the task needs no no_log.
 """
 
 import base64
