@@ -398,7 +398,10 @@ def variant_collection(bench: Bench, name: str, removed: tuple) -> Path:
     if "write_task" in removed:
         tasks = (role / "tasks" / "main.yml").read_text()
         # The write task is the last one; the steady state skips it on every host.
-        head, _sep, _write = tasks.rpartition("\n- name: Write the kubeconfig")
+        head, separator, _write = tasks.rpartition("\n- name: Write the kubeconfig")
+        if not separator:
+            # A renamed task must not silently leave an empty role to be measured.
+            raise RuntimeError("the role's write task was not found in tasks/main.yml")
         (role / "tasks" / "main.yml").write_text(head + "\n")
     return root
 
