@@ -10,41 +10,51 @@ ucs_cloud.fleet.ucs, so module_defaults reach it as its own arguments; it then p
 module exactly the options that are set, highest first: the role's variables, module_defaults,
 and (left to the module) the environment variables.
 
-A failed download is not a failed task: it fails only the hosts of that fleet, in
-kubeconfig_install, with the cause. A successful one carries the key, so its result is no_log.
+A download of an earlier batch (serial) or an earlier run of the role in the same play is used
+again while its certificate is not due for renewal: one certificate per fleet per play. A
+result that carries the key is no_log.
 """
 
+import datetime
 import typing as t
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._ucs_kubeconfig import CONNECTION_OPTIONS, PREFIX, SECRET_OPTIONS, is_set
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import role_variable
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import expiry_reason
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import CONNECTION_OPTIONS, SECRET_OPTIONS, is_set, role_secret
 
 MODULE = "ucs_cloud.fleet.ucs_federation_cert"
+ARGUMENT_SPEC = {
+    "plan": {"type": "dict", "required": True},
+    "hosts": {"type": "list", "elements": "str", "default": []},
+    "earlier": {"type": "list", "elements": "raw", "default": []},
+}
 
 display = Display()
 
 
-def role_secret(name: str, own: t.Any, hostvars: t.Any, this_host: str, fleet_host: str) -> t.Any:
-    """The value of a secret role variable for the fleet's first host ``fleet_host``.
-
-    This task runs once, in the context of ``this_host``: play, role and extra variables are the
-    same for every host, but inventory variables may differ per host (group_vars of a fleet).
-    The value of this context wins unless it is just this host's own inventory value (or unset)
-    and the fleet's host has an inventory value of its own.
-    """
-    if hostvars is None or fleet_host == this_host:
-        return own
-    var = PREFIX + name
+def _time(value: t.Any) -> t.Optional[datetime.datetime]:
     try:
-        theirs = hostvars[fleet_host].get(var)
-        mine_inventory = hostvars[this_host].get(var)
-    except KeyError:
-        return own
-    if is_set(theirs) and (not is_set(own) or own == mine_inventory):
-        return theirs
-    return own
+        return datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+def reusable(plan: t.Mapping[str, t.Any], earlier: t.Iterable[t.Any], now: datetime.datetime) -> t.Optional[t.Dict[str, t.Any]]:
+    """A download made earlier in the run with the same options (the fleet, its connection and
+    the duration) whose certificate is not due for renewal (by the plan's renew_before, else a
+    third of its lifetime), or None."""
+    renew_before = plan["fetch_args"].get("renew_before")
+    for item in earlier:
+        if not isinstance(item, dict) or item.get("fetch_args") != plan["fetch_args"] or not item.get("kubeconfig") or item.get("failed"):
+            continue
+        not_before, not_after = _time(item.get("not_before")), _time(item.get("not_after"))
+        if not_after is None or expiry_reason(not_before, not_after, renew_before, now) is None:
+            return item
+    return None
 
 
 class ActionModule(ActionBase):
@@ -56,11 +66,11 @@ class ActionModule(ActionBase):
 
     def module_args(self, plan: t.Mapping[str, t.Any], task_vars: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
         # module_defaults arrive as this action's own arguments (the lowest layer we pass).
-        args = {name: value for name, value in self._task.args.items() if name in CONNECTION_OPTIONS and is_set(value)}
+        args = {name: value for name, value in self._task.args.items() if name in CONNECTION_OPTIONS + SECRET_OPTIONS and is_set(value)}
         args.update(plan["fetch_args"])
         this_host = task_vars.get("inventory_hostname", "")
         for name in SECRET_OPTIONS:
-            own = self._templar.template(task_vars.get(PREFIX + name))
+            own = self._templar.template(task_vars.get(role_variable(name)))
             value = role_secret(name, own, task_vars.get("hostvars"), this_host, plan.get("host") or this_host)
             if is_set(value):
                 args[name] = value
@@ -70,13 +80,22 @@ class ActionModule(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        plan = self._task.args.get("plan")
-        if not isinstance(plan, dict) or "fetch_args" not in plan or "fleet" not in plan:
-            return dict(result, failed=True, msg="kubeconfig_fetch needs plan: the result of ucs_cloud.fleet.kubeconfig_plan for a host of the fleet")
-        result.update(changed=False, fleet=plan["fleet"])
+        own_args = {name: value for name, value in self._task.args.items() if name in ARGUMENT_SPEC}
+        checked = ArgumentSpecValidator(ARGUMENT_SPEC).validate(own_args)
+        plan = checked.validated_parameters.get("plan") or {}
+        if checked.error_messages or "fetch_args" not in plan or "fleet" not in plan:
+            problem = "; ".join(checked.error_messages) or "plan must be the result of ucs_cloud.fleet.kubeconfig_plan for a host of the fleet"
+            return dict(result, failed=True, msg=f"kubeconfig_fetch: {problem}")
+        fleet, hosts = plan["fleet"], checked.validated_parameters["hosts"] or [plan.get("host")]
+        result.update(changed=False, fleet=fleet, hosts=hosts, fetch_args=plan["fetch_args"])
+        earlier = reusable(plan, checked.validated_parameters["earlier"], datetime.datetime.now(datetime.timezone.utc))
+        if earlier is not None:
+            self._task.no_log = True  # as for a download (see below)
+            result.update({key: earlier.get(key) for key in ("kubeconfig", "not_before", "not_after")}, reused=True, _ansible_no_log=True)
+            return result
         # A result that carries the key is no_log, and Ansible then hides its loop label too:
         # say which fleet is being fetched on a line of its own (fleet and VPC are not secrets).
-        display.display(f"ucs_kubeconfig: downloading the kubeconfig of fleet {plan['fleet']} (for {plan.get('host')} and its other hosts)")
+        display.display(f"ucs_kubeconfig: downloading the kubeconfig of fleet {fleet} for {', '.join(hosts)}")
         # The module returns the key only under no_log.
         no_log = self._task.no_log
         self._task.no_log = True
@@ -92,10 +111,9 @@ class ActionModule(ActionBase):
         # Otherwise the task stays no_log: ansible-core 2.16 censors a loop's overall result
         # (what the tree and junit callbacks keep) only by the no_log it gathers from the items.
         if answer.get("failed"):
-            # Not a failure of this task: only the fleet's hosts fail (kubeconfig_install).
-            result.update(fetch_failed=True, msg=f"fleet {plan['fleet']}: {answer.get('msg') or 'the download failed'}")
-            return result
-        result.update(fetch_failed=False, not_after=answer.get("not_after"), warnings=answer.get("warnings") or [])
+            cause = answer.get("msg") or "the download failed"
+            return dict(result, failed=True, msg=f"fleet {fleet} for {', '.join(hosts)}: {cause}")
+        result.update(reused=False, not_before=answer.get("not_before"), not_after=answer.get("not_after"), warnings=answer.get("warnings") or [])
         if answer.get("kubeconfig") is not None:
             result.update(kubeconfig=answer["kubeconfig"], _ansible_no_log=True)
         return result

@@ -5,23 +5,38 @@
 """Decide, for one host, what its kubeconfig needs (the first step of the role ucs_kubeconfig).
 
 Runs in the host's forked worker: reads the file on the target with kubeconfig_file_info (one
-round trip; ``~`` is resolved there, once, from the HOME of the target process, and the mode,
-owner and group are compared there) and decides on the controller. The result holds no key
-material, so the task needs no no_log.
+round trip; ``~`` is resolved there, from the HOME of the target process, and the mode, owner
+and group are compared there) and decides on the controller with the module's planner.
+
+A host whose file must be written carries the file's content to the write step, so that the
+file is read twice in all (here, and under the lock when it is written); that result holds key
+material and is no_log. Every other result holds none.
 """
 
 import base64
 import binascii
 import datetime
-import hashlib
 import typing as t
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import check_entries, format_time
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._ucs_kubeconfig import PREFIX, Settings, read_settings
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import role_variable
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import (
+    RoleSettings,
+    read_variables,
+    relabel,
+    unknown_variables,
+    unshared_strategy,
+    write_will_run,
+)
 
 READ_MODULE = "ucs_cloud.fleet.kubeconfig_file_info"
+
+display = Display()
 
 
 def _now() -> datetime.datetime:
@@ -31,47 +46,58 @@ def _now() -> datetime.datetime:
 
 def read_args(settings: Settings) -> t.Dict[str, t.Any]:
     """The options of kubeconfig_file_info: the path, and the attributes it reports the drift from."""
-    args = {"path": settings.path, "mode": f"{settings.mode:04o}"}  # type: t.Dict[str, t.Any]
-    if settings.owner is not None:
-        args["owner"] = settings.owner
-    if settings.group is not None:
-        args["group"] = settings.group
+    args = {"path": settings.dest, "mode": settings.mode}  # type: t.Dict[str, t.Any]
+    args.update((key, value) for key, value in (("owner", settings.owner), ("group", settings.group)) if value is not None)
     return args
 
 
-def decide(settings: Settings, state: t.Mapping[str, t.Any], now: datetime.datetime) -> t.Dict[str, t.Any]:
-    """The plan of one host from its checked settings and what kubeconfig_file_info read."""
+def decide(role: RoleSettings, state: t.Mapping[str, t.Any], now: datetime.datetime, writes: bool = True) -> t.Dict[str, t.Any]:
+    """The plan of one host from its settings and what kubeconfig_file_info read; raises UcsError.
+
+    ``writes`` false: the write step will not run (tags), so nothing is downloaded either.
+    """
+    settings, path = role.settings, str(state["path"])
     content = None
     if state.get("exists"):
         try:
             content = base64.b64decode(state.get("content") or "", validate=True)
         except (binascii.Error, ValueError):
-            return {"failed": True, "msg": f"{READ_MODULE} returned content that is not base64"}
-    verdict = check_entries(content, settings.wanted, now)
-    if verdict.blocker is not None and not settings.standalone:
-        return {
-            "failed": True,
-            "msg": f"{state['path']}: the existing kubeconfig is not usable ({verdict.blocker}); set {PREFIX}standalone=true to replace it, or fix the file",
-        }
-    # kubeconfig_file_info compared mode, owner and group on the target (read_args), by the rule
-    # kubeconfig_file writes by: owner and group names exist there, not here.
+            raise UcsError(f"{READ_MODULE} returned content that is not base64") from None
+    existing_mode = int(state["mode"], 8) if content is not None else None
     drift = list(state.get("drift") or []) if content is not None else []
-    reasons = ([verdict.reason] if verdict.reason else []) + drift
-    return {
+    plan = planner.decide(content, drift, settings, now, path=path, existing_mode=existing_mode, label=role_variable)
+    before = {}  # type: t.Dict[str, t.Any]
+    if content is not None:
+        # A user or group without a name on the target is shown by its number.
+        before = {"mode": state["mode"], "owner": state.get("owner") or str(state.get("uid")), "group": state.get("group") or str(state.get("gid"))}
+    written_info = None
+    if plan.entries and not plan.fetch:
+        # A rewrite from the file's own entries is predicted exactly, as the module predicts it.
+        rewritten = planner.content_to_write(content, None, True, settings, path=path, label=role_variable)
+        written_info = planner.after_info(rewritten, settings, now)
+    predicted = planner.predicted_attributes(settings, before, existing_mode)
+    result = {
         "changed": False,
-        "path": state["path"],
+        "path": path,
         "fleet": settings.fleet,
-        "needs_write": bool(reasons),
-        "needs_fetch": bool(verdict.reason) and verdict.fetch,
-        "needs_entries": verdict.reason is not None,
-        "reason": "; ".join(reasons) or None,
-        "not_after": format_time(verdict.info.not_after) if verdict.info and verdict.info.not_after else None,
+        "needs_write": plan.write and writes,
+        "needs_fetch": plan.fetch and writes,
+        "needs_entries": plan.entries,
+        "reason": plan.reason,
+        "not_after": plan.not_after,
         "exists": content is not None,
-        "checksum": hashlib.sha256(content).hexdigest() if content is not None else None,
-        "settings": settings.public(),
-        "fetch_args": settings.fetch_args,
-        "msg": "; ".join(reasons) if reasons else "the kubeconfig is right",
-    }
+        "checksum": state.get("checksum"),
+        "notes": plan.warnings,
+        "diff": planner.diff(plan, settings, before, predicted, written_info, header=path),
+        "fetch_args": role.fetch_args(),
+        "msg": plan.reason or "the kubeconfig is right",
+    }  # type: t.Dict[str, t.Any]
+    if plan.write and not writes:
+        result["msg"] = f"not written, the tags of this run leave out the write step ({plan.reason})"
+    elif plan.write and content is not None:
+        # The write needs the file as it was read; it holds keys, so this result is no_log.
+        result.update(content=state["content"], _ansible_no_log=True)
+    return result
 
 
 class ActionModule(ActionBase):
@@ -82,7 +108,7 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def _variable(self, task_vars: t.Mapping[str, t.Any], name: str) -> t.Any:
-        # Role defaults hold templates ("ucs-fleet-{{ ucs_kubeconfig_fleet_id }}").
+        # Role defaults and inventories may hold templates.
         return self._templar.template(task_vars[name]) if name in task_vars else None
 
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
@@ -90,19 +116,23 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         host = task_vars.get("inventory_hostname", "?")
         if self._task.args:
-            return dict(result, failed=True, msg=f"kubeconfig_plan takes no options; it reads the role's {PREFIX}* variables")
-        settings, errors = read_settings(lambda name: self._variable(task_vars, name))
-        if settings is None:
-            return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: " + "; ".join(errors))
+            return dict(result, failed=True, msg=f"kubeconfig_plan takes no options; it reads the role's {role_variable('')}* variables")
+        for warning in unknown_variables(task_vars):
+            display.warning(warning)  # the same text for every host: Ansible shows it once
+        refused = unshared_strategy(self._task.get_play().strategy)
+        if refused:
+            return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: {refused}")
         try:
-            state = self._execute_module(READ_MODULE, module_args=read_args(settings), task_vars=task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        if state.get("failed") or "path" not in state:
-            return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: {state.get('msg') or 'cannot read ' + settings.path}")
-        plan = decide(settings, state, _now())
+            role = read_variables(lambda name: self._variable(task_vars, name))
+            try:
+                state = self._execute_module(READ_MODULE, module_args=read_args(role.settings), task_vars=task_vars)
+            finally:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            if state.get("failed") or "path" not in state:
+                raise UcsError(relabel(state.get("msg") or f"cannot read {role.settings.dest}"))
+            plan = decide(role, state, _now(), write_will_run(self._task.tags, task_vars))
+        except UcsError as exc:
+            return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: {exc.msg}")
         plan["host"] = host
-        if plan.get("failed"):
-            plan["msg"] = f"ucs_kubeconfig on {host}: {plan['msg']}"
         result.update(plan)
         return result

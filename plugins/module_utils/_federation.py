@@ -4,122 +4,23 @@
 #
 # PRIVATE to the ucs_cloud.fleet collection: may change without notice.
 
-"""Decisions of ucs_federation_cert: input rules, whether to call the API, fleet state.
+"""The fleet's federation: what its details say about it, and the calls that read and use it.
 
 Nothing here knows AnsibleModule, so every decision runs in plain pytest.
 """
 
-import datetime
-import re
 import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries, default_entry_name, read_context_fields
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import Verdict, check_entries
-
-# The API documents 1..1825 days for the certificate validity.
-MIN_DURATION = 1
-MAX_DURATION = 1825
-MAX_TIMEOUT = 600
-MAX_RETRIES = 10
-
-# IDs end up in URL paths: allow what UCS and VPC IDs are made of (UUIDs, 32-hex project IDs),
-# nothing that could change the path.
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-ID_RULE = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
 
 CONNECTION_ID_OPTIONS = ("project_id", "vpc_id", "subnet_id")
-NAME_OPTIONS = ("cluster_name", "user_name", "context_name")
 
 
 class UcsFederationStateError(UcsError):
     """The fleet exists but its federation cannot serve a kubeconfig."""
 
 
-class CertRequest(t.NamedTuple):
-    fleet_id: str
-    project_id: t.Optional[str]
-    vpc_id: t.Optional[str]
-    subnet_id: t.Optional[str]
-    duration: int
-    force: bool
-    standalone: bool
-    wanted: FleetEntries
-
-
-def _check_id(option: str, value: t.Optional[str]) -> None:
-    if value is None:
-        return
-    if not value.strip():
-        raise UcsValidationError(f"{option} must not be empty", option=option)
-    if not _ID_RE.match(value):
-        raise UcsValidationError(f"{option} is malformed: it must be {ID_RULE}", option=option)
-
-
-def _check_numbers(params: t.Mapping[str, t.Any]) -> None:
-    for option in ("duration", "renew_before", "timeout", "retries"):
-        # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
-        if isinstance(params.get(option), bool):
-            raise UcsValidationError(f"{option} must be a whole number, not a boolean ({params[option]})", option=option)
-    duration, renew_before = params["duration"], params.get("renew_before")
-    if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise UcsValidationError(f"duration must be between {MIN_DURATION} and {MAX_DURATION} days, got {duration}", option="duration")
-    if renew_before is not None and renew_before < 0:
-        raise UcsValidationError(f"renew_before must be 0 or more days, got {renew_before}", option="renew_before")
-    if renew_before is not None and renew_before >= duration:
-        # Otherwise every certificate would be due for renewal the moment it is issued.
-        raise UcsValidationError(
-            f"renew_before ({renew_before}) must be smaller than duration ({duration}); leave it unset to renew after two thirds of the validity",
-            option="renew_before",
-        )
-    if not 1 <= params["timeout"] <= MAX_TIMEOUT:
-        raise UcsValidationError(f"timeout must be between 1 and {MAX_TIMEOUT} seconds, got {params['timeout']}", option="timeout")
-    if not 0 <= params["retries"] <= MAX_RETRIES:
-        raise UcsValidationError(f"retries must be between 0 and {MAX_RETRIES}, got {params['retries']}", option="retries")
-
-
-def wanted_entries(params: t.Mapping[str, t.Any]) -> FleetEntries:
-    """The fleet's entries as the options describe them (names default to ucs-fleet-<fleet_id>)."""
-    names = {}
-    for option in NAME_OPTIONS:
-        value = params.get(option)
-        if value is not None and not value.strip():
-            raise UcsValidationError(f"{option} must not be empty", option=option)
-        names[option] = value if value is not None else default_entry_name(params["fleet_id"])
-    context_fields, errors = read_context_fields(params.get)
-    if errors:
-        option, message = errors[0]
-        raise UcsValidationError(message, option=option)
-    return FleetEntries(
-        fleet_id=params["fleet_id"],
-        vpc_id=params.get("vpc_id"),
-        context_fields=context_fields,
-        set_current=params.get("set_current_context", True),
-        renew_before_days=params.get("renew_before"),
-        standalone=bool(params.get("standalone")),
-        **names,
-    )
-
-
-def validate_request(params: t.Mapping[str, t.Any]) -> CertRequest:
-    """Check the module's own options; raises UcsValidationError naming the option and the rule."""
-    _check_id("fleet_id", params["fleet_id"])
-    for option in CONNECTION_ID_OPTIONS:
-        _check_id(option, params.get(option))
-    _check_numbers(params)
-    return CertRequest(
-        fleet_id=params["fleet_id"],
-        project_id=params.get("project_id"),
-        vpc_id=params.get("vpc_id"),
-        subnet_id=params.get("subnet_id"),
-        duration=params["duration"],
-        force=bool(params.get("force")),
-        standalone=bool(params.get("standalone")),
-        wanted=wanted_entries(params),
-    )
-
-
-def require_connection_ids(request: CertRequest) -> None:
+def require_connection_ids(request: t.Any) -> None:
     """The /cert call needs the project, VPC and subnet; say which are missing before calling."""
     missing = [name for name in CONNECTION_ID_OPTIONS if not getattr(request, name)]
     if missing:
@@ -128,24 +29,6 @@ def require_connection_ids(request: CertRequest) -> None:
             f"of fleet {request.fleet_id} and download its kubeconfig (project_id, vpc_id and subnet_id name where "
             "the VPC endpoint to the federation API server is created)"
         )
-
-
-def plan(existing: t.Optional[t.Union[str, bytes]], request: CertRequest, now: datetime.datetime) -> Verdict:
-    """Decide from the file in hand whether to call the API (check_entries) and whether it can be merged into.
-
-    Raises UcsValidationError, before any API call, when ``existing`` cannot be merged into and
-    the user did not ask for a standalone file: the new certificate could not be written.
-    """
-    verdict = check_entries(existing, request.wanted, now)
-    if verdict.blocker is not None and not request.standalone:
-        raise UcsValidationError(
-            f"dest holds something that is not a kubeconfig this module can merge into ({verdict.blocker}): "
-            "fix or remove it, or set standalone=true to replace it",
-            option="dest",
-        )
-    if request.force and not verdict.fetch:
-        return verdict._replace(reason="force is set", fetch=True)
-    return verdict
 
 
 def fleet_path(fleet_id: str) -> str:
@@ -228,12 +111,12 @@ def check_federation(fleet: t.Mapping[str, t.Any], fleet_id: str) -> t.List[str]
     return [f"Fleet {fleet_id}: {state.warning}"] if state.warning else []
 
 
-def read_fleet(client: t.Any, request: CertRequest) -> t.Dict[str, t.Any]:
+def read_fleet(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
     """GET the fleet's details (a read call, also made in check mode)."""
     return client.get_json(fleet_path(request.fleet_id), what=f"read fleet {request.fleet_id}")
 
 
-def create_federation_cert(client: t.Any, request: CertRequest) -> t.Dict[str, t.Any]:
+def create_federation_cert(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
     """POST /cert: creates (or reuses) the VPC endpoint and returns a fresh kubeconfig."""
     body = {
         "projectID": request.project_id,

@@ -55,7 +55,7 @@ MAX_NODES = 100000
 MAX_DEPTH = 64
 
 # client-go validates a context's namespace as an RFC 1123 label.
-_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 NAMESPACE_RULE = "an RFC 1123 label: 1 to 63 lower-case letters, digits or '-', starting and ending with a letter or digit"
 
 # The string spellings of a boolean that the API (which types the flag as a string) may send.
@@ -113,20 +113,21 @@ def default_entry_name(fleet_id: str) -> str:
     return "ucs-fleet-" + fleet_id
 
 
-def read_context_fields(lookup: t.Callable[[str], t.Optional[str]], option_prefix: str = "") -> t.Tuple[t.Dict[str, str], t.List[t.Tuple[str, str]]]:
+def read_context_fields(
+    lookup: t.Callable[[str], t.Optional[str]], label: t.Callable[[str], str] = str
+) -> t.Tuple[t.Dict[str, str], t.List[t.Tuple[str, str]]]:
     """Read and check each settable context field through ``lookup(key)`` (None: not set).
-    Returns (the fields set, [(option_prefix + key, message)] for each that breaks its rule)."""
+    Returns (the fields set, [(key, message naming label(key))] for each that breaks its rule)."""
     fields = {}  # type: t.Dict[str, str]
     errors = []  # type: t.List[t.Tuple[str, str]]
     for setting in CONTEXT_SETTINGS:
         value = lookup(setting.key)
         if value is None:
             continue
-        if setting.pattern.match(value):
+        if setting.pattern.fullmatch(value):
             fields[setting.key] = value
         else:
-            option = option_prefix + setting.key
-            errors.append((option, f"{option} {quote(value)} is not {setting.rule}"))
+            errors.append((setting.key, f"{label(setting.key)} {quote(value)} is not {setting.rule}"))
     return fields, errors
 
 

@@ -287,13 +287,29 @@ def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str,
 # renewal
 
 
-def renew_window(info: KubeconfigInfo, renew_before_days: t.Optional[int]) -> t.Optional[datetime.timedelta]:
+def renew_window(
+    not_before: t.Optional[datetime.datetime], not_after: t.Optional[datetime.datetime], renew_before_days: t.Optional[int]
+) -> t.Optional[datetime.timedelta]:
     """How long before expiry to renew: the given days, or a third of the lifetime (at most 30 days)."""
-    if info.not_after is None or info.not_before is None:
+    if not_after is None or not_before is None:
         return None
     if renew_before_days is not None:
         return datetime.timedelta(days=renew_before_days)
-    return min((info.not_after - info.not_before) / 3, MAX_AUTO_RENEW)
+    return min((not_after - not_before) / 3, MAX_AUTO_RENEW)
+
+
+def expiry_reason(
+    not_before: t.Optional[datetime.datetime], not_after: t.Optional[datetime.datetime], renew_before_days: t.Optional[int], now: datetime.datetime
+) -> t.Optional[str]:
+    """Why a certificate of this validity is due for renewal at ``now``, or None (also for a token user)."""
+    window = renew_window(not_before, not_after, renew_before_days)
+    if not_after is None or window is None:
+        return None
+    if now >= not_after:
+        return "has expired"
+    if not_after - now <= window:
+        return f"expires on {format_time(not_after)} (within {_days(window)})"
+    return None
 
 
 def renewal_reason(info: KubeconfigInfo, wanted: FleetEntries, now: datetime.datetime) -> t.Optional[str]:
@@ -304,14 +320,7 @@ def renewal_reason(info: KubeconfigInfo, wanted: FleetEntries, now: datetime.dat
         return f"belongs to another fleet ({clean_text(info.fleet_id, 80)})"
     if wanted.vpc_id is not None and info.vpc_id != wanted.vpc_id:
         return "was issued for another VPC" + (f" ({clean_text(info.vpc_id, 80)})" if info.vpc_id else "")
-    window = renew_window(info, wanted.renew_before_days)
-    if info.not_after is None or window is None:
-        return None
-    if now >= info.not_after:
-        return "has expired"
-    if info.not_after - now <= window:
-        return f"expires on {format_time(info.not_after)} (within {_days(window)})"
-    return None
+    return expiry_reason(info.not_before, info.not_after, wanted.renew_before_days, now)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,8 +16,11 @@ description:
   - The module gets exactly the options that are set, highest first, the role's variables,
     C(module_defaults) for C(group/ucs_cloud.fleet.ucs) (this action belongs to that group), then
     the module's environment variables.
-  - A failed download does not fail this task; RV(fetch_failed) and C(msg) say why, and the
-    role fails the hosts of that fleet only.
+  - A download made earlier in the run with the same options (an earlier C(serial) batch, or an
+    earlier run of the role in the playbook) is used again, with no API call, while its
+    certificate is not due for renewal, so the run asks for one certificate per fleet.
+  - A failed download fails this item, naming the fleet, its hosts and the cause; the role
+    ignores the failure here and fails the hosts of that fleet only, in its write step.
   - A result that carries the kubeconfig is C(no_log).
   - Internal to the role.
 author:
@@ -38,6 +41,19 @@ options:
       - The result of M(ucs_cloud.fleet.kubeconfig_plan) of the fleet's first host that needs it.
     type: dict
     required: true
+  hosts:
+    description:
+      - The hosts that need this download, named in its messages.
+    type: list
+    elements: str
+    default: []
+  earlier:
+    description:
+      - Results of earlier runs of this step in the playbook; one with the same options whose
+        certificate is not due for renewal is used instead of a new download.
+    type: list
+    elements: raw
+    default: []
 seealso:
   - module: ucs_cloud.fleet.ucs_federation_cert
 """
@@ -67,17 +83,31 @@ fleet:
   description: The fleet and VPC, as C(<fleet id>/<vpc id>).
   returned: always
   type: str
-fetch_failed:
-  description: Whether the download failed (then C(msg) says why).
+hosts:
+  description: The hosts that need this download.
   returned: always
+  type: list
+  elements: str
+fetch_args:
+  description: The options the download was made with (no secret); a later run uses it again only for the same ones.
+  returned: always
+  type: dict
+reused:
+  description: Whether the kubeconfig is an earlier download of the run, used again without an API call.
+  returned: success
   type: bool
 kubeconfig:
   description: The fleet's kubeconfig (YAML). Holds the client key; the result is then C(no_log).
   returned: when the download succeeded, outside check mode
   type: str
+not_before:
+  description: When the client certificate of the downloaded kubeconfig became valid (ISO 8601, UTC).
+  returned: when the download succeeded, outside check mode
+  type: str
+  sample: "2026-03-01T02:00:00Z"
 not_after:
   description: When the client certificate of the downloaded kubeconfig expires (ISO 8601, UTC).
   returned: when the download succeeded, outside check mode
   type: str
-  sample: "2027-03-01T02:00:00+00:00"
+  sample: "2027-03-01T02:00:00Z"
 """

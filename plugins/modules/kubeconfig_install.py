@@ -7,18 +7,22 @@
 
 DOCUMENTATION = r"""
 module: kubeconfig_install
-short_description: Merge a fleet's entries into a host's kubeconfig and write it safely
+short_description: Merge a fleet's entries into a host's kubeconfig, write it safely, report the host
 version_added: 0.1.0
 description:
-  - The write step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, for the hosts whose plan
-    needs it.
-  - Reads the file on the target, merges the fleet's entries into it on the controller, and
-    writes through M(ucs_cloud.fleet.kubeconfig_file) under kubectl's lock file, only if the file
-    still has the checksum the merge was built from. When another writer changed it meanwhile,
-    the merge is made again on the fresh file (at most 5 times), so no writer's entries are lost.
+  - The write step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run for every host; it
+    is also the role's report of each host, shown at every verbosity and registered as
+    C(ucs_kubeconfig_result).
+  - Merges the fleet's entries, on the controller, into the file as
+    M(ucs_cloud.fleet.kubeconfig_plan) read it, and writes through
+    M(ucs_cloud.fleet.kubeconfig_file) under kubectl's lock file, only if the file still has the
+    checksum the plan read. When another writer changed it meanwhile, the merge is made again on
+    the fresh file (at most 5 times, as M(ucs_cloud.fleet.ucs_federation_cert) does), so no
+    writer's entries are lost.
   - Hosts that need only new attributes, or only a rewrite of their own entries (namespace,
     current context), need no download.
-  - The result holds no key material; C(--diff) shows checksum, mode, owner and group only.
+  - The result holds no key material; C(--diff) shows mode, owner, group and a summary of the
+    fleet's entries, never the content.
   - Internal to the role.
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
@@ -31,7 +35,7 @@ attributes:
     details: Writes nothing and reports as changed exactly the hosts that a real run would change.
   diff_mode:
     support: full
-    details: Checksum, mode, owner and group before and after; never the content.
+    details: Mode, owner, group and a summary of the fleet's entries (server, names, validity) before and after; never the content.
 options:
   plan:
     description: The result of M(ucs_cloud.fleet.kubeconfig_plan) for this host.
@@ -40,7 +44,7 @@ options:
   fetched:
     description: The results of M(ucs_cloud.fleet.kubeconfig_fetch) (its loop's C(results)).
     type: list
-    elements: dict
+    elements: raw
     default: []
 seealso:
   - module: ucs_cloud.fleet.kubeconfig_file
@@ -50,7 +54,7 @@ EXAMPLES = r"""
 ---
 # kubeconfig_install is the write step of the role ucs_cloud.fleet.ucs_kubeconfig. In check mode it
 # writes nothing and reports as changed exactly the hosts that a real run would write, with the
-# reason; with diff, their checksum, mode, owner and group before and after (never the content).
+# reason; with diff, their mode, owner, group and fleet entries before and after (never the content).
 - name: Preview which hosts would get a new kubeconfig, renewing certificates that expire within 30 days
   ansible.builtin.include_role:
     name: ucs_cloud.fleet.ucs_kubeconfig
@@ -63,6 +67,10 @@ EXAMPLES = r"""
     ucs_kubeconfig_vpc_id: "{{ vpc_id }}"
     ucs_kubeconfig_subnet_id: "{{ subnet_id }}"
     ucs_kubeconfig_renew_before: 30
+
+- name: Say when each host's certificate expires
+  ansible.builtin.debug:
+    msg: "{{ ucs_kubeconfig_result.path }}: {{ ucs_kubeconfig_result.not_after | default('no certificate', true) }}"
 """
 
 RETURN = r"""
@@ -70,14 +78,19 @@ path:
   description: The kubeconfig's absolute path on the target.
   returned: always
   type: str
-fleet:
-  description: The fleet and VPC, as C(<fleet id>/<vpc id>).
-  returned: always
-  type: str
 reason:
-  description: Why the file was (or would be) written.
+  description: Why the file was (or would be) written, or null when it was right.
   returned: always
   type: str
+not_after:
+  description: Expiry of the client certificate in the file after the run (ISO 8601, UTC); null for a token user.
+  returned: always
+  type: str
+  sample: "2027-12-01T02:00:00Z"
+written:
+  description: Whether the file was written.
+  returned: always
+  type: bool
 backup_file:
   description: The backup of the previous content, with C(ucs_kubeconfig_backup=true).
   returned: when a backup was made

@@ -11,14 +11,23 @@ short_description: Decide what a host's kubeconfig needs (step of the ucs_kubeco
 version_added: 0.1.0
 description:
   - The first step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run for every host.
-    It reads the role's C(ucs_kubeconfig_*) variables, checks them, reads the kubeconfig on the
-    target with M(ucs_cloud.fleet.kubeconfig_file_info), which also compares its mode, owner and
-    group there, and decides on the controller whether the fleet's entries must be written, and
-    whether that needs a new certificate.
+    It reads the role's C(ucs_kubeconfig_*) variables, which are the options of
+    M(ucs_cloud.fleet.ucs_federation_cert) under the role's names, checks them by the module's
+    argument spec and rules, reads the kubeconfig on the target with
+    M(ucs_cloud.fleet.kubeconfig_file_info), which also compares its mode, owner and group there,
+    and decides on the controller, with the module's own planner, whether the file must be
+    written and whether that needs a new certificate.
+  - Warns about a C(ucs_kubeconfig_*) variable that the role does not know, naming the closest
+    known one, and refuses the C(free) and C(host_pinned) strategies, under which each host
+    would download a certificate of its own.
   - C(~) in C(ucs_kubeconfig_path) is resolved once, on the target, from the HOME of the process
     that reads the file; RV(path) is that absolute path, which the role then writes.
   - A bad setting fails the host with a message that names the variable and the rule.
-  - The result holds no key material.
+  - The result of a host whose file must be written carries the file's content to the write
+    step (so that the file is read only once more, under the lock) and is then C(no_log).
+    Every other result holds no key material.
+  - When the tags of the run leave out the write step, nothing is to be written or downloaded,
+    and RV(msg) says so.
   - Takes no options; it reads the role's variables, so that a task running it outside the role
     sets those the role's defaults would give (see the example).
   - Alone, it is a read-only audit of which hosts need a new kubeconfig and why (RV(reason)),
@@ -103,19 +112,28 @@ exists:
   returned: success
   type: bool
 checksum:
-  description: SHA-256 of the file that was read, or null.
+  description: SHA-256 of the file that was read, or null; the write step writes only if the file still has it.
   returned: success
   type: str
 host:
   description: The inventory name of the host.
   returned: success
   type: str
-settings:
-  description: The checked settings of the host (names, namespace, mode, owner, group, ...); no secret.
+notes:
+  description: Warnings for the write step to show (a renewal, a mode that gives others access).
+  returned: success
+  type: list
+  elements: str
+diff:
+  description: What a write would change, redacted (mode, owner, group and a summary of the fleet's entries); never key material.
   returned: success
   type: dict
 fetch_args:
   description: The options of M(ucs_cloud.fleet.ucs_federation_cert) that the host's variables set; no secret.
   returned: success
   type: dict
+content:
+  description: The file as it was read, base64-encoded, for the write step. Holds key material; the result is then C(no_log).
+  returned: when the file exists and must be written
+  type: str
 """

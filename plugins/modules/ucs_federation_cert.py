@@ -91,7 +91,7 @@ options:
   dest:
     description:
       - The kubeconfig file to keep the fleet's entries in, on the host that runs the module.
-        Its directory is created (mode V(0700)) when missing, as kubectl does for C(~/.kube).
+        Its directory is created (mode O(dir_mode)) when missing, as kubectl does for C(~/.kube).
       - Must be a regular file or absent; a link, device, FIFO or directory is refused. A file
         owned by another user than O(owner) (default the running user) is refused.
       - Without O(dest) every run calls the API.
@@ -131,9 +131,19 @@ options:
       - Permissions of O(dest), as a quoted octal string (V('0600')) or a symbolic mode
         (V(u=rw,go=)). An unquoted YAML integer such as C(600) is refused, since YAML reads it as
         a decimal number.
+      - A symbolic mode applies to the mode O(dest) has (V(0600) for a new file), as
+        M(ansible.builtin.file) applies it.
+      - A file whose mode, owner or group differ is corrected without a new certificate, and
+        RV(reason) says how it differed.
       - A mode that gives the group or other users any access warns, since the file holds a private key.
     type: raw
     default: '0600'
+  dir_mode:
+    description:
+      - Permissions of the directories created for O(dest) when they are missing, as O(mode)
+        takes them. An existing directory is left as it is.
+    type: raw
+    default: '0700'
   owner:
     description:
       - Owner of O(dest) (name or UID). Default the user that runs the module. Checked before any
@@ -347,78 +357,46 @@ kubeconfig:
 import datetime
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import connection_argument_spec, unset_blank_values
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import resolve_credentials
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec, unset_blank_values
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import resolve_endpoint
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
-
-# A writer that keeps changing dest between our read and our write: give up after this many merges.
-MERGE_ATTEMPTS = 3
-
-
-def argument_spec() -> t.Dict[str, t.Any]:
-    spec = connection_argument_spec()
-    spec.update(
-        fleet_id={"type": "str", "required": True, "aliases": ["clustergroup_id"]},
-        project_id={"type": "str", "fallback": (env_fallback, ["HUAWEICLOUD_SDK_PROJECT_ID", "OS_PROJECT_ID"])},
-        vpc_id={"type": "str"},
-        subnet_id={"type": "str"},
-        duration={"type": "int", "default": 365},
-        renew_before={"type": "int"},
-        dest={"type": "path"},
-        cluster_name={"type": "str"},
-        user_name={"type": "str"},
-        context_name={"type": "str"},
-        namespace={"type": "str"},
-        set_current_context={"type": "bool", "default": True},
-        standalone={"type": "bool", "default": False},
-        mode={"type": "raw", "default": "0600"},
-        owner={"type": "str"},
-        group={"type": "str"},
-        backup={"type": "bool", "default": False},
-        force={"type": "bool", "default": False},
-        return_content={"type": "bool", "default": False},
-    )
-    return spec
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings, build
 
 
 class Target(t.NamedTuple):
-    """Where and how the kubeconfig is kept, checked before any API call."""
+    """Where the kubeconfig is kept, checked before any API call."""
 
     dest: str
-    mode: t.Any
     uid: t.Optional[int]
     gid: t.Optional[int]
 
 
-def check_target(module: AnsibleModule) -> t.Optional[Target]:
-    """Check dest, mode, owner and group early: a run bound to fail must not issue a certificate."""
-    params = module.params
-    mode = params["mode"]
-    parsed = file_options.parse_mode(mode)  # also refuses an invalid symbolic mode, before any API call
-    if not file_options.is_symbolic_mode(mode):
-        mode = parsed
-        warning = file_options.loose_mode_warning(mode)
-        if warning:
-            module.warn(warning)
-    uid, gid = file_options.resolve_owner(params["owner"]), file_options.resolve_group(params["group"])
-    if params["dest"] is None:
+def check_target(settings: Settings) -> t.Optional[Target]:
+    """Check dest, owner and group early: a run bound to fail must not issue a certificate."""
+    uid, gid = file_options.resolve_owner(settings.owner), file_options.resolve_group(settings.group)
+    if settings.dest is None:
         return None
-    return Target(file_options.check_dest(params["dest"], uid=uid, create_parent=True), mode, uid, gid)
+    return Target(file_options.check_dest(settings.dest, uid=uid, create_parent=True), uid, gid)
 
 
-def download(module: AnsibleModule, request: federation.CertRequest, endpoint: str, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
+def download(module: AnsibleModule, settings: Settings, endpoint: str, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
     """Read the fleet, then (not in check mode) POST /cert; return the accepted fleet kubeconfig and its info."""
+    # Imported here: requests alone costs about 100 ms, and a run whose dest is right calls nothing.
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http  # noqa: PLC0415
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import resolve_credentials  # noqa: PLC0415
+
+    if http.REQUESTS_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("requests"), exception=http.REQUESTS_IMPORT_ERROR)
     params = module.params
-    federation.require_connection_ids(request)
+    federation.require_connection_ids(settings)
     warning = http.tls_warning(params["validate_certs"], params["ca_path"])
     if warning:
         module.warn(warning)
@@ -432,53 +410,48 @@ def download(module: AnsibleModule, request: federation.CertRequest, endpoint: s
         on_retry=module.warn,
         on_secret=module.no_log_values.add,
     )
-    for warning in federation.check_federation(federation.read_fleet(client, request), request.fleet_id):
+    for warning in federation.check_federation(federation.read_fleet(client, settings), settings.fleet_id):
         module.warn(warning)
     if module.check_mode:
         return None, None
-    answer = federation.create_federation_cert(client, request)
-    config, info, warnings = check.accept_download(answer, request.wanted, request.duration, now)
+    answer = federation.create_federation_cert(client, settings)
+    config, info, warnings = check.accept_download(answer, settings.wanted, settings.duration, now)
     if not params["return_content"]:
         # Defence in depth: even an accidental echo of these values is masked.
         module.no_log_values.update(kubeconfig.sensitive_values(config))
     for warning in warnings:
-        module.warn(f"Fleet {request.fleet_id}: {warning}")
+        module.warn(f"Fleet {settings.fleet_id}: {warning}")
     return config, info
 
 
-def new_content(state: files.FileState, fleet: t.Any, request: federation.CertRequest, now: datetime.datetime) -> bytes:
-    """What dest must hold: its own bytes when the entries are right (only attributes may change)."""
-    if fleet is None and state.content is not None and check.check_entries(state.content, request.wanted, now).reason is None:
-        return state.content
-    return kubeconfig.render_kubeconfig(state.content, fleet, request.wanted, request.standalone).encode("utf-8")
+def write(settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, bytes]:
+    """Merge the fleet's entries into dest under kubectl's lock, again if dest changed meanwhile."""
+
+    def swap(content: bytes, expected: str) -> planner.Swap:
+        files.make_directories(target.dest, settings.dir_mode, target.uid, target.gid)
+        written = files.write_file(
+            target.dest, content, mode=settings.mode, owner=target.uid, group=target.gid, backup=settings.backup, expected_checksum=expected
+        )
+        return planner.Swap(written.conflict, written.state.content, written.state.checksum, written)
+
+    return planner.merge_and_swap(
+        state.content,
+        state.checksum,
+        lambda existing: planner.content_to_write(existing, fleet, plan.entries, settings, path=target.dest),
+        swap,
+        path=target.dest,
+    )
 
 
-def write(module: AnsibleModule, target: Target, request: federation.CertRequest, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, bytes]:
-    """Merge the fleet's entries into dest under kubectl's lock; merge again if dest changed meanwhile.
-
-    Returns the result and the content dest holds (or, in check mode, would hold). A dest that is
-    right is not touched at all (not even the lock file is created).
-    """
-    now = datetime.datetime.now(datetime.timezone.utc)
-    for _attempt in range(MERGE_ATTEMPTS):
-        content = new_content(state, fleet, request, now)
-        options = {
-            "mode": target.mode,
-            "owner": target.uid,
-            "group": target.gid,
-            "backup": module.params["backup"],
-            "expected_checksum": state.checksum or files.ABSENT,
-        }
-        result = files.write_file(target.dest, content, check_mode=True, **options)
-        if module.check_mode or (not result.changed and not result.conflict):
-            return result, content
-        if not result.conflict:
-            files.make_directories(target.dest, 0o700, target.uid, target.gid)
-            result = files.write_file(target.dest, content, check_mode=False, **options)
-        if not result.conflict:
-            return result, content
-        state = result.state
-    raise UcsError(f"dest {target.dest} kept changing while it was being written ({MERGE_ATTEMPTS} attempts); run again")
+def attributes(state: t.Optional[files.FileState]) -> t.Dict[str, t.Any]:
+    """Mode, owner and group of a file as a diff shows them."""
+    if state is None or not state.exists:
+        return {}
+    return {
+        "mode": f"{state.mode:04o}",
+        "owner": state.owner if state.owner is not None else str(state.uid),
+        "group": state.group if state.group is not None else str(state.gid),
+    }
 
 
 def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo]) -> None:
@@ -490,59 +463,53 @@ def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo])
 
 def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     params = module.params
-    request = federation.validate_request(params)
+    settings = build(params)
     if params["return_content"] and not module.no_log:
         raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task", option="return_content")
     # Before anything else, and also when no call is needed: a run that would send credentials to
     # a guessed host must fail today, not months later at the first renewal.
     endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"))
-    target = check_target(module)
+    target = check_target(settings)
     state = files.read_regular(target.dest) if target else None
-    verdict = federation.plan(state.content if state else None, request, now) if target else check.Verdict("no dest is set", True, None, None)
-    result = {"changed": False, "connection_created": False, "kubeconfig_downloaded": False, "reason": verdict.reason, "fleet_id": request.fleet_id}
-    if verdict.fetch and verdict.info is not None:
-        module.warn(f"Renewing the federation kubeconfig of fleet {request.fleet_id}: {verdict.reason}")
-    fleet, info = download(module, request, endpoint, now) if verdict.fetch else (None, verdict.info)
-    result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None, changed=verdict.fetch)
-    if target is not None and state is not None and not (verdict.fetch and fleet is None):
-        written, content = write(module, target, request, state, fleet)
-        result.update(changed=written.changed, dest=target.dest)
-        if written.backup_file:
-            result["backup_file"] = written.backup_file
-        # Describe dest as written: the merge may keep a namespace or another current context.
-        info = check.check_entries(content, request.wanted, now).info or info
-    elif target is not None:
+    if target is None or state is None:
+        plan = planner.Plan("no dest is set", True, True, True, None, [])
+    else:
+        drift = files.attribute_drift(state, planner.wanted_mode(settings, state.mode), target.uid, target.gid)
+        plan = planner.decide(state.content, drift, settings, now, path=target.dest, existing_mode=state.mode)
+    for warning in plan.warnings:
+        module.warn(warning)
+    result = {"changed": plan.write, "connection_created": False, "kubeconfig_downloaded": False, "reason": plan.reason, "fleet_id": settings.fleet_id}
+    fleet, info = download(module, settings, endpoint, now) if plan.fetch else (None, plan.info)
+    result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None)
+    after = state
+    if target is not None and state is not None:
         result["dest"] = target.dest
+        content = None
+        if plan.write and not module.check_mode:
+            written, content = write(settings, target, plan, state, fleet)
+            result["changed"], after = written.changed, written.state
+            if written.backup_file:
+                result["backup_file"] = written.backup_file
+        elif plan.entries and not plan.fetch:
+            content = planner.content_to_write(state.content, None, plan.entries, settings, path=target.dest)  # the exact prediction
+        # Describe dest as written: the merge may keep a namespace or another current context.
+        info = planner.after_info(content, settings, now) or info
     describe(result, info)
     if params["return_content"] and fleet is not None:
         result["kubeconfig"] = kubeconfig.dump_kubeconfig(fleet)
     if module._diff:
-        result["diff"] = diff(request, target, verdict, info)
+        before = attributes(state)
+        predicted = planner.predicted_attributes(settings, before, state.mode if state else None) if module.check_mode or after is None else attributes(after)
+        written_info = info if (result["kubeconfig_downloaded"] or not plan.fetch) else None
+        result["diff"] = planner.diff(plan, settings, before, predicted, written_info, header=target.dest if target else "kubeconfig")
     return result
 
 
-def diff(request: federation.CertRequest, target: t.Optional[Target], verdict: check.Verdict, info: t.Any) -> t.Dict[str, t.Any]:
-    """A summary of the fleet's entries before and after; never key material."""
-    before = check.summary(verdict.info) if verdict.info else {}
-    if verdict.reason is None:
-        after = before
-    elif info is not None:
-        after = check.summary(info)
-    else:
-        after = {"fleet_id": request.fleet_id, "vpc_id": request.wanted.vpc_id, "certificate": f"new, valid for {request.duration} days"}
-    label = target.dest if target else "kubeconfig"
-    return {"before": before, "after": after, "before_header": label, "after_header": label}
-
-
 def main() -> None:
-    spec = argument_spec()
+    spec = federation_cert_argument_spec()
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     unset_blank_values(module.params, spec)
-    for name, error in (
-        ("requests", http.REQUESTS_IMPORT_ERROR),
-        ("cryptography", check.CRYPTOGRAPHY_IMPORT_ERROR),
-        ("PyYAML", kubeconfig.YAML_IMPORT_ERROR),
-    ):
+    for name, error in (("cryptography", check.CRYPTOGRAPHY_IMPORT_ERROR), ("PyYAML", kubeconfig.YAML_IMPORT_ERROR)):
         if error is not None:
             module.fail_json(msg=missing_required_lib(name), exception=error)
     try:

@@ -26,6 +26,8 @@ from conftest import VENV_BIN, AnsibleRunner, Run, Simulator, assert_nothing_lea
 from cryptography import x509
 from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import role_argument_spec, role_variable
+
 pytestmark = pytest.mark.system
 
 ROLE_PLAY = """\
@@ -405,10 +407,10 @@ def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Sim
     assert run.recap["good"]["failed"] == 0 and mode(tmp_path / "good" / "config") == 0o600
     assert all(run.recap[host]["failed"] == 1 for host in hosts if host != "good"), run.recap
     assert "ucs_kubeconfig on bad-path: ucs_kubeconfig_path must be an absolute path" in run.output
-    assert "ucs_kubeconfig on bad-mode: ucs_kubeconfig_mode must be a quoted octal string such as '0600'" in run.output
+    assert "ucs_kubeconfig on bad-mode: ucs_kubeconfig_mode 'rw-------' is invalid: use a quoted octal string such as '0600'" in run.output
     assert "ucs_kubeconfig on bad-name: ucs_kubeconfig_cluster_name must not be empty" in run.output
-    assert "ucs_kubeconfig on bad-vpc: ucs_kubeconfig_vpc_id must not be blank" in run.output
-    assert "ucs_kubeconfig on bad-days: ucs_kubeconfig_renew_before must be a whole number of days, 0 or more" in run.output
+    assert "ucs_kubeconfig on bad-vpc: ucs_kubeconfig_vpc_id must not be empty" in run.output
+    assert "ucs_kubeconfig on bad-days: ucs_kubeconfig_renew_before must be 0 or more days, got -1" in run.output
     assert "ucs_kubeconfig on bad-namespace: ucs_kubeconfig_namespace 'Team_A' is not an RFC 1123 label" in run.output
     assert not any((tmp_path / host).exists() for host in ("bad-name", "bad-vpc", "bad-days", "bad-namespace"))
     # Nothing was written for the failing hosts, and one download served the good one.
@@ -417,21 +419,39 @@ def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Sim
     assert cert_posts(sim) == {sim.federated_fleet["id"]: 1}
 
 
-def test_fetch_tag_checks_without_writing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
-    """--tags ucs_kubeconfig_fetch checks settings, credentials and fleets: failures still fail."""
-    good, plain = sim.federated_fleet, sim.plain_fleet
+def test_plan_tag_audits_without_any_call_or_write(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """--tags ucs_kubeconfig_plan reads and decides only: no API call, no certificate, no file;
+    each host says why it would be written, and bad settings still fail."""
     hosts = {name: local_host_vars(ucs_kubeconfig_path=str(tmp_path / name / "config")) for name in ("good", "plain")}
     hosts["bad-path"] = local_host_vars(ucs_kubeconfig_path="relative/config")
-    groups = {"good": {"hosts": ["good", "bad-path"], "vars": fleet_vars(sim, good)}, "plain": {"hosts": ["plain"], "vars": fleet_vars(sim, plain)}}
+    groups = {"good": {"hosts": ["good", "bad-path"], "vars": fleet_vars(sim)}, "plain": {"hosts": ["plain"], "vars": fleet_vars(sim, sim.plain_fleet)}}
     inventory = write_inventory(tmp_path / "inventory.yml", hosts, groups)
 
-    run = run_role(ansible, inventory, "--tags", "ucs_kubeconfig_fetch")
+    run = run_role(ansible, inventory, "--tags", "ucs_kubeconfig_plan", "-v")
     assert run.returncode != 0
-    assert run.recap["good"]["failed"] == 0 and run.recap["plain"]["failed"] == 1 and run.recap["bad-path"]["failed"] == 1
-    assert f"ucs_kubeconfig on plain: no kubeconfig of fleet {plain['id']}" in run.output
+    assert run.recap["good"]["failed"] == 0 and run.recap["plain"]["failed"] == 0 and run.recap["bad-path"]["failed"] == 1
+    assert "not written, the tags of this run leave out the write step (the kubeconfig does not exist)" in run.output
     assert "ucs_kubeconfig on bad-path: ucs_kubeconfig_path must be an absolute path" in run.output
     assert not any((tmp_path / name).exists() for name in ("good", "plain"))
-    assert cert_posts(sim) == {good["id"]: 1}
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize("how", ["tagged role", "tagged include"])
+def test_a_role_tagged_by_the_play_writes_what_it_downloads(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, how: str) -> None:
+    """Tags the play gives the role select every step: two runs with --tags give one certificate
+    and one written file (issue 23: two runs used to issue two certificates and write nothing)."""
+    if how == "tagged role":
+        play = "- hosts: all\n  gather_facts: false\n  roles:\n    - role: ucs_cloud.fleet.ucs_kubeconfig\n      tags: [kubecfg]\n"
+    else:
+        play = (
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Install\n      ansible.builtin.include_role:\n"
+            "        name: ucs_cloud.fleet.ucs_kubeconfig\n        apply: {tags: [kubecfg]}\n      tags: [kubecfg]\n"
+        )
+    target = tmp_path / "host" / "config"
+    inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars(ucs_kubeconfig_path=str(target))}, **fleet_vars(sim))
+    for _ in range(2):
+        ansible.playbook(play, "--tags", "kubecfg", env=ansible.credential_env("aksk"), inventory=inventory).assert_ok()
+    assert target.is_file() and cert_posts(sim) == {sim.federated_fleet["id"]: 1}
 
 
 def test_settings_given_as_key_value_extra_vars(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
@@ -480,15 +500,22 @@ def test_role_included_twice_in_one_play(ansible: AnsibleRunner, sim: Simulator,
     assert load(tmp_path / "first")["current-context"] == names(sim.federated_fleet["id"])
 
 
-def test_role_argument_spec_is_documented() -> None:
-    """Every public variable is in defaults/main.yml and in the argument spec, and vice versa."""
+def test_role_argument_spec_is_the_module_spec() -> None:
+    """meta/argument_specs.yml documents exactly the variables the role reads (the module's
+    options under the role's names, _argspec.role_argument_spec), with the same types and
+    defaults, and every one has a description. defaults/main.yml sets only what a task needs."""
     role = Path(__file__).resolve().parents[2] / "roles" / "ucs_kubeconfig"
-    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
-    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    assert set(defaults) == set(spec)
-    assert all(name.startswith("ucs_kubeconfig_") for name in defaults)
+    documented = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    spec = {role_variable(name): option for name, option in role_argument_spec().items()}
+    assert set(documented) == set(spec)
     for name, option in spec.items():
-        assert option.get("description") and option.get("type"), name
+        doc = documented[name]
+        assert doc.get("description"), name
+        assert doc["type"] == option["type"], name
+        assert doc.get("default") == option.get("default"), name
+        assert bool(doc.get("no_log")) == bool(option.get("no_log")), name
+        assert doc.get("choices") == option.get("choices") or option.get("choices") is None, name
+    assert yaml.safe_load((role / "defaults" / "main.yml").read_text()) == {"ucs_kubeconfig_controller": "localhost"}
     assert os.access(Path(__file__).resolve().parents[2] / "scripts" / "start-sshd.sh", os.X_OK)
 
 
@@ -502,6 +529,8 @@ THREE_WAYS = """\
   {play_defaults}
   vars:
     ucs_kubeconfig_path: "{tmp}/by-roles"
+    # A duration of its own: a download is used again only for the same options.
+    ucs_kubeconfig_duration: 30
     {role_vars}
   roles:
     - role: ucs_cloud.fleet.ucs_kubeconfig
@@ -511,6 +540,7 @@ THREE_WAYS = """\
   gather_facts: false
   vars:
     ucs_kubeconfig_path: "{tmp}/by-include"
+    ucs_kubeconfig_duration: 31
     {role_vars}
   tasks:
     - name: A block with the defaults
@@ -525,6 +555,7 @@ THREE_WAYS = """\
   gather_facts: false
   vars:
     ucs_kubeconfig_path: "{tmp}/by-import"
+    ucs_kubeconfig_duration: 32
     {role_vars}
   tasks:
     - name: Import the role

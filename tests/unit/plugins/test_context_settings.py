@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.ucs_cloud.fleet.plugins.action import kubeconfig_install as install
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _argspec
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils import _ucs_kubeconfig as role
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.action.test_ucs_kubeconfig_role import DEFAULTS
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import build
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import FLEET_ID, NOW, make_kubeconfig
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.test__federation import params
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.test__settings import params
 
 NAME = f"ucs-fleet-{FLEET_ID}"
 TIER = kc.ContextSetting("tier", re.compile(r"^[a-z]+$"), "lower-case letters")
@@ -31,7 +31,10 @@ TIER = kc.ContextSetting("tier", re.compile(r"^[a-z]+$"), "lower-case letters")
 
 @pytest.fixture(autouse=True)
 def _with_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The row, and the option's declaration in the one argument spec."""
     monkeypatch.setattr(kc, "CONTEXT_SETTINGS", (*kc.CONTEXT_SETTINGS, TIER))
+    declared = _argspec.federation_cert_argument_spec
+    monkeypatch.setattr(_argspec, "federation_cert_argument_spec", lambda: dict(declared(), tier={"type": "str"}))
 
 
 def fleet_download() -> dict[str, Any]:
@@ -44,10 +47,10 @@ def context_of(text: str, name: str) -> dict[str, Any]:
 
 def test_the_module_reads_checks_writes_and_reports_the_new_field() -> None:
     with pytest.raises(UcsValidationError, match=r"tier 'Gold' is not lower-case letters") as info:
-        federation.validate_request(params(tier="Gold"))
+        build(params(tier="Gold"))
     assert info.value.option == "tier"
 
-    wanted = federation.validate_request(params(tier="gold", namespace="team-a")).wanted
+    wanted = build(params(tier="gold", namespace="team-a")).wanted
     assert wanted.context_fields == {"namespace": "team-a", "tier": "gold"}
     own, _info, _warnings = check.accept_download(fleet_download(), wanted, 365, NOW)
     written = kc.render_kubeconfig(None, own, wanted)
@@ -62,7 +65,7 @@ def test_the_module_reads_checks_writes_and_reports_the_new_field() -> None:
 
 
 def test_a_field_the_user_does_not_set_is_kept_from_the_file() -> None:
-    wanted = federation.validate_request(params(tier="gold")).wanted
+    wanted = build(params(tier="gold")).wanted
     own, _info, _warnings = check.accept_download(fleet_download(), wanted, 365, NOW)
     first = kc.render_kubeconfig(None, own, wanted)
     unset = wanted._replace(context_fields={})
@@ -71,17 +74,13 @@ def test_a_field_the_user_does_not_set_is_kept_from_the_file() -> None:
 
 
 def test_the_role_reads_plans_and_writes_the_new_field() -> None:
-    values = {**DEFAULTS, "tier": "Gold"}
-    found, errors = role.read_settings(lambda name: values.get(name[len(role.PREFIX) :]))
-    assert found is None and errors == ["ucs_kubeconfig_tier 'Gold' is not lower-case letters"]
+    values = {"ucs_kubeconfig_fleet_id": FLEET_ID, "ucs_kubeconfig_tier": "Gold"}
+    with pytest.raises(UcsValidationError, match=r"^ucs_kubeconfig_tier 'Gold' is not lower-case letters$"):
+        read_variables(values.get)
 
-    values["tier"] = "gold"
-    found, errors = role.read_settings(lambda name: values.get(name[len(role.PREFIX) :]))
-    assert found is not None, errors
-    public = found.public()
-    assert public["tier"] == "gold" and public["namespace"] is None
-    assert role.wanted_from(public) == found.wanted._replace(standalone=False)
-
-    own, _info, _warnings = check.accept_download(fleet_download(), found.wanted, 365, NOW)
-    plan = {"path": "/home/ops/.kube/config", "needs_entries": True, "settings": public}
-    assert context_of(install.content_to_write(plan, None, kc.dump_kubeconfig(own)), NAME)["tier"] == "gold"
+    values["ucs_kubeconfig_tier"] = "gold"
+    settings = read_variables(values.get).settings
+    assert settings.wanted.context_fields == {"tier": "gold"}
+    own, _info, _warnings = check.accept_download(fleet_download(), settings.wanted, 365, NOW)
+    written = planner.content_to_write(None, kc.dump_kubeconfig(own), True, settings, path="/home/ops/.kube/config")
+    assert context_of(written.decode(), NAME)["tier"] == "gold"

@@ -1,5 +1,6 @@
-"""The role's Python side: settings (plugin_utils), the plan's decision, the fetch's secret
-rule and the install's merge, without Ansible's executor (the system tests run them for real)."""
+"""The role's Python side: its variables (read through the module's spec and builder), the plan of
+a host, the download's reuse and secret rule, the tags and the write's inputs, without Ansible's
+executor (the system tests run them for real)."""
 
 from __future__ import annotations
 
@@ -10,114 +11,140 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play import Play
 
+from ansible_collections.ucs_cloud.fleet.plugins.action import kubeconfig_fetch as fetch
 from ansible_collections.ucs_cloud.fleet.plugins.action import kubeconfig_install as install
 from ansible_collections.ucs_cloud.fleet.plugins.action import kubeconfig_plan as plan
-from ansible_collections.ucs_cloud.fleet.plugins.action.kubeconfig_fetch import role_secret
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils import _ucs_kubeconfig as role
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils import _role as role
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import FLEET_ID, NOW, VPC_ID, make_kubeconfig
 
 NAME = f"ucs-fleet-{FLEET_ID}"
 
-DEFAULTS: dict[str, Any] = {
-    "fleet_id": FLEET_ID,
-    "vpc_id": VPC_ID,
-    "project_id": None,
-    "subnet_id": None,
-    "duration": 365,
-    "renew_before": None,
-    "path": "~/.kube/config",
-    "owner": None,
-    "group": None,
-    "mode": "0600",
-    "dir_mode": "0700",
-    "backup": False,
-    "standalone": False,
-    "cluster_name": NAME,
-    "user_name": NAME,
-    "context_name": NAME,
-    "set_current_context": True,
-    "namespace": None,
-    "controller": "localhost",
-    **{name: None for name in role.FETCH_OPTIONS[2:] + role.SECRET_OPTIONS},
-}
+
+def variables(**changes: Any) -> dict[str, Any]:
+    values = {"ucs_kubeconfig_fleet_id": FLEET_ID, "ucs_kubeconfig_vpc_id": VPC_ID}
+    values.update({f"ucs_kubeconfig_{name}": value for name, value in changes.items()})
+    return values
 
 
-def settings(**changes: Any) -> tuple[role.Settings | None, list[str]]:
-    values = {**DEFAULTS, **changes}
-    return role.read_settings(lambda name: values.get(name[len(role.PREFIX) :]))
+def good(**changes: Any) -> role.RoleSettings:
+    return role.read_variables(variables(**changes).get)
 
 
-def good(**changes: Any) -> role.Settings:
-    found, errors = settings(**changes)
-    assert found is not None, errors
-    return found
+# --- the variables --------------------------------------------------------------------------------
 
 
-# --- settings -----------------------------------------------------------------------------------
-
-
-def test_defaults_are_valid_and_give_the_fleet_key() -> None:
+def test_defaults_come_from_the_module_spec() -> None:
     found = good()
-    assert found.fleet == f"{FLEET_ID}/{VPC_ID}"
-    assert found.mode == 0o600 and found.dir_mode == 0o700
-    assert found.wanted.renew_before_days is None and found.wanted.context_fields == {}
+    settings = found.settings
+    assert settings.fleet == f"{FLEET_ID}/{VPC_ID}" and settings.dest == "~/.kube/config"
+    assert settings.mode == "0600" and settings.dir_mode == 0o700 and settings.duration == 365
+    assert settings.wanted.renew_before_days is None and settings.wanted.context_fields == {}
+    assert found.params["controller"] == "localhost" and found.given == {"fleet_id", "vpc_id"}
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"fleet_id": None}, "ucs_kubeconfig_fleet_id is not set (the ID of the fleet whose kubeconfig to install)"),
-        ({"fleet_id": "  "}, "ucs_kubeconfig_fleet_id must not be blank"),
-        ({"vpc_id": " "}, "ucs_kubeconfig_vpc_id must not be blank"),
+        ({"fleet_id": None}, "ucs_kubeconfig_fleet_id is not set"),
+        ({"fleet_id": "  "}, "ucs_kubeconfig_fleet_id must not be empty"),
+        ({"fleet_id": "abc\n"}, "ucs_kubeconfig_fleet_id must not contain control characters"),
+        ({"vpc_id": " vpc"}, "ucs_kubeconfig_vpc_id must not contain control characters (a line break, a tab, NUL) or begin or end with white space"),
         ({"path": "relative/config"}, "ucs_kubeconfig_path must be an absolute path, or start with ~"),
         ({"path": "/etc/kube/"}, "ucs_kubeconfig_path must be an absolute path"),
-        ({"mode": 600}, "ucs_kubeconfig_mode must be a quoted octal string such as '0600'"),
-        ({"mode": "rw-------"}, "ucs_kubeconfig_mode must be a quoted octal string"),
-        ({"dir_mode": "777x"}, "ucs_kubeconfig_dir_mode must be a quoted octal string such as '0700'"),
+        ({"mode": 600}, "ucs_kubeconfig_mode 600 is an integer"),
+        ({"mode": "rw-------"}, "ucs_kubeconfig_mode 'rw-------' is invalid"),
+        ({"dir_mode": "777x"}, "ucs_kubeconfig_dir_mode '777x' is invalid"),
         ({"cluster_name": "  "}, "ucs_kubeconfig_cluster_name must not be empty"),
         ({"context_name": ""}, "ucs_kubeconfig_context_name must not be empty"),
-        ({"renew_before": -1}, "ucs_kubeconfig_renew_before must be a whole number of days, 0 or more"),
-        ({"renew_before": True}, "ucs_kubeconfig_renew_before must be a whole number of days"),
-        ({"renew_before": 400}, "ucs_kubeconfig_renew_before must be smaller than ucs_kubeconfig_duration (365)"),
-        ({"duration": 0}, "ucs_kubeconfig_duration must be a whole number of days, from 1 to 1825"),
+        ({"renew_before": -1}, "ucs_kubeconfig_renew_before must be 0 or more days, got -1"),
+        ({"renew_before": 400}, "ucs_kubeconfig_renew_before (400) must be smaller than ucs_kubeconfig_duration (365)"),
+        ({"duration": 0}, "ucs_kubeconfig_duration must be between 1 and 1825 days, got 0"),
+        ({"duration": "ten"}, "argument 'ucs_kubeconfig_duration' is of type"),
         ({"namespace": "Team_A"}, "ucs_kubeconfig_namespace 'Team_A' is not an RFC 1123 label"),
-        ({"set_current_context": "maybe"}, "ucs_kubeconfig_set_current_context must be true or false"),
-        ({"controller": ""}, "ucs_kubeconfig_controller is not set"),
+        ({"set_current_context": "maybe"}, "argument 'ucs_kubeconfig_set_current_context' is of type"),
+        ({"auth_method": "kerberos"}, "value of ucs_kubeconfig_auth_method must be one of: auto, aksk, token, password"),
+        ({"timeout": 0}, "ucs_kubeconfig_timeout must be between 1 and 600 seconds, got 0"),
     ],
 )
-def test_a_bad_setting_is_named_with_its_rule(changes: dict[str, Any], message: str) -> None:
-    found, errors = settings(**changes)
-    assert found is None
-    assert any(error.startswith(message) for error in errors), errors
+def test_a_bad_variable_is_named_with_its_rule(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(UcsValidationError) as info:
+        good(**changes)
+    assert info.value.msg.startswith(message), info.value.msg
 
 
-def test_key_value_extra_vars_are_strings() -> None:
-    found = good(renew_before="5", duration="10", set_current_context="false", backup="yes")
-    assert found.wanted.renew_before_days == 5 and found.duration == 10
-    assert found.wanted.set_current is False and found.backup is True
+def test_extra_vars_given_as_strings_and_whole_floats_are_typed_as_the_module_types_them() -> None:
+    settings = good(renew_before="5", duration="10", set_current_context="false", backup="yes").settings
+    assert settings.wanted.renew_before_days == 5 and settings.duration == 10
+    assert settings.wanted.set_current is False and settings.backup is True
+
+
+def test_symbolic_modes_are_taken_as_the_module_takes_them() -> None:
+    assert good(mode="u=rw,go=").settings.mode == "u=rw,go="
+
+
+def test_standalone_reaches_the_wanted_entries() -> None:
+    assert good(standalone=True).settings.wanted.standalone is True
 
 
 def test_fetch_args_hold_only_set_options_and_no_secret() -> None:
-    found = good(endpoint="https://ucs.example", validate_certs=False, timeout=0, region="", secret_key="s3cr3t", password="pw")
-    assert found.fetch_args == {
+    found = good(endpoint="https://ucs.example", validate_certs=False, timeout=5, region="", secret_key="s3cr3t", password="pw", namespace="team-a")
+    assert found.fetch_args() == {
         "fleet_id": FLEET_ID,
         "vpc_id": VPC_ID,
         "duration": 365,
         "endpoint": "https://ucs.example",
         "validate_certs": False,
-        "timeout": 0,
+        "timeout": 5,
     }
-    assert "s3cr3t" not in repr(found.public()) + repr(found.fetch_args)
 
 
-def test_plain_text_copies_str_subclasses() -> None:
-    class Unsafe(str):
-        def __str__(self) -> str:  # pylint: disable=invalid-str-returned
-            return self  # as Ansible's unsafe text does on ansible-core 2.16
+def test_unknown_variables_are_named_with_the_closest_known_one() -> None:
+    warnings = role.unknown_variables(["ucs_kubeconfig_namspace", "ucs_kubeconfig_path", "ucs_kubeconfig_result", "ucs_kubeconfig_zzz", "other"])
+    assert warnings == [
+        "ucs_kubeconfig: the variable ucs_kubeconfig_namspace is not a variable of the role, so it has no effect; did you mean ucs_kubeconfig_namespace?",
+        "ucs_kubeconfig: the variable ucs_kubeconfig_zzz is not a variable of the role, so it has no effect",
+    ]
 
-    assert role.plain_text(Unsafe("x")).__class__ is str
-    assert role.wanted_from(good().public()).cluster_name.__class__ is str
+
+@pytest.mark.parametrize(("strategy", "refused"), [("linear", False), ("free", True), ("ansible.builtin.host_pinned", True), ("debug", False)])
+def test_strategies_whose_hosts_do_not_wait_are_refused(strategy: str, refused: bool) -> None:
+    message = role.unshared_strategy(strategy)
+    assert bool(message) is refused
+    if refused:
+        assert f"strategy {strategy}" in message
+
+
+@pytest.mark.parametrize(
+    ("plan_tags", "only", "skip"),
+    [
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["all"], []),
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["ucs_kubeconfig_plan"], []),
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["ucs_kubeconfig_write"], []),
+        (["kubecfg", "ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["kubecfg"], []),
+        (["kubecfg", "ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["all"], ["kubecfg"]),
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["tagged"], []),
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write"], ["all"], ["tagged"]),
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write", "always"], ["ucs_kubeconfig_plan"], ["all"]),
+        (["ucs_kubeconfig", "ucs_kubeconfig_plan", "ucs_kubeconfig_write", "never"], ["all"], []),
+        (["ucs_kubeconfig_plan"], ["untagged"], []),
+    ],
+)
+def test_the_write_step_runs_by_ansibles_own_tag_rule(plan_tags: list[str], only: list[str], skip: list[str]) -> None:
+    tags = [tag for tag in plan_tags if tag != role.PLAN_TAG]
+    play = Play.load({"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "write", "meta": "noop", "tags": tags}]}, loader=DataLoader())
+    write = play.tasks[0].block[0]
+    expected = write.evaluate_tags(set(only), set(skip), {})
+    assert role.write_will_run(plan_tags, {"ansible_run_tags": only, "ansible_skip_tags": skip}) is expected
+
+
+def test_target_messages_are_relabelled_with_the_variable() -> None:
+    assert role.relabel("owner 'bob': no such user on this host") == "ucs_kubeconfig_owner 'bob': no such user on this host"
+    assert role.relabel("path /x is a directory") == "ucs_kubeconfig_path /x is a directory"
+    assert role.relabel("cannot read it") == "cannot read it"
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -131,6 +158,7 @@ def state(config: dict[str, Any] | None, file_mode: str = "0600", **extra: Any) 
         "path": "/home/ops/.kube/config",
         "exists": True,
         "content": base64.b64encode(data).decode(),
+        "checksum": hashlib.sha256(data).hexdigest(),
         "mode": file_mode,
         "uid": 1000,
         "gid": 1000,
@@ -154,63 +182,85 @@ def fleet_file(**options: Any) -> dict[str, Any]:
     return make_kubeconfig(**options).config
 
 
-def test_missing_file_needs_a_download() -> None:
+def test_missing_file_needs_a_download_and_carries_nothing() -> None:
     result = plan.decide(good(), state(None), NOW)
     assert result["needs_write"] and result["needs_fetch"] and result["needs_entries"]
     assert result["path"] == "/home/ops/.kube/config" and result["checksum"] is None
-    assert result["reason"] == "the kubeconfig does not exist"
+    assert result["reason"] == "the kubeconfig does not exist" and "content" not in result and "_ansible_no_log" not in result
 
 
 def test_right_file_needs_nothing_and_the_plan_holds_no_key() -> None:
     config = fleet_file()
     result = plan.decide(good(), state(config), NOW)
     assert not result["needs_write"] and not result["needs_fetch"] and result["reason"] is None
-    assert result["checksum"] == hashlib.sha256(yaml.safe_dump(config).encode()).hexdigest()
     key = config["users"][0]["user"]["client-key-data"]
-    assert key not in repr(result) and "content" not in result
+    assert key not in repr(result) and "content" not in result and "_ansible_no_log" not in result
+    assert result["not_after"] and result["msg"] == "the kubeconfig is right"
+
+
+def test_a_file_to_write_travels_to_the_write_step_under_no_log() -> None:
+    read = state(fleet_file())
+    result = plan.decide(good(namespace="team-a"), read, NOW)
+    assert result["needs_write"] and not result["needs_fetch"] and result["needs_entries"]
+    assert result["content"] == read["content"] and result["_ansible_no_log"] is True
 
 
 def test_the_read_module_is_asked_for_the_drift_of_the_wanted_attributes() -> None:
-    # kubeconfig_file_info compares them on the target (its own tests hold the rule and the words).
-    assert plan.read_args(good(path="/k", mode="0640")) == {"path": "/k", "mode": "0640"}
-    assert plan.read_args(good(path="/k", owner="1000", group="ops")) == {"path": "/k", "mode": "0600", "owner": "1000", "group": "ops"}
+    assert plan.read_args(good(path="/k", mode="0640").settings) == {"path": "/k", "mode": "0640"}
+    assert plan.read_args(good(path="/k", owner="1000", group="ops").settings) == {"path": "/k", "mode": "0600", "owner": "1000", "group": "ops"}
 
 
-def test_drift_and_namespace_need_a_write_but_no_download() -> None:
+def test_drift_and_namespace_need_a_write_but_no_download_and_show_a_diff() -> None:
     words = ["mode 0644, not 0600", "owner ops (uid 1000), not root (uid 0)"]
     drift = plan.decide(good(owner="root"), state(fleet_file(), "0644", drift=words), NOW)
     assert drift["needs_write"] and not drift["needs_fetch"] and not drift["needs_entries"]
     assert drift["reason"] == "mode 0644, not 0600; owner ops (uid 1000), not root (uid 0)"
+    assert (drift["diff"]["before"]["mode"], drift["diff"]["after"]["mode"]) == ("0644", "0600")
+    assert (drift["diff"]["before"]["owner"], drift["diff"]["after"]["owner"]) == ("ops", "root")
     assert not plan.decide(good(), state(fleet_file(), drift=[]), NOW)["needs_write"]
     namespace = plan.decide(good(namespace="team-a"), state(fleet_file()), NOW)
-    assert namespace["needs_entries"] and not namespace["needs_fetch"]
-    assert "namespace 'team-a'" in namespace["reason"]
+    assert namespace["needs_entries"] and not namespace["needs_fetch"] and "namespace 'team-a'" in namespace["reason"]
+    assert (namespace["diff"]["before"]["namespace"], namespace["diff"]["after"]["namespace"]) == (None, "team-a")
 
 
-def test_expiring_other_vpc_and_renew_window() -> None:
+def test_a_loose_symbolic_mode_warns_as_the_module_warns() -> None:
+    result = plan.decide(good(mode="go+r"), state(fleet_file(), drift=["mode 0600, not 0644"]), NOW)
+    assert result["notes"] == [
+        "ucs_kubeconfig_mode 0644 gives its group and all other users access to a file that holds a private key; '0600' keeps it to its owner"
+    ]
+
+
+def test_expiring_other_vpc_force_and_renew_window() -> None:
     soon = fleet_file(days=20)
-    assert plan.decide(good(renew_before=30), state(soon), NOW)["needs_fetch"]
+    renewing = plan.decide(good(renew_before=30), state(soon), NOW)
+    assert renewing["needs_fetch"] and renewing["notes"][0].startswith(f"Renewing the federation kubeconfig of fleet {FLEET_ID}")
     assert not plan.decide(good(renew_before=10), state(soon), NOW)["needs_fetch"]
     assert plan.decide(good(vpc_id="vpc-other"), state(fleet_file()), NOW)["needs_fetch"]
+    forced = plan.decide(good(force=True), state(fleet_file()), NOW)
+    assert forced["needs_fetch"] and forced["reason"] == "ucs_kubeconfig_force is set"
+
+
+def test_the_tags_leave_out_the_write_so_nothing_is_downloaded() -> None:
+    result = plan.decide(good(), state(None), NOW, writes=False)
+    assert not result["needs_write"] and not result["needs_fetch"]
+    assert result["msg"] == "not written, the tags of this run leave out the write step (the kubeconfig does not exist)"
 
 
 def test_unparsable_file_fails_in_merge_mode_only() -> None:
-    garbage = {
-        "path": "/k",
-        "exists": True,
-        "content": base64.b64encode(b"clusters: [unclosed\n").decode(),
-        "mode": "0600",
-        "uid": 0,
-        "gid": 0,
-        "owner": "root",
-        "group": "root",
-    }
-    failed = plan.decide(good(), garbage, NOW)
-    assert failed["failed"] and "ucs_kubeconfig_standalone=true" in failed["msg"] and "not valid YAML" in failed["msg"]
+    garbage = dict(state(fleet_file()), content=base64.b64encode(b"clusters: [unclosed\n").decode())
+    with pytest.raises(UcsValidationError) as info:
+        plan.decide(good(), garbage, NOW)
+    assert "ucs_kubeconfig_standalone=true" in info.value.msg and "not valid YAML" in info.value.msg
+    assert info.value.msg.startswith("ucs_kubeconfig_path /home/ops/.kube/config holds something that is not a kubeconfig")
     assert plan.decide(good(standalone=True), garbage, NOW)["needs_fetch"]
 
 
-# --- the download's secrets ------------------------------------------------------------------------
+def test_content_that_is_not_base64_is_an_error() -> None:
+    with pytest.raises(UcsError, match="not base64"):
+        plan.decide(good(), dict(state(fleet_file()), content="%%%"), NOW)
+
+
+# --- the download ---------------------------------------------------------------------------------
 
 
 class HostVars(dict):
@@ -231,11 +281,8 @@ def test_secret_of_the_fleets_first_host(own: Any, mine_inventory: Any, theirs: 
     hostvars = HostVars(
         me={"ucs_kubeconfig_secret_key": mine_inventory} if mine_inventory else {}, other={"ucs_kubeconfig_secret_key": theirs} if theirs else {}
     )
-    assert role_secret("secret_key", own, hostvars, "me", "other") == expected
-    assert role_secret("secret_key", own, hostvars, "me", "me") == own
-
-
-# --- the install ---------------------------------------------------------------------------------
+    assert role.role_secret("secret_key", own, hostvars, "me", "other") == expected
+    assert role.role_secret("secret_key", own, hostvars, "me", "me") == own
 
 
 def a_plan(**changes: Any) -> dict[str, Any]:
@@ -244,30 +291,40 @@ def a_plan(**changes: Any) -> dict[str, Any]:
     return result
 
 
+def download(fetch_args: dict[str, Any], not_after: datetime.datetime, **extra: Any) -> dict[str, Any]:
+    start = not_after - datetime.timedelta(days=365)
+    return {
+        "fetch_args": fetch_args,
+        "kubeconfig": "text",
+        "not_before": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+        "not_after": f"{not_after:%Y-%m-%dT%H:%M:%SZ}",
+        **extra,
+    }
+
+
+def test_a_download_of_the_same_options_is_used_again_while_it_is_not_due() -> None:
+    wanted = a_plan()
+    valid = download(wanted["fetch_args"], NOW + datetime.timedelta(days=300))
+    assert fetch.reusable(wanted, [valid], NOW) is valid
+    assert fetch.reusable(wanted, [download(wanted["fetch_args"], NOW + datetime.timedelta(days=10))], NOW) is None  # due: within a third
+    assert fetch.reusable(wanted, [download(dict(wanted["fetch_args"], duration=30), NOW + datetime.timedelta(days=300))], NOW) is None
+    assert fetch.reusable(wanted, [dict(valid, failed=True)], NOW) is None
+    assert fetch.reusable(wanted, [{"skipped": True}, "junk"], NOW) is None
+    strict = a_plan(settings={"renew_before": 320})
+    assert fetch.reusable(strict, [download(strict["fetch_args"], NOW + datetime.timedelta(days=300))], NOW) is None
+
+
+# --- the write ------------------------------------------------------------------------------------
+
+
 def test_download_of_the_fleet_or_the_cause() -> None:
     wanted = a_plan()
     assert install.downloaded(wanted, [{"fleet": "other/", "kubeconfig": "x"}, {"fleet": wanted["fleet"], "kubeconfig": "text"}]) == "text"
-    with pytest.raises(
-        install.InstallError, match=r"no kubeconfig of fleet fleet-0001 for /home/ops/.kube/config \(the kubeconfig does not exist\): federation is off"
-    ):
-        install.downloaded(wanted, [{"fleet": wanted["fleet"], "fetch_failed": True, "msg": "federation is off"}])
-    with pytest.raises(install.InstallError, match="the download did not run"):
+    cause = f"fleet {wanted['fleet']} for h1: federation is off"
+    with pytest.raises(UcsError, match=r"^not written \(the kubeconfig does not exist\): no kubeconfig of fleet .* for h1: federation is off$"):
+        install.downloaded(wanted, [{"fleet": wanted["fleet"], "failed": True, "msg": cause}])
+    with pytest.raises(UcsError, match="its download did not run"):
         install.downloaded(wanted, [])
     assert install.downloaded(a_plan(needs_fetch=False), []) is None
-
-
-def test_merge_keeps_other_entries_and_attributes_only_keeps_the_bytes() -> None:
-    fleet = yaml.safe_dump(fleet_file())
-    other = make_kubeconfig(cluster="other", user="other", context="other").config
-    existing = yaml.safe_dump(other).encode()
-    merged = yaml.safe_load(install.content_to_write(a_plan(), existing, fleet))
-    assert {c["name"] for c in merged["contexts"]} == {"other", NAME} and merged["current-context"] == NAME
-    attributes_only = a_plan(needs_entries=False)
-    assert install.content_to_write(attributes_only, existing, None) == existing.decode()
-    with pytest.raises(install.InstallError, match="removed while the role was running"):
-        install.content_to_write(attributes_only, None, None)
-
-
-def test_unmergeable_file_names_the_way_out() -> None:
-    with pytest.raises(install.InstallError, match="ucs_kubeconfig_standalone=true"):
-        install.content_to_write(a_plan(), b"- just\n- a list\n", yaml.safe_dump(fleet_file()))
+    # In check mode the download makes read calls only: no kubeconfig, and none needed.
+    assert install.downloaded(wanted, [{"fleet": wanted["fleet"]}], check_mode=True) is None

@@ -418,10 +418,10 @@ def test_render_errors_name_the_existing_file() -> None:
 def test_read_context_fields_checks_the_namespace_rule() -> None:
     assert kc.read_context_fields({}.get) == ({}, [])
     assert kc.read_context_fields({"namespace": "team-a"}.get) == ({"namespace": "team-a"}, [])
-    for bad in ("", "Team", "-a", "a" * 64, "a_b"):
-        fields, errors = kc.read_context_fields({"namespace": bad}.get, "ucs_kubeconfig_")
-        assert fields == {} and [option for option, _message in errors] == ["ucs_kubeconfig_namespace"]
-        assert "is not an RFC 1123 label" in errors[0][1]
+    for bad in ("", "Team", "-a", "a" * 64, "a_b", "team-a\n"):
+        fields, errors = kc.read_context_fields({"namespace": bad}.get, lambda key: "ucs_kubeconfig_" + key)
+        assert fields == {} and [option for option, _message in errors] == ["namespace"]
+        assert errors[0][1].startswith("ucs_kubeconfig_namespace ") and "is not an RFC 1123 label" in errors[0][1]
 
 
 def test_text_whose_str_returns_itself_is_read_with_libyaml() -> None:

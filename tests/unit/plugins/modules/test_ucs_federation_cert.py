@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files, _http
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsApiError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import dump_kubeconfig
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._plan import MERGE_ATTEMPTS
 from ansible_collections.ucs_cloud.fleet.plugins.modules import ucs_federation_cert
 from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import Material, make_kubeconfig
@@ -78,7 +79,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> type[FakeClient]:
     FakeClient.errors = []
     FakeClient.fleet = FEDERATED
     FakeClient.answer = answer().config
-    monkeypatch.setattr(ucs_federation_cert.http, "UcsClient", FakeClient)
+    monkeypatch.setattr(_http, "UcsClient", FakeClient)
     return FakeClient
 
 
@@ -397,7 +398,7 @@ def test_dest_that_cannot_be_merged_into_fails_before_any_call(
     dest.write_text(text)
     dest.chmod(0o600)
     result = run_main(capsys, dest=str(dest))
-    assert result["failed"] and "standalone=true" in result["msg"] and blocker in result["msg"] and result["msg"].startswith("dest holds")
+    assert result["failed"] and "standalone=true" in result["msg"] and blocker in result["msg"] and result["msg"].startswith(f"dest {dest} holds something")
     assert fake.instances == [] and dest.read_text() == text
     replaced = run_main(capsys, dest=str(dest), standalone=True)
     assert replaced["changed"] and calls(fake) == [GET, POST]
@@ -668,7 +669,8 @@ def test_conflict_merges_again_and_loses_no_entry(
     log = racing_write_file(monkeypatch, dest, times=1)
     result = run_main(capsys, dest=str(dest))
     assert result["changed"] is True and calls(fake) == [GET, POST], "a conflict re-merges, it never calls the API again"
-    assert log == ["check", "raced", "write", "check", "write"]
+    # The file is read once to plan and once under the lock per write: no extra dry run.
+    assert log == ["raced", "write", "write"]
     config = load(dest)
     assert names(config, "contexts") == ["kind-dev", "late-0", NAME]
     assert client_key(config) == fake.answer["users"][0]["user"]["client-key-data"]
@@ -690,8 +692,8 @@ def test_endless_conflicts_give_up_and_leave_dest_to_the_other_writer(
     write_config(dest, foreign())
     log = racing_write_file(monkeypatch, dest, times=100)
     result = run_main(capsys, dest=str(dest))
-    assert result["failed"] and "kept changing" in result["msg"] and "3 attempts" in result["msg"]
-    assert log.count("write") == 3
+    assert result["failed"] and "kept changing" in result["msg"] and f"{MERGE_ATTEMPTS} merges lost the race" in result["msg"]
+    assert log.count("write") == MERGE_ATTEMPTS
     assert NAME not in names(load(dest), "contexts") and no_lock_left(dest)
     assert fake.answer["users"][0]["user"]["client-key-data"] not in json.dumps(result)
 
