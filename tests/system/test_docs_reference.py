@@ -59,7 +59,8 @@ def section(path: Path, title: str) -> str:
 def table(text: str) -> Iterator[dict[str, str]]:
     """The rows of the first Markdown table in text, as {header: cell}."""
     lines = [line.strip() for line in text.splitlines()]
-    start = next(index for index, line in enumerate(lines) if line.startswith("|"))
+    start = next((index for index, line in enumerate(lines) if line.startswith("|")), None)
+    assert start is not None, "no table there"
     header = [cell.strip() for cell in lines[start].strip("|").split("|")]
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
@@ -255,7 +256,7 @@ def test_links_resolve(document: Path) -> None:
     for link in LINK_RE.findall(document.read_text()):
         if re.match(r"[a-z]+:", link):
             continue
-        target, _, anchor = link.partition("#")
+        target, anchor = link.partition("#")[::2]
         path = (document.parent / target).resolve() if target else document
         if not path.exists():
             broken.append(f"{link}: no such file")
