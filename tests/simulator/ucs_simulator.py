@@ -1503,8 +1503,37 @@ def write_json_atomically(path: Path, document: JSONDict) -> None:
     os.replace(name, path)
 
 
+def seed_help(seed: JSONDict) -> str:
+    """What the simulator seeds, as the environment and role variables each value feeds."""
+    aksk, temporary, user, net, other = (seed[key] for key in ("aksk", "temporary_aksk", "iam_user", "network", "other_network"))
+    lines = [
+        "seeded values (--seed FILE overrides them):",
+        "  endpoint:          UCS_ENDPOINT=https://HOST:PORT (printed at start-up) UCS_CA_PATH=STATE_DIR/ca.pem",
+        f"  AK/SK:             HUAWEICLOUD_SDK_AK={aksk['access_key']} HUAWEICLOUD_SDK_SK={aksk['secret_key']}",
+        f"                     HUAWEICLOUD_SDK_DOMAIN_ID={seed['domain']['id']}",
+        f"  temporary AK/SK:   HUAWEICLOUD_SDK_AK={temporary['access_key']} HUAWEICLOUD_SDK_SK={temporary['secret_key']}",
+        f"                     HUAWEICLOUD_SDK_SECURITY_TOKEN={temporary['security_token']} (and the domain ID above)",
+        f"  IAM password:      OS_USERNAME={user['name']} OS_PASSWORD={user['password']} OS_USER_DOMAIN_NAME={seed['domain']['name']}",
+        f"                     OS_AUTH_URL=https://HOST:PORT/v3 (region {seed['region']})",
+        *(
+            f"  fleet:             ucs_kubeconfig_fleet_id={fleet['id']} ({fleet['name']}, federation {'on' if fleet['federation'] else 'off'})"
+            for fleet in seed["fleets"]
+        ),
+        f"  network:           ucs_kubeconfig_project_id={net['project_id']}",
+        f"                     ucs_kubeconfig_vpc_id={net['vpc_id']} ucs_kubeconfig_subnet_id={net['subnet_id']}",
+        f"  another VPC:       ucs_kubeconfig_vpc_id={other['vpc_id']} ucs_kubeconfig_subnet_id={other['subnet_id']}",
+        "",
+        'walkthrough: docs/getting-started.md ("Your first playbook")',
+    ]
+    return "\n".join(lines)
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Local UCS API + IAM + federation API server simulator (tests only).")
+    parser = argparse.ArgumentParser(
+        description="Local UCS API + IAM + federation API server simulator (tests only).",
+        epilog=seed_help(DEFAULT_SEED),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=0, help="UCS/IAM HTTPS port (0: any free port)")
     parser.add_argument("--federation-port", type=int, default=0, help="federation API server port (0: any free port)")
     parser.add_argument("--state-dir", type=Path, required=True, help="directory for simulator.json, CA files and the request log")

@@ -20,25 +20,36 @@ are created there only. The machine's own files are never touched.
 Every task result of these runs is recorded (keys only, never values, by a callback written to
 the temporary directory), and test_return_documents_every_key compares the keys each module
 really returns with its RETURN block.
+
+docs/getting-started.md is a walkthrough, run as one shell session, in order and as written: its
+``sh`` blocks are the commands, a ``yaml`` block whose first line is ``# PATH`` is the file the
+reader saves at PATH, and a ``text`` block is output that the commands before it must print
+(``...`` stands for anything). It runs in a copy of the checkout, as on a fresh clone with a
+HOME of its own, in the same sandbox plus a private network namespace (loopback only, so its
+fixed port 8443 collides with nothing, and nothing can reach the internet). The commands that
+README.md and the user guide show for the same tasks must be commands of the walkthrough.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import AnsibleRunner, Run, Simulator, assert_nothing_leaked
+from conftest import RECAP_RE, AnsibleRunner, Run, Simulator, assert_no_secrets, assert_nothing_leaked, secrets_in_kubeconfig
 from harness import ROOT, VENV_BIN
 
 MODULES_DIR = ROOT / "plugins" / "modules"
@@ -277,9 +288,14 @@ def variables_for(sim: Simulator, text: str) -> dict[str, Any]:
     return {name: value for name, value in known.items() if re.search(rf"\b{name}\b", templates)}
 
 
-def sandbox_prefix(work: Path, users: list[str]) -> list[str]:
-    """A command prefix: a private mount namespace with /etc, /home and /root as overlays in work."""
+def sandbox_prefix(work: Path, users: list[str], network: bool = False) -> list[str]:
+    """A command prefix: a private mount namespace with /etc, /home and /root as overlays in work.
+
+    network=True adds a private network namespace with only the loopback interface.
+    """
     lines = ["set -eu"]
+    if network:
+        lines.append("ip link set lo up")
     for directory in ("/etc", "/home", "/root"):
         upper, scratch = work / f"overlay{directory}" / "upper", work / f"overlay{directory}" / "work"
         upper.mkdir(parents=True)
@@ -288,7 +304,8 @@ def sandbox_prefix(work: Path, users: list[str]) -> list[str]:
     for user in users:
         lines.append(f"getent passwd {user} >/dev/null || useradd --create-home --user-group {user}")
     lines.append('exec "$@"')
-    return ["unshare", "--mount", "--propagation", "private", "bash", "-c", "\n".join(lines), "sandbox"]
+    namespaces = ["--mount", "--net"] if network else ["--mount"]
+    return ["unshare", *namespaces, "--propagation", "private", "bash", "-c", "\n".join(lines), "sandbox"]
 
 
 @pytest.fixture(scope="module")
@@ -490,3 +507,214 @@ def test_return_documents_every_key(ansible: AnsibleRunner, sim: Simulator, tmp_
                 if missing:
                     problems.append(f"{path.stem}: {key} is documented as returned {spec['returned']} but {missing} of {len(results)} results lack it")
     assert not problems, "RETURN does not match the results:\n" + "\n".join(problems)
+
+
+# --- the walkthrough (docs/getting-started.md) ------------------------------------------------------
+
+GETTING_STARTED = ROOT / "docs" / "getting-started.md"
+FENCE_RE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.S | re.M)
+FILE_BLOCK_RE = re.compile(r"\A# (~?/\S+)\n")
+STEP_MARKER = "@@ucs-walkthrough-step"
+# Documents that show some of the walkthrough's commands: those lines must be walkthrough commands.
+SHOWN_ELSEWHERE = [ROOT / "README.md", ROOT / "docs" / "user-guide.md"]
+WALKTHROUGH_PROGRAMS = ("ansible-galaxy ", "kubectl ", "python tests/simulator/", "export KUBECONFIG=")
+
+
+class Step:
+    """A shell block of the walkthrough (or a file the reader saves), with the output it shows."""
+
+    def __init__(self, number: int, text: str, path: str | None = None) -> None:
+        self.number = number
+        self.text = text
+        self.path = path
+        self.shows: list[str] = []
+
+    def script(self) -> str:
+        if self.path is None:
+            return self.text
+        # The reader saves the block at path: a quoted here-document, so nothing in it is expanded.
+        return f"cat > {self.path} <<'UCS_WALKTHROUGH_EOF'\n{self.text}UCS_WALKTHROUGH_EOF\n"
+
+
+def walkthrough_steps() -> list[Step]:
+    steps: list[Step] = []
+    for language, body in FENCE_RE.findall(GETTING_STARTED.read_text()):
+        if language == "sh":
+            steps.append(Step(len(steps) + 1, body))
+        elif language in ("yaml", "yml"):
+            header = FILE_BLOCK_RE.match(body)
+            assert header, f"a YAML block of {GETTING_STARTED.name} does not start with '# PATH', the file it is saved as:\n{body}"
+            steps.append(Step(len(steps) + 1, body, header.group(1)))
+        elif language == "text":
+            assert steps and steps[-1].path is None, f"a text block of {GETTING_STARTED.name} follows no shell block:\n{body}"
+            steps[-1].shows.append(body)
+        else:
+            raise AssertionError(f"{GETTING_STARTED.name} has a ```{language} block, which the walkthrough test neither runs nor checks")
+    return steps
+
+
+def walkthrough_commands() -> list[str]:
+    return [line.strip() for step in walkthrough_steps() if step.path is None for line in step.text.splitlines() if line.strip()]
+
+
+def _normalised(line: str) -> str:
+    return " ".join(line.split())
+
+
+def shows_in(expected: str, output: str) -> list[str]:
+    """The lines of expected that output lacks: matched in order, white space runs as one, '...' as anything."""
+    lines = [_normalised(line) for line in output.splitlines()]
+    missing, position = [], 0
+    for line in (_normalised(line) for line in expected.splitlines()):
+        if not line:
+            continue
+        pattern = re.compile(".*".join(re.escape(part) for part in line.split("...")) + r"\Z")
+        found = next((index for index in range(position, len(lines)) if pattern.match(lines[index])), None)
+        if found is None:
+            missing.append(line)
+        else:
+            position = found + 1
+    return missing
+
+
+def checkout_copy(destination: Path) -> Path:
+    """What a fresh clone holds (tracked and new files, as in this working tree), with the venv of this run as .venv."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True)
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():  # deleted but not yet committed: not in a clone of this state
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name, follow_symlinks=False)
+    (destination / ".venv").symlink_to(VENV_BIN.parent.resolve())
+    return destination
+
+
+def user_environment(home: Path) -> dict[str, str]:
+    """A login's environment: this process's, without anything of Ansible, UCS, credentials or a venv."""
+    dropped = ("HUAWEICLOUD_SDK_", "OS_", "UCS_", "ANSIBLE_", "KUBECONFIG", "VIRTUAL_ENV", "PYTHON")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+    path = [entry for entry in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if Path(entry).resolve() != VENV_BIN.resolve()]
+    env.update(HOME=str(home), PATH=os.pathsep.join(path))
+    return env
+
+
+@pytest.fixture(scope="module")
+def network_sandbox_available(tmp_path_factory: pytest.TempPathFactory, sandbox_available: None) -> None:
+    work = tmp_path_factory.mktemp("network-probe")
+    probe = subprocess.run([*sandbox_prefix(work, [], network=True), "true"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"no private network namespace here ({probe.stderr.strip()[-300:]}): the walkthrough is NOT run")
+
+
+def test_walkthrough_runs_as_written(tmp_path: Path, network_sandbox_available: None) -> None:
+    steps = walkthrough_steps()
+    home = tmp_path / "home"
+    home.mkdir()
+    checkout = checkout_copy(tmp_path / "ucs_cloud.fleet")
+    lines = ["set -e -o pipefail"]
+    for step in steps:
+        lines += [f"echo {STEP_MARKER} {step.number}", step.script()]
+    lines.append(f"echo {STEP_MARKER} end")
+    script = tmp_path / "walkthrough.sh"
+    script.write_text("\n".join(lines) + "\n")
+    log = tmp_path / "walkthrough.log"
+    # A session of its own: whatever the walkthrough leaves running (the simulator, if it fails
+    # before its last step) is in this process group, and only that group is ended afterwards.
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*sandbox_prefix(tmp_path / "sandbox", [], network=True), "bash", str(script)],
+            cwd=checkout,
+            env=user_environment(home),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=300)
+        finally:
+            left_running = _end_group(process.pid)
+    text = log.read_text(errors="replace")
+    parts = re.split(rf"^{STEP_MARKER} (\S+)\n", text, flags=re.M)
+    outputs = dict(zip(parts[1::2], parts[2::2]))
+    reached = parts[-2] if len(parts) > 1 else "none"
+    by_number = {str(step.number): step for step in steps}
+    assert returncode == 0 and reached == "end", (
+        f"the walkthrough fails in step {reached} (exit {returncode}):\n{by_number[reached].text if reached in by_number else ''}\n"
+        f"--- output ---\n{outputs.get(reached, text)[-6000:]}"
+    )
+    assert not left_running, "the walkthrough leaves processes running after its last step (is the simulator stopped?)"
+
+    problems = []
+    for step in steps:
+        for shown in step.shows:
+            missing = shows_in(shown, outputs[str(step.number)])
+            if missing:
+                problems.append(f"step {step.number} ({step.text.strip()!r}) does not print {missing}:\n{outputs[str(step.number)][-3000:]}")
+    assert not problems, "the walkthrough's output differs from what it shows:\n" + "\n".join(problems)
+
+    # What the text claims beyond the lines it shows.
+    playbook_steps = [step for step in steps if "ansible-playbook" in step.text]
+    assert len(playbook_steps) >= 2, "the walkthrough shows a first and a second run"
+    for step in playbook_steps:
+        recap = {m["host"]: m for m in RECAP_RE.finditer(outputs[str(step.number)])}
+        assert len(recap) == 3 and all(m["failed"] == m["unreachable"] == "0" for m in recap.values()), f"step {step.number}: {recap}"
+    sim_state = json.loads((home / "ucs-sim" / "simulator.json").read_text())
+    served = [json.loads(line) for line in (home / "ucs-sim" / "requests.jsonl").read_text().splitlines()]
+    assert [r["operation"] for r in served] == ["get_fleet", "create_cert"], f"two runs of three hosts make one download, no more: {served}"
+
+    # Nothing that runs Ansible or kubectl prints a secret (the steps that export them print nothing).
+    seed = sim_state["seed"]
+    secrets = [seed["aksk"]["secret_key"], seed["temporary_aksk"]["secret_key"], seed["temporary_aksk"]["security_token"], seed["iam_user"]["password"]]
+    kubeconfigs = sorted((home / "fleet-demo").glob("admin*/config"))
+    assert len(kubeconfigs) == 3
+    for path in kubeconfigs:
+        secrets += secrets_in_kubeconfig(path)
+    for step in steps:
+        if re.search(r"\b(ansible-playbook|ansible-galaxy|ansible-doc|kubectl)\b", step.text):
+            assert_no_secrets(outputs[str(step.number)], secrets, f"walkthrough step {step.number} output")
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies not counted: nobody may reap them in a container)."""
+    members = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat_file.parent.name))
+    return members
+
+
+def _end_group(pgid: int, grace: float = 10.0) -> bool:
+    """End what is left of the walkthrough's process group after a grace period; whether anything was left."""
+    deadline = time.monotonic() + grace
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _group_members(pgid)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    return bool(left)
+
+
+def test_walkthrough_is_found() -> None:
+    steps = walkthrough_steps()
+    assert any(step.path and step.path.endswith("inventory.yml") for step in steps)
+    assert sum("ansible-playbook" in step.text for step in steps) >= 2
+    assert any(step.shows for step in steps)
+
+
+def test_commands_shown_elsewhere_are_walkthrough_commands() -> None:
+    """README.md and the user guide show install and kubectl commands: the walkthrough runs each."""
+    commands = set(walkthrough_commands())
+    foreign = []
+    for document in SHOWN_ELSEWHERE:
+        for language, body in FENCE_RE.findall(document.read_text()):
+            if language not in ("sh", "console", "bash", "shell"):
+                continue
+            for line in (line.strip() for line in body.splitlines()):
+                if line.startswith(WALKTHROUGH_PROGRAMS) and line not in commands:
+                    foreign.append(f"{document.relative_to(ROOT)}: {line}")
+    assert not foreign, "commands that docs/getting-started.md does not run as written:\n" + "\n".join(foreign)
