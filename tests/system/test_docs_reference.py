@@ -27,7 +27,6 @@ from harness import ROOT, SIMULATOR
 from ucs_simulator import DEFAULT_SEED
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _argspec, _auth
-from ansible_collections.ucs_cloud.fleet.plugins.modules import ucs_federation_cert
 
 USER_GUIDE = ROOT / "docs" / "user-guide.md"
 GETTING_STARTED = ROOT / "docs" / "getting-started.md"
@@ -35,8 +34,6 @@ ROLE_SPEC = ROOT / "roles" / "ucs_kubeconfig" / "meta" / "argument_specs.yml"
 AWX_CREDENTIAL_TYPE = ROOT / "extensions" / "awx" / "ucs_credential_type.yml"
 
 ROLE_PREFIX = "ucs_kubeconfig_"
-# The one role variable named otherwise than its module option (`~` is the target user's home).
-ROLE_RENAMED = {"ucs_kubeconfig_path": "dest"}
 ROLE_VARIABLE_RE = re.compile(r"ucs_kubeconfig_[a-z0-9_]+")
 OPTION_RE = re.compile(r"[a-z][a-z0-9_]*")
 ENV_RE = re.compile(r"[A-Z][A-Z0-9_]*")
@@ -83,7 +80,7 @@ def role_variables() -> set[str]:
 
 
 def module_spec() -> dict[str, dict[str, Any]]:
-    return ucs_federation_cert.argument_spec()
+    return _argspec.federation_cert_argument_spec()
 
 
 def option_env() -> dict[str, list[str]]:
@@ -111,7 +108,7 @@ def awx_fields() -> dict[str, list[str]]:
 
 
 def option_of(role_variable: str) -> str:
-    return ROLE_RENAMED.get(role_variable, role_variable[len(ROLE_PREFIX) :])
+    return _argspec.role_variables().get(role_variable, role_variable[len(ROLE_PREFIX) :])
 
 
 # --- the quick reference ---------------------------------------------------------------------------
