@@ -2,9 +2,9 @@
 
 Every reader, check, merge and report walks that table: the module's input rules, the merge
 into a file, the decision for an existing file, the role's variables, its plan and its write.
-This test adds a made-up field and follows it through all of them; the only other edits a real
-field needs are declarations (the module's option and docs, the role's default and argument
-spec), which ansible-test sanity and ansible-lint check against each other.
+This test adds a made-up field, with its option in the one argument spec (_argspec), and follows
+it through all of them; the only other edits a real field needs are its documentation in the
+module and the role's argument spec, which sanity and the role's spec test keep in step.
 """
 
 from __future__ import annotations
