@@ -15,7 +15,8 @@ import pytest
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec, role_argument_spec, role_variable
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import FLEET, VPC, FakeClient, calls, fake, run_main  # noqa: F401
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import FLEET, VPC, FakeClient, calls, run_main
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import fake as fake  # noqa: F401  (the fixture)
 
 HOSTILE = {"trailing newline": "{}\n", "leading space": " {}", "NUL": "{}\x00x"}
 # A plausible value of each string option, made hostile below.
