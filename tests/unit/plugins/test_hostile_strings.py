@@ -16,7 +16,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import fe
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import FLEET, VPC, FakeClient, calls, run_main
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import fake as fake  # noqa: F401  (the fixture)
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import fake  # noqa: F401  (a fixture, used by name)
 
 HOSTILE = {"trailing newline": "{}\n", "leading space": " {}", "NUL": "{}\x00x"}
 # A plausible value of each string option, made hostile below.
