@@ -15,8 +15,14 @@ import pytest
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec, role_argument_spec, role_variable
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import FLEET, VPC, FakeClient, calls, run_main
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import fake  # noqa: F401  (a fixture, used by name)
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import (
+    FLEET,
+    VPC,
+    FakeClient,
+    calls,
+    fake,  # noqa: F401  (a fixture, used by name)
+    run_main,
+)
 
 HOSTILE = {"trailing newline": "{}\n", "leading space": " {}", "NUL": "{}\x00x"}
 # A plausible value of each string option, made hostile below.
@@ -46,16 +52,15 @@ def hostile(option: str, kind: str, tmp_path: Path) -> str:
     return HOSTILE[kind].format(plain)
 
 
+@pytest.mark.usefixtures("fake")
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 @pytest.mark.parametrize("option", string_options(federation_cert_argument_spec()))
-def test_the_module_refuses_it_before_any_request(
-    option: str, kind: str, fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_the_module_refuses_it_before_any_request(option: str, kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     value = hostile(option, kind, tmp_path)
     result = run_main(capsys, **{"dest": str(tmp_path / "config"), option: value})
     assert result.get("failed"), f"{option} with a {kind} was accepted"
     assert option in result["msg"], result["msg"]
-    assert calls(fake) == [] and not (tmp_path / "config").exists()
+    assert calls(FakeClient) == [] and not (tmp_path / "config").exists()
     if federation_cert_argument_spec()[option].get("no_log"):
         assert value.strip("\n\x00 x") not in result["msg"]
 
