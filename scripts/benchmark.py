@@ -9,11 +9,14 @@ the end, and measures in one run:
 
 1. API calls per scenario of the role, from the simulator's request log;
 2. the cost of one module run (ad hoc), against ansible.builtin.ping, and the import time of the
-   collection's module_utils (python -X importtime);
+   collection's module_utils (python -X importtime); the steady state (dest right) against
+   `ansible localhost -m ansible.builtin.stat` of the same file, in back-to-back pairs;
 3. role scaling: playbooks/benchmark/role.yml on N local-connection hosts, first run and
-   steady state, against the floor (floor.yml, one stat per host), the naive play (naive.yml,
-   IAM token + download + copy 0600 on every run) and the hand-written baseline
-   (baseline.yml), run back to back; the median of --repeats per-attempt ratios.
+   steady state, against the floor (floor.yml, one stat per host), the floor with the argument
+   spec (floor_spec.yml: the same stat in a minimal role that carries this role's
+   meta/argument_specs.yml), the naive play (naive.yml, IAM token + download + copy 0600 on
+   every run) and the hand-written baseline (baseline.yml), run back to back; the median of
+   --repeats per-attempt ratios.
 
 4. the price of the role's steady state against the floor, by A/B runs (--variants-size): the
    role as shipped and copies of the collection without the argument spec (its validation task)
@@ -135,6 +138,7 @@ def base_env(work: Path) -> Dict[str, str]:
     env = ansible_env(work)
     # The import-time measurement imports module_utils by their collection names.
     env["PYTHONPATH"] = env["ANSIBLE_COLLECTIONS_PATH"]
+    env["ANSIBLE_ROLES_PATH"] = str(make_floor_spec_role(work))
     return env
 
 
@@ -247,12 +251,12 @@ def measure_module(bench: Bench, repeats: int) -> Dict[str, Any]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     base = f"fleet_id={sim.fleet_id} project_id={net['project_id']} vpc_id={net['vpc_id']} subnet_id={net['subnet_id']} dest={dest}"
     bench.adhoc("ucs_cloud.fleet.ucs_federation_cert", base)  # creates dest (and the connection)
+    results: Dict[str, Any] = {"vs_stat": module_vs_stat(bench, base, dest, max(repeats, 7))}
     cases = {
         "ping": ("ansible.builtin.ping", ""),
         "module_valid_dest": ("ucs_cloud.fleet.ucs_federation_cert", base),
         "module_fetch": ("ucs_cloud.fleet.ucs_federation_cert", base + " force=true"),
     }
-    results: Dict[str, Any] = {}
     for label, (module, module_args) in cases.items():
         sim.clear_log()
         runs = [bench.adhoc(module, module_args) for _attempt in range(repeats)]
@@ -274,6 +278,29 @@ def measure_module(bench: Bench, repeats: int) -> Dict[str, Any]:
     results["adhoc_delta_ms"] = round((results["module_valid_dest"]["wall"]["median"] - results["ping"]["wall"]["median"]) * 1000, 1)
     results["importtime"] = import_times(bench, bare, full)
     return results
+
+
+def module_vs_stat(bench: Bench, base: str, dest: Path, pairs: int) -> Dict[str, Any]:
+    """The module with dest right against a stat of the same file, run in back-to-back pairs
+    (the order swapped every other pair); the median of the per-pair ratios."""
+    walls: Dict[str, List[float]] = {"stat": [], "module": []}
+    cpus: Dict[str, List[float]] = {"stat": [], "module": []}
+    for pair in range(pairs):
+        order = ["stat", "module"] if pair % 2 == 0 else ["module", "stat"]
+        for name in order:
+            timing = bench.adhoc("ansible.builtin.stat", f"path={dest}") if name == "stat" else bench.adhoc("ucs_cloud.fleet.ucs_federation_cert", base)
+            walls[name].append(timing.wall)
+            cpus[name].append(timing.cpu)
+    ratios = [module / stat for module, stat in zip(walls["module"], walls["stat"])]
+    cpu_ratios = [module / stat for module, stat in zip(cpus["module"], cpus["stat"])]
+    return {
+        "pairs": pairs,
+        "stat": {"wall": spread(walls["stat"]), "cpu": spread(cpus["stat"])},
+        "module": {"wall": spread(walls["module"]), "cpu": spread(cpus["module"])},
+        "ratio": round(statistics.median(ratios), 3),
+        "ratios": [round(ratio, 3) for ratio in ratios],
+        "cpu_ratio": round(statistics.median(cpu_ratios), 3),
+    }
 
 
 IMPORT_RE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
@@ -319,18 +346,34 @@ def spread(values: List[float]) -> Dict[str, float]:
 
 
 BOOKS = ("role.yml", "baseline.yml")
-# The two references of issue 15: the floor (one stat per host: the least a per-host check can
-# cost) and the naive play (IAM token, download and copy 0600 on every run).
-REFERENCES = ("floor.yml", "naive.yml")
+# The references: the floor (one stat per host: the least a per-host check can cost), the floor
+# with this role's argument spec (the least a role with validated arguments can cost) and the
+# naive play (IAM token, download and copy 0600 on every run).
+REFERENCES = ("floor.yml", "floor_spec.yml", "naive.yml")
 # Each ratio: (name, numerator (book, phase), denominator (book, phase)).
 RATIOS = (
     ("steady_vs_floor", ("role.yml", "steady"), ("floor.yml", "steady")),
+    ("steady_vs_floor_spec", ("role.yml", "steady"), ("floor_spec.yml", "steady")),
     ("steady_vs_naive", ("role.yml", "steady"), ("naive.yml", "steady")),
     ("first_vs_naive", ("role.yml", "first"), ("naive.yml", "first")),
     ("first", ("role.yml", "first"), ("baseline.yml", "first")),
     ("steady", ("role.yml", "steady"), ("baseline.yml", "steady")),
 )
-PHASE_BOOKS = {"first": ("role.yml", "naive.yml", "baseline.yml"), "steady": ("role.yml", "floor.yml", "naive.yml", "baseline.yml")}
+PHASE_BOOKS = {"first": ("role.yml", "naive.yml", "baseline.yml"), "steady": ("role.yml", "floor.yml", "floor_spec.yml", "naive.yml", "baseline.yml")}
+
+
+def make_floor_spec_role(work: Path) -> Path:
+    """The role of floor_spec.yml: one stat, and a copy of this role's argument spec (so that its
+    cost follows the real one's), in a roles directory of the work area."""
+    role = work / "roles" / "bench_floor_spec"
+    (role / "meta").mkdir(parents=True)
+    (role / "tasks").mkdir()
+    shutil.copy2(ROOT / "roles" / "ucs_kubeconfig" / "meta" / "argument_specs.yml", role / "meta" / "argument_specs.yml")
+    (role / "tasks" / "main.yml").write_text(
+        '---\n- name: Look at the kubeconfig file\n  ansible.builtin.stat:\n    path: "{{ ucs_kubeconfig_path }}"\n'
+        "    get_checksum: false\n    get_mime: false\n    get_attributes: false\n"
+    )
+    return role.parent
 
 
 def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, Any]:

@@ -425,24 +425,28 @@ def normal_user(user: Entry) -> t.Dict[str, t.Any]:
 # identity stamp
 
 
-def read_identity(cluster_body: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[str], t.Optional[str]]:
-    """Read (fleet_id, vpc_id) from the identity stamp; a missing or malformed stamp gives (None, None)."""
+def read_stamp(cluster_body: t.Mapping[str, t.Any]) -> t.Optional[t.Mapping[str, t.Any]]:
+    """The ``ucs_cloud.fleet`` extension of a cluster body, None when it has none (or a malformed one)."""
     extensions = cluster_body.get("extensions")
     for item in extensions if isinstance(extensions, list) else []:
         if isinstance(item, t.Mapping) and item.get("name") == IDENTITY_EXTENSION:
             data = item.get("extension")
-            if not isinstance(data, t.Mapping):
-                return None, None
-            fleet_id, vpc_id = data.get("fleet-id"), data.get("vpc-id")
-            return (
-                fleet_id if isinstance(fleet_id, str) and fleet_id else None,
-                vpc_id if isinstance(vpc_id, str) and vpc_id else None,
-            )
-    return None, None
+            return data if isinstance(data, t.Mapping) else None
+    return None
 
 
-def stamped(cluster_body: t.Mapping[str, t.Any], fleet_id: str, vpc_id: t.Optional[str]) -> t.Dict[str, t.Any]:
-    """A copy of a cluster body carrying the ``ucs_cloud.fleet`` extension (other extensions kept)."""
+def read_identity(cluster_body: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+    """Read (fleet_id, vpc_id) from the identity stamp; a missing or malformed stamp gives (None, None)."""
+    data = read_stamp(cluster_body) or {}
+    fleet_id, vpc_id = data.get("fleet-id"), data.get("vpc-id")
+    return (fleet_id if isinstance(fleet_id, str) and fleet_id else None, vpc_id if isinstance(vpc_id, str) and vpc_id else None)
+
+
+def stamped(
+    cluster_body: t.Mapping[str, t.Any], fleet_id: str, vpc_id: t.Optional[str], checked: t.Optional[t.Mapping[str, t.Any]] = None
+) -> t.Dict[str, t.Any]:
+    """A copy of a cluster body carrying the ``ucs_cloud.fleet`` extension (other extensions kept):
+    the fleet and VPC, and ``checked``, the seal of the facts found when it was downloaded."""
     body = dict(cluster_body)
     extensions = body.get("extensions")
     if extensions is None:
@@ -452,6 +456,7 @@ def stamped(cluster_body: t.Mapping[str, t.Any], fleet_id: str, vpc_id: t.Option
     identity = {"fleet-id": fleet_id}  # type: t.Dict[str, t.Any]
     if vpc_id is not None:
         identity["vpc-id"] = vpc_id
+    identity.update(checked or {})
     kept = [item for item in extensions if not (isinstance(item, t.Mapping) and item.get("name") == IDENTITY_EXTENSION)]
     body["extensions"] = [*kept, {"name": IDENTITY_EXTENSION, "extension": identity}]
     return body
@@ -497,22 +502,15 @@ def render_kubeconfig(
     wanted: FleetEntries,
     standalone: bool = False,
 ) -> str:
-    """Return the kubeconfig text to write: the fleet's entries merged into ``existing``.
+    """Return the YAML text to write: the fleet's entries merged into ``existing`` (None: no file).
 
-    Args:
-        existing: the file as it is now (text or mapping), or None when there is none.
-        fleet: the fleet's kubeconfig as accept_download() made it (normalised and stamped), or
-            None to keep the fleet's cluster and user already in ``existing`` (only the context,
-            its settable fields and current-context change).
-        wanted: names, context fields and current-context rule.
-        standalone: the result holds only the fleet's entries (so does ``wanted.standalone``).
-    Returns:
-        The YAML text. Every other entry and key of ``existing`` is kept as it was; entries of the
-        wanted names are replaced where they are; a settable field (namespace) the user set on the
-        context is kept unless ``wanted.context_fields`` says otherwise.
-    Raises:
-        UcsKubeconfigError: ``existing`` cannot be merged into ("the existing kubeconfig: ..."),
-            or ``fleet`` is None and ``existing`` lacks the fleet's entries.
+    ``fleet`` is the fleet's kubeconfig as accept_download() made it, or None to keep the fleet's
+    cluster and user already in ``existing`` (only the context and current-context change). Every
+    other entry and key of ``existing`` is kept as it was; entries of the wanted names are replaced
+    where they are; a settable field the context has is kept unless ``wanted`` sets it. With
+    ``standalone`` (or ``wanted.standalone``) the result holds the fleet alone.
+    Raises UcsKubeconfigError: ``existing`` cannot be merged into ("the existing kubeconfig: ..."),
+    or ``fleet`` is None and ``existing`` lacks the fleet's entries.
     """
     alone = standalone or wanted.standalone
     # A standalone file drops what it held, but may still keep its own fleet entries (fleet None).

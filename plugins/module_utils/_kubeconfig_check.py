@@ -20,9 +20,11 @@ import base64
 import binascii
 import datetime
 import functools
+import hashlib
+import importlib.util
 import inspect
+import json
 import re
-import traceback
 import typing as t
 from urllib.parse import urlparse
 
@@ -40,21 +42,16 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import
     parse_kubeconfig,
     quote,
     read_identity,
+    read_stamp,
     select_context,
     stamped,
     type_name,
 )
 
-try:
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes, serialization
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()  # type: t.Optional[str]
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+# cryptography is imported only when a certificate must be read (_lib): a file whose entries carry
+# a valid seal needs none, and the import alone costs about 60 ms of every run.
+CRYPTOGRAPHY_IMPORT_ERROR = None if importlib.util.find_spec("cryptography") else "No module named 'cryptography'"  # type: t.Optional[str]
+HAS_CRYPTOGRAPHY = CRYPTOGRAPHY_IMPORT_ERROR is None
 
 _UTC = datetime.timezone.utc
 
@@ -110,9 +107,23 @@ class Verdict(t.NamedTuple):
     blocker: t.Optional[str]
 
 
-def require_cryptography() -> None:
-    if not HAS_CRYPTOGRAPHY:
-        raise UcsKubeconfigError("the Python library cryptography is required to check kubeconfigs")
+class _Crypto(t.NamedTuple):
+    x509: t.Any
+    hashes: t.Any
+    serialization: t.Any
+    unsupported: t.Any  # cryptography.exceptions.UnsupportedAlgorithm
+
+
+@functools.lru_cache(maxsize=1)
+def _lib() -> _Crypto:
+    """The parts of cryptography the rules use, imported at the first certificate to read."""
+    try:
+        from cryptography import x509  # noqa: PLC0415
+        from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+        from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    except ImportError:
+        raise UcsKubeconfigError("the Python library cryptography is required to check kubeconfigs") from None
+    return _Crypto(x509, hashes, serialization, UnsupportedAlgorithm)
 
 
 def format_time(value: datetime.datetime) -> str:
@@ -149,8 +160,8 @@ def _certificates(data: bytes, path: str) -> t.List[t.Any]:
     certs = []
     for number, block in enumerate(blocks, start=1):
         try:
-            certs.append(x509.load_pem_x509_certificate(block))
-        except (ValueError, TypeError, UnsupportedAlgorithm):
+            certs.append(_lib().x509.load_pem_x509_certificate(block))
+        except (ValueError, TypeError, _lib().unsupported):
             where = "" if len(blocks) == 1 else f" (certificate {number} of {len(blocks)})"
             raise UcsKubeconfigError(f"{path} holds a PEM certificate that does not parse as X.509{where}") from None
     return certs
@@ -165,11 +176,11 @@ def _private_key(data: bytes, path: str, full_check: bool) -> t.Any:
         # already checked at download only needs the public parts to match the certificate.
         options["unsafe_skip_rsa_key_validation"] = True
     try:
-        return serialization.load_pem_private_key(data, password=None, **options)
+        return _lib().serialization.load_pem_private_key(data, password=None, **options)
     except TypeError:
         # cryptography raises TypeError when a passphrase would be needed.
         raise UcsKubeconfigError(f"{path} is encrypted; a kubeconfig client key must not need a passphrase") from None
-    except (ValueError, UnsupportedAlgorithm):
+    except (ValueError, _lib().unsupported):
         raise UcsKubeconfigError(f"{path} does not parse as a private key") from None
 
 
@@ -177,12 +188,13 @@ def _private_key(data: bytes, path: str, full_check: bool) -> t.Any:
 def _load_key_parameters() -> t.Tuple[str, ...]:
     # unsafe_skip_rsa_key_validation exists from cryptography 39 on.
     try:
-        return tuple(inspect.signature(serialization.load_pem_private_key).parameters)
+        return tuple(inspect.signature(_lib().serialization.load_pem_private_key).parameters)
     except (TypeError, ValueError):
         return ()
 
 
 def _spki(public_key: t.Any) -> bytes:
+    serialization = _lib().serialization
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -213,11 +225,19 @@ def _server(cluster: Entry) -> str:
 
 
 class _Facts(t.NamedTuple):
+    """What the rules found in a cluster/user pair; the validity is None for a token user."""
+
     server: str
     auth: str
-    cert: t.Any
+    not_before: t.Optional[datetime.datetime]
+    not_after: t.Optional[datetime.datetime]
+    cert_sha256: t.Optional[str]
     has_ca: bool
     insecure: bool
+
+
+def _auth(cert: bool, token: t.Any) -> str:
+    return "client certificate and token" if cert and token else "client certificate" if cert else "token"
 
 
 def _client_certificate(user: Entry, full_key_check: bool) -> t.Any:
@@ -243,7 +263,6 @@ def _client_certificate(user: Entry, full_key_check: bool) -> t.Any:
 
 def _inspect(cluster: Entry, user: Entry, full_key_check: bool) -> _Facts:
     """Apply the rules to one (normalised) cluster/user pair; raises UcsKubeconfigError."""
-    require_cryptography()
     server = _server(cluster)
     ca_path = f"{cluster.path}.cluster.certificate-authority-data"
     ca_value = cluster.body.get("certificate-authority-data")
@@ -257,15 +276,61 @@ def _inspect(cluster: Entry, user: Entry, full_key_check: bool) -> _Facts:
         raise UcsKubeconfigError(f"{user.path}.user has both a token and a username/password; kubectl allows only one")
     if cert is None and not token:
         raise UcsKubeconfigError(f"{user.path}.user has no credentials (client-certificate-data and client-key-data, or token)")
-    auth = "client certificate and token" if cert is not None and token else "client certificate" if cert is not None else "token"
-    return _Facts(server, auth, cert, bool(ca_value), cluster.body.get("insecure-skip-tls-verify") is True)
+    not_before, not_after = _validity(cert) if cert is not None else (None, None)
+    fingerprint = cert.fingerprint(_lib().hashes.SHA256()).hex() if cert is not None else None
+    insecure = cluster.body.get("insecure-skip-tls-verify") is True
+    return _Facts(server, _auth(cert is not None, token), not_before, not_after, fingerprint, bool(ca_value), insecure)
+
+
+# --------------------------------------------------------------------------------------------
+# the seal: the facts of checked entries, kept in the stamp, so that a later run need not check
+# the same certificate again (nor import cryptography). Its digest binds the facts to the exact
+# bodies checked (everything but the extensions): a change to a body or to a fact, by hand or by
+# another tool, breaks it, and the entries are checked in full again. It guards against accidents,
+# not against the file's owner, who can write anything into their own kubeconfig anyway.
+
+_SEAL_TIME = "%Y-%m-%dT%H:%M:%SZ"
+_SEALED_FACTS = ("not-before", "not-after", "cert-sha256")
+
+
+def _digest(cluster_body: t.Mapping[str, t.Any], user_body: t.Mapping[str, t.Any], facts: t.Mapping[str, t.Any]) -> str:
+    cluster = {key: value for key, value in cluster_body.items() if key != "extensions"}
+    text = json.dumps([cluster, user_body, {key: facts.get(key) for key in _SEALED_FACTS}], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal_of(facts: _Facts, cluster_body: t.Mapping[str, t.Any], user_body: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The stamp fields that record the checked facts of a cluster/user pair (see stamped())."""
+    sealed = {}  # type: t.Dict[str, t.Any]
+    if facts.not_before is not None and facts.not_after is not None:
+        sealed = {"not-before": format_time(facts.not_before), "not-after": format_time(facts.not_after), "cert-sha256": facts.cert_sha256}
+    sealed["seal"] = _digest(cluster_body, user_body, sealed)
+    return sealed
+
+
+def _unsealed(cluster: Entry, user_body: t.Mapping[str, t.Any]) -> t.Optional[_Facts]:
+    """The facts a valid seal records, or None (no seal, or a body or fact changed since)."""
+    stamp = read_stamp(cluster.body)
+    if not stamp or stamp.get("seal") != _digest(cluster.body, user_body, stamp):
+        return None
+    cert = bool(user_body.get("client-certificate-data"))
+    fingerprint = stamp.get("cert-sha256")
+    try:
+        before, after = (datetime.datetime.strptime(str(stamp[key]), _SEAL_TIME).replace(tzinfo=_UTC) for key in ("not-before", "not-after"))
+    except (KeyError, ValueError):
+        if cert:
+            return None
+        before = after = fingerprint = None
+    if cert and not (isinstance(fingerprint, str) and fingerprint):
+        return None
+    has_ca, insecure = bool(cluster.body.get("certificate-authority-data")), cluster.body.get("insecure-skip-tls-verify") is True
+    return _Facts(_server(cluster), _auth(cert, user_body.get("token")), before, after, fingerprint, has_ca, insecure)
 
 
 def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str, t.Any], context: t.Tuple[str, t.Mapping[str, t.Any]]) -> KubeconfigInfo:
     """Describe checked entries; ``context`` is (context name, its body or the wanted fields)."""
     context_name, context_body = context
     fleet_id, vpc_id = read_identity(cluster.body)
-    not_before, not_after = _validity(facts.cert) if facts.cert is not None else (None, None)
     return KubeconfigInfo(
         server=facts.server,
         cluster_name=cluster.name,
@@ -274,10 +339,10 @@ def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str,
         current_context=current_context(config),
         context_fields=all_context_fields(context_body),
         auth=facts.auth,
-        not_before=not_before,
-        not_after=not_after,
+        not_before=facts.not_before,
+        not_after=facts.not_after,
         insecure_skip_tls_verify=facts.insecure,
-        cert_sha256=facts.cert.fingerprint(hashes.SHA256()).hex() if facts.cert is not None else None,
+        cert_sha256=facts.cert_sha256,
         fleet_id=fleet_id,
         vpc_id=vpc_id,
     )
@@ -348,7 +413,7 @@ def accept_download(
         warnings.extend(_download_warnings(facts, duration_days, now))
     except UcsKubeconfigError as exc:
         raise UcsKubeconfigError(f"UCS returned an unusable kubeconfig for fleet {wanted.fleet_id}: {exc.msg}") from None
-    own = fleet_kubeconfig(stamped(cluster.body, wanted.fleet_id, wanted.vpc_id), user.body, wanted)
+    own = fleet_kubeconfig(stamped(cluster.body, wanted.fleet_id, wanted.vpc_id, seal_of(facts, cluster.body, user.body)), user.body, wanted)
     named = Entry("clusters[0]", wanted.cluster_name, own["clusters"][0]["cluster"])
     info = _describe(facts, named, Entry("users[0]", wanted.user_name, user.body), own, (wanted.context_name, wanted.context_fields))
     lifetime = info.not_after - info.not_before if info.not_after and info.not_before else None
@@ -366,10 +431,10 @@ def _download_warnings(facts: _Facts, duration_days: int, now: datetime.datetime
         warnings.append(f"insecure-skip-tls-verify is true: kubectl will not verify the identity of the API server {clean_text(facts.server, 200)}")
     elif not facts.has_ca:
         warnings.append("the kubeconfig has no certificate-authority-data: kubectl will verify the API server with the system's trusted CAs")
-    if facts.cert is None:
+    if facts.not_before is None or facts.not_after is None:
         warnings.append("the kubeconfig's user has a token, not a client certificate: its expiry cannot be read, so it is renewed only with force")
         return warnings
-    not_before, not_after = _validity(facts.cert)
+    not_before, not_after = facts.not_before, facts.not_after
     if now >= not_after:
         raise UcsKubeconfigError(f"the client certificate has expired (not after {format_time(not_after)})")
     if not_before > now + CLOCK_SKEW:
@@ -405,7 +470,8 @@ def check_entries(existing: t.Union[str, bytes, t.Mapping[str, t.Any], None], wa
     try:
         cluster_body = normal_cluster(cluster)[0]
         user_body = normal_user(user)
-        facts = _inspect(Entry(cluster.path, cluster.name, cluster_body), Entry(user.path, user.name, user_body), full_key_check=False)
+        normal = Entry(cluster.path, cluster.name, cluster_body)
+        facts = _unsealed(normal, user_body) or _inspect(normal, Entry(user.path, user.name, user_body), full_key_check=False)
     except UcsKubeconfigError as exc:
         return Verdict(exc.msg, True, None, None)
     context = find(found["contexts"], wanted.context_name)

@@ -108,3 +108,18 @@ def test_the_unbroken_kubeconfig_as_written_by_the_collection_works(simulator: S
     result = kubectl_version(path)
     assert result.returncode == 0, result.stderr[-1000:]
     assert "serverVersion" in json.loads(result.stdout)
+
+
+def test_the_seal_survives_kubectl_rewriting_the_file(simulator: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kubectl keeps cluster extensions when it rewrites a kubeconfig, so the next run still judges
+    the fleet's entries from the seal, without cryptography, and finds them as they were."""
+    now = dt.datetime.now(dt.timezone.utc)
+    own, info, _warnings = ck.accept_download(simulator.create_cert().json(), WANTED, 30, now)
+    path = tmp_path / "config"
+    path.write_text(kc.render_kubeconfig(None, own, WANTED))
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("KUBECONFIG")}
+    for args in (["config", "set-context", "other", "--cluster=ucs-fleet", "--user=ucs-fleet"], ["config", "use-context", "other"]):
+        subprocess.run(["kubectl", "--kubeconfig", str(path), *args], check=True, capture_output=True, env=env, timeout=60)
+    monkeypatch.setattr(ck, "_lib", lambda: pytest.fail("the seal did not survive: cryptography was needed"))
+    verdict = ck.check_entries(path.read_bytes(), WANTED._replace(set_current=False), now)
+    assert verdict.reason is None and verdict.info._replace(current_context=None) == info._replace(current_context=None)

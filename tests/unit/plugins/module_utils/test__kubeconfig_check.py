@@ -353,20 +353,25 @@ def test_check_entries_ignores_broken_foreign_entries_and_reports_blockers() -> 
 
 
 def test_the_per_run_check_skips_only_the_rsa_consistency_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A download is checked in full; entries without a valid seal are checked again each run,
+    without the RSA consistency check; sealed ones need no key at all (see the seal tests)."""
     material = make_kubeconfig(key_type="rsa")
     calls: list[dict[str, Any]] = []
-    real = ck.serialization.load_pem_private_key
+    real = ck._lib().serialization.load_pem_private_key
 
     def spy(data: bytes, password: Any, **options: Any) -> Any:
         calls.append(options)
         return real(data, password, **options)
 
     own = accept(material.config)[0]
-    monkeypatch.setattr(ck.serialization, "load_pem_private_key", spy)
+    monkeypatch.setattr(ck._lib().serialization, "load_pem_private_key", spy)
     ck._load_key_parameters.cache_clear()
     monkeypatch.setattr(ck, "_load_key_parameters", lambda: ("data", "password", "unsafe_skip_rsa_key_validation"))
     accept(material.config)
     ck.check_entries(kc.render_kubeconfig(None, own, WANTED), WANTED, NOW)
+    assert calls == [{}]
+    unsealed = make_kubeconfig(key_type="rsa", cluster=WANTED.cluster_name, user=WANTED.user_name, context=WANTED.context_name, fleet_id=WANTED.fleet_id)
+    ck.check_entries(unsealed.config, WANTED, NOW)
     assert calls == [{}, {"unsafe_skip_rsa_key_validation": True}]
 
 
@@ -376,3 +381,52 @@ def test_a_base64_field_may_hold_line_breaks_as_go_allows() -> None:
     config["users"][0]["user"]["client-certificate-data"] = wrapped
     assert accept(config)[1].cert_sha256 == accept(BASE.copy())[1].cert_sha256
     assert base64.b64decode(CERT_B64)  # the factory's own data is plain base64
+
+
+# ----------------------------------------------------------------------------------------------
+# the seal: a later run trusts the facts checked at download only while nothing changed
+
+
+def sealed_file(config: dict[str, Any] | None = None) -> dict[str, Any]:
+    own = accept(config or BASE.config)[0]
+    return yaml.safe_load(kc.render_kubeconfig(None, own, WANTED))
+
+
+def test_sealed_entries_are_judged_without_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    written = sealed_file()
+    full = ck.check_entries(kc.dump_kubeconfig(written), WANTED, NOW)
+
+    def unavailable() -> Any:
+        raise AssertionError("cryptography was needed")
+
+    monkeypatch.setattr(ck, "_lib", unavailable)
+    quick = ck.check_entries(kc.dump_kubeconfig(written), WANTED, NOW)
+    assert quick == full and quick.reason is None and quick.info.not_after is not None
+
+
+@pytest.mark.parametrize(
+    ("what", "change"),
+    [
+        ("another key", lambda c: c["users"][0]["user"].__setitem__("client-key-data", OTHER.config["users"][0]["user"]["client-key-data"])),
+        ("another server", lambda c: c["clusters"][0]["cluster"].__setitem__("server", "https://elsewhere.example.test")),
+        ("a later expiry", lambda c: c["clusters"][0]["cluster"]["extensions"][-1]["extension"].__setitem__("not-after", "2099-01-01T00:00:00Z")),
+        ("no seal", lambda c: c["clusters"][0]["cluster"]["extensions"][-1]["extension"].pop("seal")),
+    ],
+)
+def test_a_change_breaks_the_seal_and_the_entries_are_checked_in_full(what: str, change: Callable[[dict[str, Any]], Any]) -> None:
+    written = sealed_file()
+    change(written)
+    verdict = ck.check_entries(kc.dump_kubeconfig(written), WANTED, NOW)
+    if what == "another key":
+        assert verdict.fetch and "does not match the client certificate" in verdict.reason
+    else:
+        assert verdict.info is not None and verdict.info.not_after == ck.check_entries(kc.dump_kubeconfig(sealed_file()), WANTED, NOW).info.not_after
+
+
+def test_a_token_user_is_sealed_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = copy.deepcopy(BASE.config)
+    token["users"][0]["user"] = {"token": "tok-0123456789abcdef"}
+    written = sealed_file(token)
+    monkeypatch.setattr(ck, "_lib", lambda: pytest.fail("cryptography was needed"))
+    verdict = ck.check_entries(kc.dump_kubeconfig(written), WANTED, NOW)
+    assert verdict.reason is None and verdict.info.auth == "token" and verdict.info.not_after is None

@@ -209,7 +209,9 @@ def test_first_run_writes_the_fleet_under_its_default_names(fake: type[FakeClien
     assert config["current-context"] == NAME
     assert entry(config, "contexts", NAME)["context"] == {"cluster": NAME, "user": NAME}
     cluster = entry(config, "clusters", NAME)["cluster"]
-    assert {"name": "ucs_cloud.fleet", "extension": {"fleet-id": FLEET, "vpc-id": VPC}} in cluster["extensions"]
+    stamp = next(item["extension"] for item in cluster["extensions"] if item["name"] == "ucs_cloud.fleet")
+    assert {key: stamp[key] for key in ("fleet-id", "vpc-id")} == {"fleet-id": FLEET, "vpc-id": VPC}
+    assert set(stamp) == {"fleet-id", "vpc-id", "not-before", "not-after", "cert-sha256", "seal"}
     # The API's empty token is left out: kubectl reads "" as unset anyway.
     assert "token" not in entry(config, "users", NAME)["user"]
     assert client_key(config) == fake.answer["users"][0]["user"]["client-key-data"]
