@@ -108,17 +108,9 @@ class UcsApiError(UcsError):
 class UcsConnectionError(UcsError):
     """No usable answer: connection failure, timeout or TLS failure; the message says whether the request may have been processed."""
 
-    def __init__(self, msg: str, *, method: t.Optional[str] = None, url: t.Optional[str] = None) -> None:
-        super().__init__(msg, http_method=method, http_url=url)
-
 
 class UcsResponseError(UcsError):
     """A 2xx answer that is not what the API documents (not JSON, not an object, a field of another type, unexpected status)."""
-
-    def __init__(
-        self, msg: str, *, status: t.Optional[int] = None, method: t.Optional[str] = None, url: t.Optional[str] = None, request_id: t.Optional[str] = None
-    ) -> None:
-        super().__init__(msg, http_status=status, http_method=method, http_url=url, request_id=request_id)
 
 
 class UcsKubeconfigError(UcsError):

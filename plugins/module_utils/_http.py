@@ -259,8 +259,8 @@ class UcsClient:
         """
         return self._call(_Request("GET", self._url(path), what, repeatable=True), None, (200,))
 
-    def post_json(self, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int] = (200, 201)) -> JsonAnswer:
-        """POST ``body`` as JSON to ``path`` (a request that may create something) and return the JSON object of the answer.
+    def post_json(self, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str) -> JsonAnswer:
+        """POST ``body`` as JSON to ``path`` (a request that may create something) and return the JSON object of the (200 or 201) answer.
 
         Only failures that cannot have been processed are retried (see RetryPolicy); a message
         about any other failure says that the request may have been processed.
@@ -268,7 +268,7 @@ class UcsClient:
         Raises:
             UcsApiError, UcsAuthError, UcsConnectionError, UcsResponseError.
         """
-        return self._call(_Request("POST", self._url(path), what, repeatable=False), {} if body is None else body, expected)
+        return self._call(_Request("POST", self._url(path), what, repeatable=False), {} if body is None else body, (200, 201))
 
     # Internals
 
@@ -465,7 +465,7 @@ class UcsClient:
             msg = f"{head}: {kind} after the request was sent to {host} ({reason}). {MAY_HAVE_BEEN_PROCESSED}"
         else:
             msg = f"{head}: {kind} from {host} ({reason}). {SAFE_TO_REPEAT}"
-        return UcsConnectionError(msg, method=method, url=url)
+        return UcsConnectionError(msg, http_method=method, http_url=url)
 
     def _api_error(self, req: _Request, answer: _Answer, attempts: int, *, hint: t.Optional[str] = None, auth: bool = False) -> UcsError:
         method, url, what, repeatable = req

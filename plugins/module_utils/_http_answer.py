@@ -60,9 +60,9 @@ class AnswerSource(t.NamedTuple):
             suffix += "; the request was processed but its answer cannot be used"
         return UcsResponseError(
             f"Failed to {self.what}: the HTTP {self.status} answer to {self.method} {parts.path} from {parts.netloc} {problem}{suffix}",
-            status=self.status,
-            method=self.method,
-            url=self.url,
+            http_status=self.status,
+            http_method=self.method,
+            http_url=self.url,
             request_id=self.request_id,
         )
 

@@ -120,9 +120,9 @@ def test_api_error_to_fail_kwargs() -> None:
 
 def test_unknown_fields_are_omitted() -> None:
     assert errors.UcsValidationError("timeout must be positive", option="timeout").to_fail_kwargs() == {"msg": "timeout must be positive"}
-    conn = errors.UcsConnectionError("Failed: read timeout", method="POST", url="https://h/x")
+    conn = errors.UcsConnectionError("Failed: read timeout", http_method="POST", http_url="https://h/x")
     assert conn.to_fail_kwargs() == {"msg": "Failed: read timeout", "http_method": "POST", "http_url": "https://h/x"}
-    response = errors.UcsResponseError("bad", status=200, method="GET", url="https://h/x")
+    response = errors.UcsResponseError("bad", http_status=200, http_method="GET", http_url="https://h/x")
     assert response.to_fail_kwargs() == {"msg": "bad", "http_status": 200, "http_method": "GET", "http_url": "https://h/x"}
     assert errors.UcsKubeconfigError("users[0] is missing").to_fail_kwargs() == {"msg": "users[0] is missing"}
     auth = errors.UcsAuthError("rejected", http_status=401, error_code="APIGW.0301")
