@@ -1303,7 +1303,7 @@ CERT_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("key", "value", "problem"), CERT_FIELDS, ids=[f"{key}-{type(value).__name__}" for key, value, _ in CERT_FIELDS])
+@pytest.mark.parametrize(("key", "value", "problem"), CERT_FIELDS, ids=[f"{key}-{type(value).__name__}" for key, value, _problem in CERT_FIELDS])
 def test_cert_answer_fields_are_typed(key: str, value: Any, problem: str) -> None:
     """The /cert answer is a kubeconfig: every field the collection reads from it is typed by the strict walker (UcsKubeconfigError naming the field)."""
     from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
