@@ -51,13 +51,28 @@ ENV_HINT = "Options may also come from environment variables (HUAWEICLOUD_SDK_*,
 
 # Open Telekom Cloud regions; every other region id is taken as Huawei Cloud.
 OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 IAM_TOKEN_PATH = "/v3/auth/tokens"
 
 
-def _is_set(value: t.Any) -> bool:
-    # An exported but empty environment variable counts as unset.
-    return value is not None and value != ""
+def is_set(value: t.Any) -> bool:
+    """Whether an option counts as set: None and blank strings do not.
+
+    The one blank rule of the collection: AWX injects every field of a credential type, empty
+    when it is blank, and an exported but empty environment variable means "not given".
+    """
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def check_region(region: t.Any) -> str:
+    """Return a region id (``eu-de``, ``ap-southeast-1``) without surrounding white space.
+
+    Raises:
+        UcsValidationError: naming ``region``, when it is not a region id.
+    """
+    if not isinstance(region, str) or not _REGION_RE.fullmatch(region.strip()):
+        raise UcsValidationError(f"region {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
+    return region.strip()
 
 
 def _join(names: t.Sequence[str]) -> str:
@@ -111,8 +126,7 @@ def iam_endpoint_for_region(region: str) -> str:
     Raises:
         UcsValidationError: the region id is malformed.
     """
-    if not _REGION_RE.match(region):
-        raise UcsValidationError(f"region {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
+    region = check_region(region)
     if region in OTC_REGIONS:
         return f"https://iam.{region}.otc.t-systems.com"
     return f"https://iam.{region}.myhuaweicloud.com"
@@ -130,9 +144,9 @@ def iam_token_url(iam_endpoint: t.Optional[str], region: t.Optional[str] = None)
     Raises:
         UcsValidationError: an invalid iam_endpoint, a malformed region, or neither given.
     """
-    if _is_set(iam_endpoint):
+    if is_set(iam_endpoint):
         base = validate_endpoint_url(iam_endpoint, "iam_endpoint")
-    elif _is_set(region):
+    elif is_set(region):
         base = iam_endpoint_for_region(t.cast(str, region))
     else:
         raise UcsValidationError(
@@ -206,7 +220,7 @@ class Credentials:
     @property
     def is_temporary(self) -> bool:
         """True for temporary AK/SK (with a security token)."""
-        return self.method == "aksk" and _is_set(self.security_token)
+        return self.method == "aksk" and is_set(self.security_token)
 
     def describe(self) -> str:
         """Return a secret-free phrase for messages, e.g. ``AK/SK (access key AKID..., domain ID d1)``."""
@@ -219,17 +233,17 @@ class Credentials:
 
     def sensitive_values(self) -> t.Set[str]:
         """Return every secret value held, e.g. for ``module.no_log_values``."""
-        return {value for value in (getattr(self, name) for name in self.SECRET_FIELDS) if _is_set(value)}
+        return {value for value in (getattr(self, name) for name in self.SECRET_FIELDS) if is_set(value)}
 
 
 def _present(params: t.Mapping[str, t.Any], names: t.Iterable[str]) -> t.List[str]:
-    return [name for name in names if _is_set(params.get(name))]
+    return [name for name in names if is_set(params.get(name))]
 
 
 def _check_complete(params: t.Mapping[str, t.Any], method: str) -> None:
     required = METHOD_REQUIRED[method]
-    missing = [name for name in required if not _is_set(params.get(name))]
-    if method == "aksk" and not _is_set(params.get("access_key")) and not _is_set(params.get("secret_key")) and _is_set(params.get("security_token")):
+    missing = [name for name in required if not is_set(params.get(name))]
+    if method == "aksk" and not is_set(params.get("access_key")) and not is_set(params.get("secret_key")) and is_set(params.get("security_token")):
         raise UcsValidationError(
             f"security_token is set but access_key and secret_key are missing: a security token is only used with temporary AK/SK. {ENV_HINT}",
             option="security_token",

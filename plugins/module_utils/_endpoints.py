@@ -17,11 +17,10 @@ ucs-intl.myhuaweicloud.com". UCS is a global service: one endpoint per site, not
 Open Telekom Cloud and Huawei Cloud Europe (myhuaweicloud.eu) document no UCS endpoint.
 """
 
-import re
 import typing as t
 from urllib.parse import urlsplit
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import OTC_REGIONS, validate_endpoint_url
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import OTC_REGIONS, check_region, is_set, validate_endpoint_url
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 
 CHINESE_MAINLAND_ENDPOINT = "https://ucs.myhuaweicloud.com"
@@ -62,8 +61,6 @@ INTERNATIONAL_REGIONS = frozenset(
         "me-east-1",
     )
 )
-
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
 
 # Clouds recognised from a host name; anything else (a private endpoint, 127.0.0.1) is "unknown"
 # and never conflicts.
@@ -106,17 +103,6 @@ def region_cloud(region: str) -> t.Optional[str]:
     return None
 
 
-def _is_set(value: t.Any) -> bool:
-    # An exported but empty environment variable counts as unset.
-    return value is not None and (not isinstance(value, str) or value.strip() != "")
-
-
-def _check_region(region: t.Any) -> str:
-    if not isinstance(region, str) or not _REGION_RE.match(region.strip()):
-        raise UcsValidationError(f"region {region!r} is not a region id such as cn-north-4 or eu-de", option="region")
-    return region.strip()
-
-
 def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_endpoint: t.Optional[str] = None) -> str:
     """Return the UCS base URL to use, before any request is sent.
 
@@ -132,19 +118,19 @@ def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_end
             documented UCS endpoint, e.g. an Open Telekom Cloud region) or when it belongs to
             another cloud than ``region`` or ``iam_endpoint``; naming ``region`` when it is malformed.
     """
-    if _is_set(endpoint):
+    if is_set(endpoint):
         url = validate_endpoint_url(endpoint, "endpoint")
         cloud = host_cloud(url)
         if cloud is not None:
-            if _is_set(region):
-                other = region_cloud(_check_region(region))
+            if is_set(region):
+                other = region_cloud(check_region(region))
                 if other is not None and other != cloud:
                     raise UcsValidationError(
                         f"endpoint {url} is a host of {cloud}, but region {region.strip()} is {other}: credentials are never sent to another cloud's host. "
                         f"Set endpoint to the UCS API of {other} or correct region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME)",
                         option="endpoint",
                     )
-            iam_cloud = host_cloud(iam_endpoint) if _is_set(iam_endpoint) else None
+            iam_cloud = host_cloud(iam_endpoint) if is_set(iam_endpoint) else None
             if iam_cloud is not None and iam_cloud != cloud:
                 raise UcsValidationError(
                     f"endpoint {url} is a host of {cloud}, but iam_endpoint (OS_AUTH_URL) is {iam_cloud}: a token from one cloud is never sent to "
@@ -152,14 +138,14 @@ def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_end
                     option="endpoint",
                 )
         return url
-    if not _is_set(region):
+    if not is_set(region):
         raise UcsValidationError(
             "endpoint is required when region is not set: UCS documents one endpoint per site and nothing here tells "
             "which applies. Set region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME; e.g. cn-north-4 for the Chinese "
             "mainland site, ap-southeast-1 for the international site) or " + ENDPOINT_HINT,
             option="endpoint",
         )
-    name = _check_region(region)
+    name = check_region(region)
     if name in CHINESE_MAINLAND_REGIONS:
         url = CHINESE_MAINLAND_ENDPOINT
     elif name in INTERNATIONAL_REGIONS:
@@ -173,7 +159,7 @@ def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_end
             "URL your cloud publishes",
             option="endpoint",
         )
-    iam_cloud = host_cloud(iam_endpoint) if _is_set(iam_endpoint) else None
+    iam_cloud = host_cloud(iam_endpoint) if is_set(iam_endpoint) else None
     if iam_cloud is not None and iam_cloud != HUAWEI:
         raise UcsValidationError(
             f"endpoint is required: region {name} derives {url}, a Huawei Cloud host, but iam_endpoint (OS_AUTH_URL) is {iam_cloud}; "

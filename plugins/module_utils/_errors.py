@@ -8,12 +8,16 @@
 
 Every error carries only what is safe to show: the operation, HTTP status, method, URL (base URL +
 path, never a query string or header), the server's error code/message and the request id. None of
-them ever holds a credential, a token or a request body.
+them ever holds a credential, a token or a request body: text from a server or a library reaches a
+message only through ``clean_text``, which masks each secret in its raw, escaped and URL-encoded
+forms before it cuts the text.
 """
 
+import functools
 import json
 import re
 import typing as t
+from urllib.parse import quote, quote_plus
 
 # Caps keep a misbehaving server (or proxy error page) from flooding the task output.
 BODY_EXCERPT_LIMIT = 200
@@ -21,6 +25,7 @@ ERROR_MSG_LIMIT = 500
 
 # C0 and C1 control characters (tab/newline included: messages are one line) and DEL.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_PERCENT_RE = re.compile(r"%[0-9A-F]{2}")
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Openstack-Request-Id")
 
@@ -84,7 +89,7 @@ class UcsAuthError(UcsError):
 
 
 class UcsApiError(UcsError):
-    """A non-2xx answer (after any retries)."""
+    """A non-2xx answer (after any retries); ``status`` is its HTTP status (``http_status``)."""
 
     def __init__(
         self,
@@ -96,47 +101,16 @@ class UcsApiError(UcsError):
         error_code: t.Optional[str] = None,
         error_msg: t.Optional[str] = None,
         request_id: t.Optional[str] = None,
-        attempts: int = 1,
     ) -> None:
         super().__init__(msg, http_status=status, http_method=method, http_url=url, error_code=error_code, error_msg=error_msg, request_id=request_id)
-        self.status = status
-        self.attempts = attempts
 
 
 class UcsConnectionError(UcsError):
-    """No usable answer: connection failure, timeout or TLS failure.
-
-    ``may_have_reached_server`` is True when the request may have been sent (and processed) before the
-    failure, so a non-idempotent call was not repeated. ``kind`` is a short failure class such as
-    ``read timeout``.
-    """
-
-    def __init__(
-        self,
-        msg: str,
-        *,
-        method: t.Optional[str] = None,
-        url: t.Optional[str] = None,
-        may_have_reached_server: bool = False,
-        kind: t.Optional[str] = None,
-        attempts: int = 1,
-    ) -> None:
-        super().__init__(msg, http_method=method, http_url=url)
-        self.method = method
-        self.url = url
-        self.may_have_reached_server = may_have_reached_server
-        self.kind = kind
-        self.attempts = attempts
+    """No usable answer: connection failure, timeout or TLS failure; the message says whether the request may have been processed."""
 
 
 class UcsResponseError(UcsError):
-    """A 2xx answer that is not what the API documents (not JSON, not an object, unexpected status)."""
-
-    def __init__(
-        self, msg: str, *, status: t.Optional[int] = None, method: t.Optional[str] = None, url: t.Optional[str] = None, request_id: t.Optional[str] = None
-    ) -> None:
-        super().__init__(msg, http_status=status, http_method=method, http_url=url, request_id=request_id)
-        self.status = status
+    """A 2xx answer that is not what the API documents (not JSON, not an object, a field of another type, unexpected status)."""
 
 
 class UcsKubeconfigError(UcsError):
@@ -154,11 +128,50 @@ class ErrorBody(t.NamedTuple):
     request_id: t.Optional[str] = None
 
 
+def _escapes(text: str) -> t.Tuple[str, ...]:
+    # How libraries quote a value in their messages: repr of str and of bytes (requests'
+    # "Invalid ... in header value: 'tok\\n'", http.client's b'...'), JSON (IAM and UCS echo
+    # bodies), and URL encoding (upper and lower-case hex).
+    url = quote(text, safe="")
+    return (
+        repr(text)[1:-1],
+        repr(text.encode("utf-8"))[2:-1],
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        url,
+        _PERCENT_RE.sub(lambda match: match.group().lower(), url),
+        quote(text),
+        quote_plus(text),
+    )
+
+
+# Computed once per secret: a message is cleaned several times while an error is built.
+@functools.lru_cache(maxsize=64)
+def secret_forms(secret: str) -> t.Tuple[str, ...]:
+    """Every form in which ``secret`` may reach a message, longest first.
+
+    The secret as given, without surrounding white space (a server strips a header value) and
+    on one line (as ``clean_text`` would make it); each of these escaped once and twice (a repr
+    inside a repr). Empty forms are left out.
+    """
+    plain = {secret, secret.strip(), " ".join(_CONTROL_RE.sub(" ", secret).split())}
+    forms = set(plain)
+    layer = plain
+    for _depth in range(2):
+        layer = {escaped for form in layer for escaped in _escapes(form)}
+        forms |= layer
+    return tuple(sorted((form for form in forms if form), key=len, reverse=True))
+
+
 def mask_secrets(text: str, secrets: t.Iterable[str] = ()) -> str:
-    """Return ``text`` with every occurrence of each secret replaced by ``MASK`` (longest first)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
+    """Return ``text`` with each secret, in every form of ``secret_forms``, replaced by ``MASK``.
+
+    The longest form of any secret goes first, so that no part of a longer one survives.
+    """
+    forms = sorted({form for secret in secrets if secret for form in secret_forms(secret)}, key=len, reverse=True)
+    for form in forms:
+        if form in text:
+            text = text.replace(form, MASK)
     return text
 
 
@@ -185,11 +198,14 @@ def json_too_deep(data: t.Union[bytes, str], limit: int = MAX_JSON_DEPTH) -> boo
 def clean_text(text: str, limit: int, secrets: t.Iterable[str] = ()) -> str:
     """Return ``text`` on one line without control characters, secrets masked, cut to ``limit`` characters.
 
+    Every text that comes from a server, requests or urllib3 reaches a message through here.
+
     Args:
-        text: any text received from a server.
+        text: any text received from a server or raised by a library.
         limit: the maximum length of the result (an ellipsis marks a cut).
-        secrets: values to mask. Masking comes first: cutting first could leave a prefix of a
-            secret that no later masking recognises.
+        secrets: values to mask, in every form of ``secret_forms``. Masking comes first: escaping
+            a newline or cutting first would leave a form or a prefix of a secret that no later
+            masking recognises.
     Returns:
         The cleaned text.
     """

@@ -10,8 +10,10 @@ Nothing here knows AnsibleModule, so every decision runs in plain pytest.
 """
 
 import typing as t
+from urllib.parse import urlsplit
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsApiError, UcsError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_answer import JsonAnswer
 
 CONNECTION_ID_OPTIONS = ("project_id", "vpc_id", "subnet_id")
 
@@ -39,52 +41,73 @@ def fleet_path(fleet_id: str) -> str:
 # .reason). The API reference (ShowClusterGroup, ListClusterGroups) shows state words such as
 # "status": "Unavailable", "reason": "FederationUnavailable"; the SDK types the status as a free
 # string, and the word of a healthy federation is not documented (see docs/fidelity.md). Only an
-# explicit negative refuses before /cert; an unknown word is a warning, and the API's own answer to
-# /cert (UCS.01080006 "federation not enabled") stays the final word.
-NEGATIVE_STATES = frozenset(
-    ("false", "unavailable", "federationunavailable", "disabled", "federationdisabled", "failed", "federationfailed", "error", "timedout", "deleted")
+# explicit word refuses before /cert: a negative one (federation is off or broken) or a
+# transitional one (it is being installed or changed: wait). An unknown word is a warning, and
+# the API's own answer to /cert (UCS.01080006 "federation not enabled") stays the final word.
+# Words are compared in lower case without a "federation" prefix (FederationInstalling = installing).
+NEGATIVE_STATES = frozenset(("false", "unavailable", "disabled", "failed", "error", "timedout", "deleted"))
+# Negative whatever the reason says: a failed installation is not one to wait for.
+FAILED_STATES = frozenset(("disabled", "failed", "error", "timedout", "deleted"))
+TRANSITIONAL_STATES = frozenset(
+    ("installing", "enabling", "creating", "pending", "running", "inprogress", "upgrading", "updating", "initializing", "provisioning", "processing")
 )
-POSITIVE_STATES = frozenset(("true", "available", "federationavailable", "ready", "enabled", "succeeded", "success", "normal", "healthy", "active"))
+POSITIVE_STATES = frozenset(("true", "available", "ready", "enabled", "succeeded", "success", "normal", "healthy", "active"))
 
 
 class FederationState(t.NamedTuple):
     """What the fleet's details say about its federation."""
 
-    enabled: bool  # False only on positive evidence that federation is off
+    enabled: bool  # False only on positive evidence that federation is off or not ready yet
     description: str
-    warning: t.Optional[str]  # an unknown or transitional word: /cert is tried, the API decides
+    warning: t.Optional[str]  # an unknown word: /cert is tried, the API decides
+    in_progress: bool = False  # federation is being installed or changed: wait, do not enable it
 
 
-def _word(value: t.Any) -> str:
-    return str(value).strip() if value is not None else ""
+def _word(value: t.Optional[str]) -> str:
+    word = (value or "").strip().lower()
+    return word[len("federation") :] if word.startswith("federation") and len(word) > len("federation") else word
+
+
+def _as_answer(fleet: t.Mapping[str, t.Any]) -> JsonAnswer:
+    # A JsonAnswer from UcsClient names its request in errors; any other mapping is read the same way.
+    return fleet if isinstance(fleet, JsonAnswer) else JsonAnswer(fleet)
+
+
+def _federation_condition(fleet: JsonAnswer) -> t.Optional[int]:
+    """The index of the condition of type Federation in status.conditions, or None."""
+    for index in range(len(fleet.field("status.conditions", list) or [])):
+        if (fleet.field(f"status.conditions[{index}].type", str) or "").strip().lower() == "federation":
+            return index
+    return None
 
 
 def federation_state(fleet: t.Mapping[str, t.Any]) -> FederationState:
-    """Return FederationState(enabled, description, warning) from a fleet's details.
+    """Return FederationState(enabled, description, warning, in_progress) from a fleet's details.
 
-    Refused (enabled=False) only when spec.federationId is missing or empty, or when the
-    Federation condition carries an explicit negative word in its status (or, when the status is
-    not a known word, in its reason). A condition with an unknown word is accepted with a warning.
+    Refused (enabled=False) when spec.federationId is missing or empty, or when the Federation
+    condition carries an explicit negative or transitional word in its status (or, when the
+    status is not a known word, in its reason). A condition with an unknown word is accepted with
+    a warning. Every field read is checked for its JSON type (UcsResponseError otherwise).
     """
-    spec = fleet.get("spec") or {}
-    status = fleet.get("status") or {}
-    if not isinstance(spec, dict) or not spec.get("federationId"):
+    answer = _as_answer(fleet)
+    if not answer.field("spec.federationId", str):
         return FederationState(False, "federation is not enabled (the fleet has no spec.federationId)", None)
-    conditions = status.get("conditions") if isinstance(status, dict) else None
-    condition = next(
-        (c for c in conditions or [] if isinstance(c, dict) and _word(c.get("type")).lower() == "federation"),
-        None,
-    )
-    if condition is None:
+    index = _federation_condition(answer)
+    if index is None:
         return FederationState(True, "federation is enabled", None)
-    state, reason = _word(condition.get("status")), _word(condition.get("reason"))
-    label = state or "no status"
-    if reason and reason != state:
-        label = f"{label} ({reason})"
-    if state.lower() in NEGATIVE_STATES or (state.lower() not in POSITIVE_STATES and reason.lower() in NEGATIVE_STATES):
+    path = f"status.conditions[{index}]"
+    status_text = (answer.field(path + ".status", str) or "").strip()
+    reason_text = (answer.field(path + ".reason", str) or "").strip()
+    label = status_text or "no status"
+    if reason_text and reason_text != status_text:
+        label = f"{label} ({reason_text})"
+    state, reason = _word(status_text), _word(reason_text)
+    if state in POSITIVE_STATES:
+        return FederationState(True, "federation is enabled", None)
+    if state not in FAILED_STATES and TRANSITIONAL_STATES & {state, reason}:
+        return FederationState(False, f"federation is not ready yet (condition Federation: {label})", None, in_progress=True)
+    if state in NEGATIVE_STATES or reason in NEGATIVE_STATES:
         return FederationState(False, f"federation is not available (condition Federation: {label})", None)
-    if state.lower() in POSITIVE_STATES:
-        return FederationState(True, "federation is enabled", None)
     return FederationState(
         True,
         "federation is enabled",
@@ -94,26 +117,49 @@ def federation_state(fleet: t.Mapping[str, t.Any]) -> FederationState:
 
 
 def check_federation(fleet: t.Mapping[str, t.Any], fleet_id: str) -> t.List[str]:
-    """Raise UcsFederationStateError with what to do when the fleet's federation is positively off.
+    """Raise UcsFederationStateError with what to do when the fleet's federation is off or not ready yet.
 
     Returns:
         Warnings for the module to show (an unknown state word); empty when there is nothing to say.
+    Raises:
+        UcsResponseError: a field read from the fleet has another JSON type than the API documents.
     """
-    state = federation_state(fleet)
+    answer = _as_answer(fleet)
+    name = answer.field("metadata.name", str)
+    label = f"{fleet_id} ({name})" if name else fleet_id
+    state = federation_state(answer)
+    if state.in_progress:
+        raise UcsFederationStateError(
+            f"Fleet {label}: {state.description}: it is being installed or changed. Wait until it is available "
+            "(UCS console: Fleets > the fleet), then run again."
+        )
     if not state.enabled:
-        name = (fleet.get("metadata") or {}).get("name")
-        label = f"{fleet_id} ({name})" if name else fleet_id
         raise UcsFederationStateError(
             f"Fleet {label}: {state.description}. Enable federation for the fleet in the UCS console "
             f"(Fleets > the fleet > Enable Federation) or with POST /v1/clustergroups/{fleet_id}/federations, "
             "wait until it is available, then run again."
         )
-    return [f"Fleet {fleet_id}: {state.warning}"] if state.warning else []
+    return [f"Fleet {label}: {state.warning}"] if state.warning else []
 
 
 def read_fleet(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
-    """GET the fleet's details (a read call, also made in check mode)."""
-    return client.get_json(fleet_path(request.fleet_id), what=f"read fleet {request.fleet_id}")
+    """GET the fleet's details (a read call, also made in check mode); a 404 says what to check."""
+    try:
+        return client.get_json(fleet_path(request.fleet_id), what=f"read fleet {request.fleet_id}")
+    except UcsApiError as exc:
+        if exc.http_status != 404:
+            raise
+        host = urlsplit(exc.http_url or "").netloc or "the endpoint"
+        raise UcsApiError(
+            f"{exc.msg}. Check fleet_id, and that the fleet belongs to the account (domain) of the credentials and to the UCS site "
+            f"of {host} (endpoint, region): UCS answers 404 for a fleet of another account or site",
+            status=404,
+            method=exc.http_method,
+            url=exc.http_url,
+            error_code=exc.error_code,
+            error_msg=exc.error_msg,
+            request_id=exc.request_id,
+        ) from None
 
 
 def create_federation_cert(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
@@ -124,9 +170,4 @@ def create_federation_cert(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
         "subnetID": request.subnet_id,
         "duration": request.duration,
     }
-    return client.post_json(
-        fleet_path(request.fleet_id) + "/cert",
-        body,
-        what=f"create the federation connection of fleet {request.fleet_id}",
-        expected=(200, 201),
-    )
+    return client.post_json(fleet_path(request.fleet_id) + "/cert", body, what=f"create the federation connection of fleet {request.fleet_id}")

@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import random as _random
+import re
 import socket
 import threading
 import time
@@ -39,7 +40,6 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
     UcsAuthError,
     UcsConnectionError,
     UcsError,
-    UcsResponseError,
     clean_text,
     http_failure_message,
     json_too_deep,
@@ -50,18 +50,21 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_answer import (
     ACCEPT_ENCODING,
     MAX_ANSWER_BYTES,
+    AnswerSource,
+    JsonAnswer,
     _Answer,
     _close_quietly,
     _decode_json,
     _Unusable,
+    json_type,
     read_bounded,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_retry import (
     CONNECT_FAILED,
     CONNECT_TIMEOUT,
     CONNECTION_DROPPED,
-    IDEMPOTENT_METHODS,
     INCOMPLETE_ANSWER,
+    INVALID_REQUEST,
     NOT_SENT_KINDS,
     READ_TIMEOUT,
     REQUEST_FAILED,
@@ -87,12 +90,21 @@ USER_AGENT = f"ucs_cloud.fleet/{COLLECTION_VERSION}"
 JSON_CONTENT_TYPE = "application/json"
 # Extra wait for requests' own connect/read timeouts to report their precise kind first.
 _GRACE = 0.25
+# An IAM token as a header value: visible ASCII, no white space (IAM tokens are base64-like text).
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+# What the messages of failed requests say about running again.
+MAY_HAVE_BEEN_PROCESSED = (
+    "The request may have been processed by the server; it was not repeated because repeating it is not safe. Check the state before running again"
+)
+SAFE_TO_REPEAT = "Running again is safe: this request changes nothing in the cloud"
 
 
 class _Request(t.NamedTuple):
     method: str
     url: str
     what: str
+    # False for a request that may create something (POST /cert): see RetryPolicy.
+    repeatable: bool
 
 
 def tls_verify(validate_certs: bool, ca_path: t.Optional[str]) -> t.Union[bool, str]:
@@ -127,18 +139,21 @@ def environ_proxies(url: str) -> t.Dict[str, str]:
     return dict(requests.utils.get_environ_proxies(url, no_proxy=None))
 
 
-def classify_exception(exc: BaseException) -> t.Tuple[str, str]:
-    """Return (kind, reason) for an exception of requests; ``reason`` is a cleaned one-line text.
+def classify_exception(exc: BaseException, secrets: t.Collection[str] = ()) -> t.Tuple[str, str]:
+    """Return (kind, reason) for an exception of requests; ``reason`` is a cleaned one-line text, ``secrets`` masked.
 
     Connection refused and DNS failures (urllib3 NewConnectionError) and connect timeouts happened
-    before the request was sent; any other connection error may have happened after.
+    before the request was sent; any other connection error may have happened after. requests
+    refuses to send an invalid header value (a token with a line break) and quotes it: masked.
     """
     reason: t.Any = exc.args[0] if exc.args else exc
     # Unwrap urllib3's MaxRetryError to the actual cause.
     while getattr(reason, "reason", None) is not None and reason is not reason.reason:
         reason = reason.reason
-    text = clean_text(str(reason), 200) or type(exc).__name__
-    if isinstance(exc, requests.exceptions.SSLError):
+    text = clean_text(str(reason), 200, secrets) or type(exc).__name__
+    if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL)):
+        kind = INVALID_REQUEST
+    elif isinstance(exc, requests.exceptions.SSLError):
         kind = TLS_FAILED
     elif isinstance(exc, requests.exceptions.ConnectTimeout):
         kind = CONNECT_TIMEOUT
@@ -155,9 +170,9 @@ def classify_exception(exc: BaseException) -> t.Tuple[str, str]:
     return kind, text
 
 
-def _read_failure(exc: BaseException) -> t.Tuple[str, str]:
+def _read_failure(exc: BaseException, secrets: t.Collection[str]) -> t.Tuple[str, str]:
     """(kind, reason) for an error while reading a body (urllib3 and socket errors, not requests')."""
-    text = clean_text(str(exc), 200) or type(exc).__name__
+    text = clean_text(str(exc), 200, secrets) or type(exc).__name__
     if isinstance(exc, (ReadTimeoutError, socket.timeout)):
         return READ_TIMEOUT, text
     if isinstance(exc, ProtocolError):
@@ -185,8 +200,6 @@ class UcsClient:
         wall_clock: seconds since the epoch, for X-Sdk-Date and Retry-After dates.
     Raises:
         UcsValidationError: invalid endpoint.
-
-    ``calls`` lists ``(method, path, status or failure kind)`` of every attempt, IAM included.
     """
 
     max_answer_bytes = MAX_ANSWER_BYTES
@@ -230,32 +243,32 @@ class UcsClient:
             session.trust_env = False
         self._session = session
         self._token: t.Optional[str] = None
-        self.calls: t.List[t.Tuple[str, str, t.Union[int, str]]] = []
 
     # Public API
 
-    def get_json(self, path: str, what: str, expected: t.Sequence[int] = (200,)) -> t.Dict[str, t.Any]:
-        """GET ``path`` and return the JSON object of the answer.
+    def get_json(self, path: str, what: str) -> JsonAnswer:
+        """GET ``path`` and return the JSON object of the (HTTP 200) answer.
 
         Args:
             path: the path below the endpoint, starting with ``/``.
             what: the operation for messages ("read fleet 1234").
-            expected: the success statuses.
+        Returns:
+            The object, which names this request when a field read with ``field()`` has another type.
         Raises:
             UcsApiError, UcsAuthError, UcsConnectionError, UcsResponseError.
         """
-        return self._call("GET", path, None, what, expected)
+        return self._call(_Request("GET", self._url(path), what, repeatable=True), None, (200,))
 
-    def post_json(self, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int] = (200, 201)) -> t.Dict[str, t.Any]:
-        """POST ``body`` as JSON to ``path`` and return the JSON object of the answer.
+    def post_json(self, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str) -> JsonAnswer:
+        """POST ``body`` as JSON to ``path`` (a request that may create something) and return the JSON object of the (200 or 201) answer.
 
-        Only failures that cannot have been processed are retried (see RetryPolicy).
+        Only failures that cannot have been processed are retried (see RetryPolicy); a message
+        about any other failure says that the request may have been processed.
 
         Raises:
-            UcsApiError, UcsAuthError, UcsConnectionError (``may_have_reached_server`` tells
-            whether the call may have been processed), UcsResponseError.
+            UcsApiError, UcsAuthError, UcsConnectionError, UcsResponseError.
         """
-        return self._call("POST", path, {} if body is None else body, what, expected)
+        return self._call(_Request("POST", self._url(path), what, repeatable=False), {} if body is None else body, (200, 201))
 
     # Internals
 
@@ -275,19 +288,18 @@ class UcsClient:
             raise ValueError("path must start with '/' and have no query string or fragment")
         return self.endpoint + path
 
-    def _call(self, method: str, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int]) -> t.Dict[str, t.Any]:
-        url = self._url(path)
+    def _call(self, req: _Request, body: t.Optional[t.Mapping[str, t.Any]], expected: t.Sequence[int]) -> JsonAnswer:
         data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         reauthenticated = False
         while True:
-            answer, attempts = self._send(_Request(method, url, what), data, authenticate=True)
+            answer, attempts = self._send(req, data, authenticate=True)
             if answer.status == 401 and self.credentials.method == "password" and not reauthenticated:
                 # A 401 means UCS did not process the call, so repeating it once is safe, POST included.
                 reauthenticated = True
                 self._token = None
-                self._notify(f"UCS answered HTTP 401 to {what}: obtaining a new IAM token and repeating the request once")
+                self._notify(f"UCS answered HTTP 401 to {req.what}: obtaining a new IAM token and repeating the request once")
                 continue
-            return self._decode(_Request(method, url, what), answer, expected, attempts)
+            return self._decode(req, answer, expected, attempts)
 
     def _headers(self, method: str, url: str, data: t.Optional[bytes], authenticate: bool) -> t.Dict[str, str]:
         headers = self._signed_headers(method, url, data, authenticate)
@@ -336,20 +348,21 @@ class UcsClient:
                 proxies=environ_proxies(url),
             )
         except requests.exceptions.RequestException as exc:
-            box["failure"] = classify_exception(exc)
+            box["failure"] = classify_exception(exc, self._secrets)
             return
         except Exception as exc:
-            box["failure"] = (REQUEST_FAILED, f"{type(exc).__name__}: {clean_text(str(exc), 200)}")
+            # http.client quotes an invalid header value too (b'...'): masked like any other text.
+            box["failure"] = (REQUEST_FAILED, f"{type(exc).__name__}: {clean_text(str(exc), 200, self._secrets)}")
             return
         box["response"] = response
         try:
-            body = read_bounded(response, self.max_answer_bytes)
+            body = read_bounded(response, self.max_answer_bytes, self._secrets)
         except _Unusable as exc:
             box["unusable"] = exc
             _close_quietly(response)
             return
         except Exception as exc:
-            box["failure"] = _read_failure(exc)
+            box["failure"] = _read_failure(exc, self._secrets)
             _close_quietly(response)
             return
         box["answer"] = _Answer(response.status_code, response.headers, body)
@@ -367,22 +380,20 @@ class UcsClient:
         if worker.is_alive():
             if "response" in box:
                 _close_quietly(box["response"])
-            # Headers may or may not have been sent: a POST must count as possibly processed.
+            # Headers may or may not have been sent: a request that may create something must count as possibly processed.
             return READ_TIMEOUT, f"no complete answer within the timeout of {self.timeout} s"
         if "answer" in box:
             return t.cast(_Answer, box["answer"])
         if "unusable" in box:
             return t.cast(_Unusable, box["unusable"])
-        kind, reason = box.get("failure", (REQUEST_FAILED, "no answer"))
-        return kind, mask_secrets(reason, self._secrets)
+        return t.cast(t.Tuple[str, str], box.get("failure", (REQUEST_FAILED, "no answer")))
 
     def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool) -> t.Tuple[_Answer, int]:
         """Make attempts until an answer that is final under the retry policy; return it and the attempt count.
 
         Raises UcsConnectionError when no answer was obtained, UcsResponseError for an answer refused while reading.
         """
-        method, url, what = req
-        path = urlsplit(url).path
+        method, url, what, repeatable = req
         if authenticate and self.credentials.method == "password":
             self._iam_token()  # before the loop: the IAM call has its own attempts
         attempts = self.policy.attempts
@@ -393,20 +404,17 @@ class UcsClient:
             attempt += 1
             outcome = self._attempt(method, url, self._headers(method, url, data, authenticate), data)
             if isinstance(outcome, _Unusable):
-                self.calls.append((method, path, outcome.status))
-                raise self._unusable_error(req, outcome)
+                raise self._source(req, outcome.status, outcome.headers).refuse(outcome.problem)
             if not isinstance(outcome, _Answer):
                 kind, reason = outcome
-                self.calls.append((method, path, kind))
-                delay = self._retry_delay(method, attempt, deadline, failure=kind)
+                delay = self._retry_delay(repeatable, attempt, deadline, failure=kind)
                 if delay is None:
                     raise self._connection_error(req, kind, reason, attempt)
                 self._notify(f"Retrying {what} after {kind} (attempt {attempt + 1} of {attempts}) in {delay:.1f} s")
                 self._sleep(delay)
                 continue
             status = outcome.status
-            self.calls.append((method, path, status))
-            delay = self._retry_delay(method, attempt, deadline, status=status, retry_after=outcome.headers.get("Retry-After"))
+            delay = self._retry_delay(repeatable, attempt, deadline, status=status, retry_after=outcome.headers.get("Retry-After"))
             if delay is None:
                 return outcome, attempt
             self._notify(f"Retrying {what} after HTTP {status} (attempt {attempt + 1} of {attempts}) in {delay:.1f} s")
@@ -414,7 +422,7 @@ class UcsClient:
 
     def _retry_delay(
         self,
-        method: str,
+        repeatable: bool,
         attempt: int,
         deadline: float,
         *,
@@ -422,33 +430,22 @@ class UcsClient:
         failure: t.Optional[str] = None,
         retry_after: t.Optional[str] = None,
     ) -> t.Optional[float]:
-        if attempt >= self.policy.attempts or not self.policy.retryable(method, status=status, failure=failure):
+        if attempt >= self.policy.attempts or not self.policy.retryable(repeatable, status=status, failure=failure):
             return None
         remaining = deadline - self._clock()
         if remaining <= 0:
             return None
         return min(self.policy.delay(attempt, retry_after), remaining)
 
-    def _unusable_error(self, req: _Request, refused: _Unusable) -> UcsResponseError:
-        parts = urlsplit(req.url)
-        request_id = request_id_from_headers(refused.headers, self._secrets)
-        suffix = f" (request id {request_id})" if request_id else ""
-        if req.method.upper() not in IDEMPOTENT_METHODS and 200 <= refused.status < 300:
-            suffix += "; the request was processed but its answer cannot be used"
-        return UcsResponseError(
-            f"Failed to {req.what}: the HTTP {refused.status} answer to {req.method} {parts.path} from {parts.netloc} {refused.problem}{suffix}",
-            status=refused.status,
-            method=req.method,
-            url=req.url,
-            request_id=request_id,
-        )
+    def _source(self, req: _Request, status: int, headers: t.Mapping[str, str]) -> AnswerSource:
+        """The request an answer came from, for the messages about it."""
+        return AnswerSource(req.what, req.method, req.url, status, request_id_from_headers(headers, self._secrets), req.repeatable)
 
     @staticmethod
     def _connection_error(req: _Request, kind: str, reason: str, attempts: int) -> UcsConnectionError:
-        method, url, what = req
+        method, url, what, repeatable = req
         host = urlsplit(url).netloc
         head = f"Failed to {what}" + (f" after {attempts} attempts" if attempts > 1 else "")
-        may_have_reached = kind not in NOT_SENT_KINDS
         if kind == TLS_FAILED:
             if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason.lower():
                 msg = (
@@ -457,20 +454,25 @@ class UcsClient:
                 )
             else:
                 msg = f"{head}: the TLS handshake with {host} failed ({reason})"
+        elif kind == INVALID_REQUEST:
+            msg = (
+                f"{head}: the request was not sent to {host} ({reason}). An option or environment variable holds a value that cannot be "
+                "sent in an HTTP header: remove white space and line breaks around credentials and IDs"
+            )
         elif kind in NOT_SENT_KINDS:
             msg = f"{head}: {kind} to {host} ({reason}). Check the endpoint and the network (proxy, firewall)"
-        elif method.upper() not in IDEMPOTENT_METHODS:
-            msg = (
-                f"{head}: {kind} after the request was sent to {host} ({reason}). The request may have been processed by the server; "
-                "it was not repeated because repeating it is not safe. Check the state before running again"
-            )
+        elif not repeatable:
+            msg = f"{head}: {kind} after the request was sent to {host} ({reason}). {MAY_HAVE_BEEN_PROCESSED}"
         else:
-            msg = f"{head}: {kind} from {host} ({reason})"
-        return UcsConnectionError(msg, method=method, url=url, may_have_reached_server=may_have_reached, kind=kind, attempts=attempts)
+            msg = f"{head}: {kind} from {host} ({reason}). {SAFE_TO_REPEAT}"
+        return UcsConnectionError(msg, http_method=method, http_url=url)
 
     def _api_error(self, req: _Request, answer: _Answer, attempts: int, *, hint: t.Optional[str] = None, auth: bool = False) -> UcsError:
-        method, url, what = req
+        method, url, what, repeatable = req
         status = answer.status
+        if status in RetryPolicy.SERVER_FAILURES:
+            note = SAFE_TO_REPEAT if repeatable else MAY_HAVE_BEEN_PROCESSED
+            hint = f"{hint}. {note}" if hint else note
         # Secrets are masked inside the parser, before any excerpt is cut: no prefix survives.
         body = parse_error_body(answer.body, self._secrets)
         request_id = request_id_from_headers(answer.headers, self._secrets) or body.request_id
@@ -481,9 +483,7 @@ class UcsClient:
             return UcsAuthError(
                 msg, http_status=status, http_method=method, http_url=url, error_code=body.error_code, error_msg=body.error_msg, request_id=request_id
             )
-        return UcsApiError(
-            msg, status=status, method=method, url=url, error_code=body.error_code, error_msg=body.error_msg, request_id=request_id, attempts=attempts
-        )
+        return UcsApiError(msg, status=status, method=method, url=url, error_code=body.error_code, error_msg=body.error_msg, request_id=request_id)
 
     def _auth_hint(self) -> str:
         creds = self.credentials
@@ -496,8 +496,7 @@ class UcsClient:
             return "UCS rejected the IAM token (auth_token): the token expired or is invalid; obtain a new one or use IAM password auth"
         return f"UCS rejected a new IAM token of user {creds.username} in domain {creds.domain_name}: check the user's permissions for UCS"
 
-    def _decode(self, req: _Request, answer: _Answer, expected: t.Sequence[int], attempts: int) -> t.Dict[str, t.Any]:
-        method, url, what = req
+    def _decode(self, req: _Request, answer: _Answer, expected: t.Sequence[int], attempts: int) -> JsonAnswer:
         status = answer.status
         if status == 401:
             raise self._api_error(req, answer, attempts, hint=self._auth_hint(), auth=True)
@@ -505,39 +504,21 @@ class UcsClient:
             raise self._api_error(req, answer, attempts, hint="Redirects are not followed: check the endpoint")
         if not 200 <= status < 300:
             raise self._api_error(req, answer, attempts)
-        request_id = request_id_from_headers(answer.headers, self._secrets)
-        suffix = f" (request id {request_id})" if request_id else ""
-        if method.upper() not in IDEMPOTENT_METHODS:
-            suffix += "; the request was processed but its answer cannot be used"
+        source = self._source(req, status, answer.headers)
         if status not in expected:
-            raise UcsResponseError(
-                f"Failed to {what}: unexpected HTTP {status} (expected {' or '.join(str(code) for code in expected)}){suffix}",
-                status=status,
-                method=method,
-                url=url,
-                request_id=request_id,
-            )
-        return self._json_object(req, answer.body, status=status, request_id=request_id, suffix=suffix)
-
-    @staticmethod
-    def _json_object(req: _Request, content: bytes, *, status: int, request_id: t.Optional[str], suffix: str) -> t.Dict[str, t.Any]:
-        def fail(problem: str) -> UcsResponseError:
-            return UcsResponseError(
-                f"Failed to {req.what}: the HTTP {status} answer {problem}{suffix}", status=status, method=req.method, url=req.url, request_id=request_id
-            )
-
+            raise source.refuse(f"was not expected (the API answers {' or '.join(str(code) for code in expected)})")
+        content = answer.body
         if not content.strip():
-            raise fail("is empty; a JSON object was expected")
+            raise source.refuse("is empty; a JSON object was expected")
         if json_too_deep(content):
             # json.loads would raise RecursionError (or worse, exhaust the stack) on such nesting.
-            parts = urlsplit(req.url)
-            raise fail(f"to {req.method} {parts.path} from {parts.netloc} is JSON nested deeper than {MAX_JSON_DEPTH} levels, which no UCS answer is")
+            raise source.refuse(f"is JSON nested deeper than {MAX_JSON_DEPTH} levels, which no UCS answer is")
         problem, data = _decode_json(content)
         if problem is not None:
-            raise fail(problem)
+            raise source.refuse(problem)
         if not isinstance(data, dict):
-            raise fail(f"is JSON but not an object (got {type(data).__name__})")
-        return data
+            raise source.refuse(f"is JSON but not an object (it is {json_type(data)})")
+        return JsonAnswer(data, source)
 
     def _iam_token(self) -> str:
         """Return the cached IAM token, obtaining it with one IAM call (POST retry rules) the first time.
@@ -560,7 +541,8 @@ class UcsClient:
             }
         }
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        req = _Request("POST", url, what)
+        # A token request creates nothing that a repetition could duplicate: retried like a read.
+        req = _Request("POST", url, what, repeatable=True)
         answer, attempts = self._send(req, data, authenticate=False)
         del data, body
         status = answer.status
@@ -576,13 +558,17 @@ class UcsClient:
             )
         if not 200 <= status < 300:
             raise self._api_error(req, answer, attempts, hint="Check iam_endpoint (or region)", auth=True)
-        if not token:
+        if not token or not _TOKEN_RE.fullmatch(token):
+            # The one field of the IAM answer that is read: a token has to go into a header as it is.
+            problem = "without an X-Subject-Token header" if not token else "with an X-Subject-Token header that is not a token (visible ASCII, no spaces)"
+            source = self._source(req, status, answer.headers)
+            suffix = f" (request id {source.request_id})" if source.request_id else ""
             raise UcsAuthError(
-                f"Failed to {what}: IAM answered HTTP {status} without an X-Subject-Token header. Check iam_endpoint (or region)",
+                f"Failed to {what}: IAM answered HTTP {status} to POST {urlsplit(url).path} {problem}{suffix}. Check iam_endpoint (or region)",
                 http_status=status,
                 http_method="POST",
                 http_url=url,
-                request_id=request_id_from_headers(answer.headers, self._secrets),
+                request_id=source.request_id,
             )
         self._token = token
         return token

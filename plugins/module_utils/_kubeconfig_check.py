@@ -397,12 +397,14 @@ def accept_download(
     wanted: FleetEntries,
     duration_days: int,
     now: datetime.datetime,
+    refuse: t.Optional[t.Callable[[str], Exception]] = None,
 ) -> t.Tuple[t.Dict[str, t.Any], KubeconfigInfo, t.List[str]]:
     """Check a kubeconfig from POST /cert by kubectl's rules and make the fleet's own kubeconfig.
 
     Returns (kubeconfig, info, warnings): the kubeconfig is normalised (so kubectl loads it),
     stamped with the fleet's identity and named as ``wanted`` says.
-    Raises UcsKubeconfigError (nothing is written or returned) when kubectl could not use it.
+    Raises UcsKubeconfigError (nothing is written or returned) when kubectl could not use it,
+    or what ``refuse(problem)`` makes of it (the answer's own error, naming the request).
     """
     try:
         config = parse_kubeconfig(answer)
@@ -412,6 +414,8 @@ def accept_download(
         facts = _inspect(cluster, user, full_key_check=True)
         warnings.extend(_download_warnings(facts, duration_days, now))
     except UcsKubeconfigError as exc:
+        if refuse is not None:
+            raise refuse(f"is a kubeconfig kubectl cannot use: {exc.msg}") from None
         raise UcsKubeconfigError(f"UCS returned an unusable kubeconfig for fleet {wanted.fleet_id}: {exc.msg}") from None
     own = fleet_kubeconfig(stamped(cluster.body, wanted.fleet_id, wanted.vpc_id, seal_of(facts, cluster.body, user.body)), user.body, wanted)
     named = Entry("clusters[0]", wanted.cluster_name, own["clusters"][0]["cluster"])

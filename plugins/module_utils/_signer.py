@@ -4,10 +4,14 @@
 #
 # PRIVATE to the ucs_cloud.fleet collection: may change without notice.
 
-"""SDK-HMAC-SHA256 request signing (AK/SK), as huaweicloudsdkcore's ``Signer`` does it.
+"""SDK-HMAC-SHA256 request signing (AK/SK), as huaweicloudsdkcore's ``Signer`` does it for JSON bodies.
 
 Pure and stdlib only: no clock, no I/O. The caller passes the signing time, so the result is
 deterministic and testable against fixed vectors and against the official SDK.
+
+The body is always signed by its SHA-256. The SDK signs ``UNSIGNED-PAYLOAD`` instead for a body
+whose Content-Type is neither JSON nor BSON; the collection sends only JSON, so that variant is
+not implemented (the simulator still accepts it, as the API gateway does).
 """
 
 import datetime
@@ -20,12 +24,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 ALGORITHM = "SDK-HMAC-SHA256"
 HEADER_DATE = "X-Sdk-Date"
 HEADER_AUTHORIZATION = "Authorization"
-# The SDK signs "UNSIGNED-PAYLOAD" instead of the body hash when this header is set.
-HEADER_CONTENT_SHA256 = "X-Sdk-Content-Sha256"
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-_SDK_DATE_RE = re.compile(r"^\d{8}T\d{6}Z$")
+_SDK_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
 
 
 def format_sdk_date(dt: datetime.datetime) -> str:
@@ -104,9 +104,7 @@ def canonical_request(method: str, url: str, headers: t.Mapping[str, str], body:
     # Later duplicates (differing only in case) win, as in the SDK.
     values = {key.lower(): str(value).strip() for key, value in headers.items()}
     canonical_headers = "".join(f"{name}:{values[name]}\n" for name in names)
-    payload = _to_bytes(body)
-    # Like the SDK: an empty body hashes as b''; X-Sdk-Content-Sha256 (UNSIGNED-PAYLOAD) replaces the hash.
-    payload_hash = (_get(headers, HEADER_CONTENT_SHA256) or hashlib.sha256(payload).hexdigest()) if payload else EMPTY_BODY_SHA256
+    payload_hash = hashlib.sha256(_to_bytes(body)).hexdigest()
     return "\n".join(
         (
             method.upper(),
@@ -147,8 +145,7 @@ def sign_request(  # noqa: PLR0917
         sdk_date: the signing time (datetime, naive = UTC) or an ``X-Sdk-Date`` value.
     Returns:
         A new header dict: the given headers (values stripped) plus ``Host`` if it was missing,
-        ``X-Sdk-Date``, ``Authorization`` and, like the SDK, ``X-Sdk-Content-Sha256:
-        UNSIGNED-PAYLOAD`` for a body whose Content-Type is neither JSON nor BSON.
+        ``X-Sdk-Date`` and ``Authorization``.
     Raises:
         ValueError: empty access_key/secret_key, a malformed sdk_date or a URL without host. The
             message never contains the secret key.
@@ -156,7 +153,7 @@ def sign_request(  # noqa: PLR0917
     if not access_key or not secret_key:
         raise ValueError("access_key and secret_key must not be empty")
     date = sdk_date if isinstance(sdk_date, str) else format_sdk_date(sdk_date)
-    if not _SDK_DATE_RE.match(date):
+    if not _SDK_DATE_RE.fullmatch(date):
         raise ValueError("sdk_date must be a datetime or a YYYYMMDDTHHMMSSZ string")
     # Replace any earlier signature and date: signing must start from the caller's headers.
     result = {key: str(value).strip() for key, value in headers.items() if key.lower() not in ("authorization", "x-sdk-date")}
@@ -166,9 +163,6 @@ def sign_request(  # noqa: PLR0917
         if not netloc:
             raise ValueError("the URL to sign has no host")
         result["Host"] = netloc
-    content_type = _get(result, "Content-Type")
-    if content_type and not content_type.startswith(("application/json", "application/bson")):
-        result[HEADER_CONTENT_SHA256] = UNSIGNED_PAYLOAD
     canonical = canonical_request(method, url, result, body)
     signature = hmac.new(secret_key.encode("utf-8"), string_to_sign(canonical, date).encode("utf-8"), hashlib.sha256).hexdigest()
     names = ";".join(signed_header_names(result))

@@ -415,7 +415,8 @@ def download(module: AnsibleModule, settings: Settings, endpoint: str, now: date
     if module.check_mode:
         return None, None
     answer = federation.create_federation_cert(client, settings)
-    config, info, warnings = check.accept_download(answer, settings.wanted, settings.duration, now)
+    # A refusal names the request and its request id, as every other bad answer does.
+    config, info, warnings = check.accept_download(answer, settings.wanted, settings.duration, now, refuse=getattr(answer, "refuse", None))
     if not params["return_content"]:
         # Defence in depth: even an accidental echo of these values is masked.
         module.no_log_values.update(kubeconfig.sensitive_values(config))

@@ -23,6 +23,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import (
     role_argument_spec,
     role_variable,
 )
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import is_set
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings, build, plain
 
@@ -32,11 +33,6 @@ RESULT_VARIABLE = ROLE_PREFIX + "result"
 FETCH_OPTIONS = ("fleet_id", "project_id", "vpc_id", "subnet_id", "duration", "renew_before")
 SECRET_OPTIONS = tuple(name for name, option in connection_argument_spec().items() if option.get("no_log"))
 CONNECTION_OPTIONS = tuple(name for name in connection_argument_spec() if name not in SECRET_OPTIONS)
-
-
-def is_set(value: t.Any) -> bool:
-    """Whether a secret variable counts as set: null and blank strings mean "not set"."""
-    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 class RoleSettings(t.NamedTuple):

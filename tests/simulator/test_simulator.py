@@ -548,6 +548,59 @@ def test_malformed_and_truncated_json(simulator: SimHandle) -> None:
     assert simulator.connections() == [], "malformed/truncated answers must not create a connection"
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "read"),
+    [
+        ("metadata", "fleet-federated", lambda doc: doc["metadata"]),
+        ("status.conditions", 3, lambda doc: doc["status"]["conditions"]),
+        ("status.conditions[0].reason", {"why": 1}, lambda doc: doc["status"]["conditions"][0]["reason"]),
+        ("spec.federationId", None, lambda doc: doc["spec"]["federationId"]),
+        ("extra.deeper", [1], lambda doc: doc["extra"]["deeper"]),
+    ],
+)
+def test_wrong_type_fault_changes_one_field_of_the_real_answer(simulator: SimHandle, field: str, value: Any, read: Callable[[Any], Any]) -> None:
+    path = f"/v1/clustergroups/{fed_id(simulator)}"
+    normal = simulator.call("GET", path).json()
+    simulator.fault("wrong-type", operation="get_fleet", field=field, value=value)
+    changed = simulator.call("GET", path).json()
+    assert read(changed) == value
+    assert changed["kind"] == normal["kind"] and changed["apiVersion"] == normal["apiVersion"], "everything else as the server answers it"
+    assert simulator.call("GET", path).json() == normal, "the fault is consumed"
+
+
+def test_wrong_type_fault_on_cert_issues_the_certificate(simulator: SimHandle) -> None:
+    """The server did its work: the certificate is issued and counted, the answer is then changed."""
+    simulator.fault("wrong-type", operation="create_cert", field="clusters[0].cluster", value="text")
+    answer = simulator.create_cert()
+    assert answer.status_code == 201 and answer.json()["clusters"][0]["cluster"] == "text"
+    assert [c["certificates_issued"] for c in simulator.connections()] == [1]
+    assert len(simulator.control("GET", "secrets")["client_keys"]) == 1
+
+
+def test_iam_token_not_a_token_fault(simulator: SimHandle) -> None:
+    simulator.fault("iam-token-not-a-token", operation="iam_token")
+    answer = simulator.iam_token()
+    token = answer.headers["X-Subject-Token"]
+    assert answer.status_code == 201 and " " in token
+    issued = simulator.control("GET", "secrets")["tokens"]
+    assert issued == [token.replace(" ", "")], "the token was issued; the header carries it with a space"
+    assert " " not in simulator.iam_token().headers["X-Subject-Token"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"fault": "wrong-type", "operation": "get_fleet", "value": 1},
+        {"fault": "wrong-type", "operation": "get_fleet", "field": "a..b", "value": 1},
+        {"fault": "wrong-type", "operation": "get_fleet", "field": "metadata"},
+        {"fault": "iam-token-not-a-token", "operation": "get_fleet"},
+    ],
+)
+def test_control_rejects_incomplete_type_faults(simulator: SimHandle, body: Dict[str, Any]) -> None:
+    with pytest.raises(Exception, match="400"):
+        simulator.control("POST", "faults", body)
+
+
 def test_kubeconfig_faults_skip_operations_without_a_kubeconfig(simulator: SimHandle) -> None:
     simulator.fault("kubeconfig-missing-users")
     assert simulator.call("GET", f"/v1/clustergroups/{fed_id(simulator)}").status_code == 200

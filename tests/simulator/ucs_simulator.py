@@ -90,7 +90,17 @@ Fault names:
   ``kubeconfig-bad-base64``, ``kubeconfig-key-mismatch``, ``kubeconfig-expired-cert``,
   ``kubeconfig-wrong-duration``, ``kubeconfig-insecure``, ``kubeconfig-http-server``.
 
-A faulted ``/cert`` creates and counts a connection only for ``slow`` and the kubeconfig faults.
+Answers with a field of another JSON type than the API documents (the server does its work, a
+``/cert`` issues and counts its certificate, then the answer is changed):
+
+- ``wrong-type`` with ``field`` (a path such as ``metadata``, ``status.conditions``,
+  ``status.conditions[0].reason`` or ``clusters[0].cluster.server``) and ``value`` (any JSON value,
+  null included): the answer's field is set to ``value`` (missing objects on the way are created).
+- ``iam-token-not-a-token`` (``iam_token``): the issued token comes back in ``X-Subject-Token`` with
+  a space in the middle, which no header-safe token has.
+
+A faulted ``/cert`` creates and counts a connection only for ``slow``, ``wrong-type`` and the
+kubeconfig faults.
 
 Hostile mode (faults too, with an optional ``size``): ``hostile-large`` (the normal answer padded to
 ``size`` bytes, default 100 MiB, with its Content-Length), ``hostile-gzip-bomb`` (the normal answer
@@ -111,6 +121,7 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -180,7 +191,9 @@ KUBECONFIG_FAULTS = frozenset(
 STATUS_FAULTS = frozenset({"429", "429-no-retry-after", "500", "502", "503", "504", "401", "403"})
 # Hostile mode: see the block "hostile mode" below.
 HOSTILE_FAULTS = frozenset({"hostile-large", "hostile-gzip-bomb", "hostile-nested", "hostile-trickle", "hostile-echo"})
-FAULTS = STATUS_FAULTS | KUBECONFIG_FAULTS | HOSTILE_FAULTS | {"slow", "drop", "reset", "malformed-json", "truncated-json", "token-expired"}
+# Answers whose fields have another JSON type than documented: see "wrong-type" below.
+TYPE_FAULTS = frozenset({"wrong-type", "iam-token-not-a-token"})
+FAULTS = STATUS_FAULTS | KUBECONFIG_FAULTS | HOSTILE_FAULTS | TYPE_FAULTS | {"slow", "drop", "reset", "malformed-json", "truncated-json", "token-expired"}
 
 # Error codes. Documented (UCS API reference "Error Codes"): UCS.01000002 throttled, UCS.01080006
 # federation not enabled, UCS.01100005 fleet not found. The others are the simulator's best guess
@@ -410,6 +423,8 @@ class Fault:
     retry_after: Optional[float] = None
     delay: float = 2.0
     size: Optional[int] = None  # hostile mode: bytes (large, gzip bomb) or depth (nested)
+    field: Optional[str] = None  # wrong-type: the path of the field to change
+    value: Any = None  # wrong-type: its new value
 
     def matches(self, operation: str, fleet_id: Optional[str]) -> bool:
         if self.operation not in ("any", operation):
@@ -704,6 +719,8 @@ class Simulator:
             return handler(request, fleet_id, mutation=name)
         if name in HOSTILE_FAULTS:
             return hostile_reply(fault, request, lambda: handler(request, fleet_id, commit=False))
+        if name in TYPE_FAULTS:
+            return wrongly_typed(fault, handler(request, fleet_id))
         if name == "slow":
             time.sleep(max(0.0, fault.delay))
             return handler(request, fleet_id)
@@ -1122,6 +1139,10 @@ class Simulator:
         count = document.get("count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count == 0 or count < -1:
             raise ValueError("count must be a positive integer or -1 (always)")
+        if name == "wrong-type" and not (isinstance(document.get("field"), str) and FIELD_PATH_RE.fullmatch(document["field"]) and "value" in document):
+            raise ValueError("wrong-type needs field (a path such as status.conditions[0].type) and value (any JSON value)")
+        if name == "iam-token-not-a-token" and operation != "iam_token":
+            raise ValueError("iam-token-not-a-token applies to the operation iam_token")
         fault = Fault(
             operation=operation,
             fault=name,
@@ -1130,10 +1151,38 @@ class Simulator:
             retry_after=None if document.get("retry_after") is None else float(document["retry_after"]),
             delay=float(document.get("delay", 2.0)),
             size=None if document.get("size") is None else int(document["size"]),
+            field=document.get("field"),
+            value=document.get("value"),
         )
         with self.lock:
             self.faults.append(fault)
         return fault.as_dict()
+
+
+# --- Answers with fields of another type ----------------------------------------------------------
+
+# A field path: keys (letters, digits, '_' and '-') joined by '.', and [index] steps.
+FIELD_PATH_RE = re.compile(r"[A-Za-z_][\w-]*(\[\d+\]|\.[A-Za-z_][\w-]*)*")
+_FIELD_STEP_RE = re.compile(r"\.?([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+def wrongly_typed(fault: Fault, reply: Reply) -> Reply:
+    """The answer the server gave, with one field of another type (wrong-type) or a token that is not one."""
+    if reply.status >= 400:
+        return reply
+    if fault.fault == "iam-token-not-a-token":
+        token = reply.headers.get("X-Subject-Token", "")
+        reply.headers["X-Subject-Token"] = f"{token[:12]} {token[12:]}"
+        return reply
+    # Each step: a key, or an index into an array.
+    steps: List[Any] = [key or int(index) for key, index in _FIELD_STEP_RE.findall(cast(str, fault.field))]
+    node: Any = reply.payload
+    for step, following in zip(steps, steps[1:]):
+        if isinstance(step, str) and step not in node:
+            node[step] = {} if isinstance(following, str) else []
+        node = node[step]
+    node[steps[-1]] = fault.value
+    return reply
 
 
 # --- Profiles (H4: where the API documents leave a behaviour open) ----------------------------------

@@ -61,6 +61,10 @@ BAD_INPUT = pytest.mark.reliability(
     "bad-input",
     "invalid options are rejected before any API call with a message that names the option and the rule",
 )
+TYPED_ANSWERS = pytest.mark.reliability(
+    "typed-answers",
+    "a UCS or IAM answer with a field of another type than documented fails naming the request, the field and the request id; dest is left as it was",
+)
 
 VERBOSE = ("-vvvv", "--diff")
 FORKS = "10"
@@ -76,7 +80,9 @@ PREVIOUS_MTIME = 1_700_000_000
 MAY_HAVE_BEEN_PROCESSED = (
     "The request may have been processed by the server; it was not repeated because repeating it is not safe. Check the state before running again"
 )
-UNUSABLE = "UCS returned an unusable kubeconfig for fleet {fleet}: "
+SAFE_TO_REPEAT = "Running again is safe: this request changes nothing in the cloud"
+UNUSABLE = "Failed to create the federation connection of fleet {fleet}: the HTTP 201 answer to POST /v1/clustergroups/{fleet}/cert from 127.0.0.1:"
+UNUSABLE_PROBLEM = " is a kubeconfig kubectl cannot use: "
 READ = "read fleet {fleet}"
 CREATE = "create the federation connection of fleet {fleet}"
 RETRY_RE = re.compile(r"Retrying (read fleet \S+|create the federation connection of fleet \S+) after (.+?) \(attempt (\d+) of (\d+)\) in (\d+\.\d) s")
@@ -101,7 +107,8 @@ class Case:
     ``iam`` of IAM token requests (password/token scenarios run alone); ``cert_calls`` the /cert
     calls the simulator processed (0: no connection); ``retried`` the cause of each retry in
     order, ``delays`` their "in N s" when known exactly; ``reauth`` the request repeated once with
-    a new IAM token; ``warns`` other warnings.
+    a new IAM token; ``warns`` other warnings; ``absent`` what the message must not say.
+    ``fault_args`` are further options of the fault (``field`` and ``value`` of wrong-type).
     """
 
     id: str
@@ -110,6 +117,7 @@ class Case:
     count: int = 1
     retry_after: float | None = None
     delay: float | None = None
+    fault_args: Mapping[str, Any] = field(default_factory=dict)
     args: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     method: str = "aksk"
@@ -131,6 +139,7 @@ class Case:
     status: int | None = None
     code: str | None = None
     warns: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
 
     @property
     def group(self) -> tuple[Any, ...]:
@@ -175,14 +184,33 @@ def status_cases() -> list[Case]:
                 count=-1,
                 gets=3,
                 retried=(f"HTTP {status}",) * 2,
-                msg=(f"Failed to {READ} after 3 attempts: {answer}",),
+                # A read changes nothing: the message says running again is safe.
+                msg=(f"Failed to {READ} after 3 attempts: {answer}", SAFE_TO_REPEAT),
+                absent=("not safe",),
                 status=status,
                 code=code,
             ),
             # A POST /cert that got a 5xx may have been processed: never repeated, even when a
-            # repetition would have succeeded.
-            case(f"{status}-post-once", str(status), "create_cert", posts=1, msg=(f"Failed to {CREATE}: {answer}",), status=status, code=code),
-            case(f"{status}-post-always", str(status), "create_cert", count=-1, posts=1, msg=(f"Failed to {CREATE}: {answer}",), status=status, code=code),
+            # repetition would have succeeded, and the message says so.
+            case(
+                f"{status}-post-once",
+                str(status),
+                "create_cert",
+                posts=1,
+                msg=(f"Failed to {CREATE}: {answer}", MAY_HAVE_BEEN_PROCESSED),
+                status=status,
+                code=code,
+            ),
+            case(
+                f"{status}-post-always",
+                str(status),
+                "create_cert",
+                count=-1,
+                posts=1,
+                msg=(f"Failed to {CREATE}: {answer}", MAY_HAVE_BEEN_PROCESSED),
+                status=status,
+                code=code,
+            ),
         ]
     return cases
 
@@ -231,7 +259,8 @@ CONNECTION_CASES = [
         args={"timeout": 2, "retries": 1},
         gets=2,
         retried=("read timeout",),
-        msg=("Failed to read fleet {fleet} after 2 attempts: read timeout from {host} (",),
+        msg=("Failed to read fleet {fleet} after 2 attempts: read timeout from {host} (", SAFE_TO_REPEAT),
+        absent=("not safe", "Check the state"),
     ),
     case(
         "slow-post-once",
@@ -263,7 +292,8 @@ CONNECTION_CASES = [
         count=-1,
         gets=3,
         retried=("connection dropped",) * 2,
-        msg=(f"Failed to {READ} after 3 attempts: connection dropped from {{host}} (",),
+        msg=(f"Failed to {READ} after 3 attempts: connection dropped from {{host}} (", SAFE_TO_REPEAT),
+        absent=("not safe",),
     ),
     case("reset-get-once", "reset", ok=True, gets=2, posts=1, cert_calls=1, retried=("connection dropped",)),
     case(
@@ -288,7 +318,7 @@ ANSWER_CASES = [
     case(
         "truncated-json-get",
         "truncated-json",
-        msg=(f"Failed to {READ}: the HTTP 200 answer is not valid JSON: it was truncated (it ends after ",),
+        msg=(f"Failed to {READ}: the HTTP 200 answer to GET /v1/clustergroups/{{fleet}} from {{host}} is not valid JSON: it was truncated (it ends after ",),
         status=200,
     ),
     case(
@@ -297,7 +327,8 @@ ANSWER_CASES = [
         "create_cert",
         posts=1,
         msg=(
-            f"Failed to {CREATE}: the HTTP 201 answer is not valid JSON: it was truncated (it ends after ",
+            f"Failed to {CREATE}: the HTTP 201 answer to POST /v1/clustergroups/{{fleet}}/cert from {{host}} is not valid JSON: "
+            "it was truncated (it ends after ",
             "; the request was processed but its answer cannot be used",
         ),
         status=201,
@@ -305,7 +336,10 @@ ANSWER_CASES = [
     case(
         "malformed-json-get",
         "malformed-json",
-        msg=(f"Failed to {READ}: the HTTP 200 answer is not valid JSON: malformed at line 1 column 1 (Expecting value) (request id ",),
+        msg=(
+            f"Failed to {READ}: the HTTP 200 answer to GET /v1/clustergroups/{{fleet}} from {{host}} is not valid JSON: malformed at line 1 column 1 "
+            "(Expecting value) (request id ",
+        ),
         status=200,
     ),
     case(
@@ -314,7 +348,8 @@ ANSWER_CASES = [
         "create_cert",
         posts=1,
         msg=(
-            f"Failed to {CREATE}: the HTTP 201 answer is not valid JSON: malformed at line 1 column 1 (Expecting value) (request id ",
+            f"Failed to {CREATE}: the HTTP 201 answer to POST /v1/clustergroups/{{fleet}}/cert from {{host}} is not valid JSON: malformed at line 1 "
+            "column 1 (Expecting value) (request id ",
             "; the request was processed but its answer cannot be used",
         ),
         status=201,
@@ -324,7 +359,7 @@ ANSWER_CASES = [
 
 def kubeconfig_case(fault: str, problem: str) -> Case:
     """The server issued a certificate (one connection, one /cert call) but its kubeconfig is unusable."""
-    return case(fault, fault, "create_cert", posts=1, cert_calls=1, msg=(UNUSABLE + problem,))
+    return case(fault, fault, "create_cert", posts=1, cert_calls=1, status=201, msg=(UNUSABLE, UNUSABLE_PROBLEM + problem))
 
 
 CERT = "users[0].user.client-certificate-data"
@@ -434,8 +469,28 @@ CHECK_MODE_CASES = [
     ),
 ]
 
-FAULT_CASES = status_cases() + THROTTLE_CASES + CONNECTION_CASES + ANSWER_CASES + KUBECONFIG_CASES + AUTH_CASES + CHECK_MODE_CASES
+IAM_RETRY = "Retrying obtain an IAM token for user {username} in domain {domain_name} after read timeout (attempt "
+IAM_CASES = [
+    # The token request creates nothing a repetition could duplicate: retried like a read (issue 23).
+    case("iam-slow-once", "slow", "iam_token", delay=3, method="password", ok=True, iam=2, posts=1, cert_calls=1, warns=(IAM_RETRY + "2 of 3) in ",)),
+    case(
+        "iam-slow-always",
+        "slow",
+        "iam_token",
+        count=-1,
+        delay=3,
+        method="password",
+        gets=0,
+        iam=3,
+        warns=(IAM_RETRY + "2 of 3) in ", IAM_RETRY + "3 of 3) in "),
+        msg=("Failed to obtain an IAM token for user {username} in domain {domain_name} after 3 attempts: read timeout from {host} (", SAFE_TO_REPEAT),
+        absent=("not safe", "may have been processed", "Check the state"),
+    ),
+]
 
+FAULT_CASES = status_cases() + THROTTLE_CASES + CONNECTION_CASES + ANSWER_CASES + KUBECONFIG_CASES + AUTH_CASES + CHECK_MODE_CASES + IAM_CASES
+
+WAIT_FOR_FEDERATION = ": it is being installed or changed. Wait until it is available (UCS console: Fleets > the fleet), then run again."
 ENABLE_FEDERATION = (
     ". Enable federation for the fleet in the UCS console (Fleets > the fleet > Enable Federation) or with "
     "POST /v1/clustergroups/{fleet}/federations, wait until it is available, then run again."
@@ -446,16 +501,29 @@ FLEET_CASES = [
         fleet="plain",
         msg=("Fleet {fleet} (fleet-{case}): federation is not enabled (the fleet has no spec.federationId)" + ENABLE_FEDERATION,),
     ),
+    # A federation being installed: wait and run again, not "Enable federation" (issue 22).
     case(
         "federation-not-ready",
         fleet="not-ready",
-        msg=("Fleet {fleet} (fleet-{case}): federation is not available (condition Federation: False (Installing))" + ENABLE_FEDERATION,),
+        msg=("Fleet {fleet} (fleet-{case}): federation is not ready yet (condition Federation: False (Installing))" + WAIT_FOR_FEDERATION,),
+        absent=("Enable federation",),
+    ),
+    case(
+        "federation-installing",
+        fleet="installing",
+        msg=("Fleet {fleet} (fleet-{case}): federation is not ready yet (condition Federation: Unavailable (FederationInstalling))" + WAIT_FOR_FEDERATION,),
+        absent=("Enable federation",),
     ),
 ]
 UNKNOWN_FLEET = case(
     "unknown-fleet",
     fleet="unknown",
-    msg=("Failed to read fleet {fleet}: HTTP 404 UCS.01100005: The fleet (cluster group) {fleet} does not exist (request id ",),
+    msg=(
+        "Failed to read fleet {fleet}: HTTP 404 UCS.01100005: The fleet (cluster group) {fleet} does not exist (request id ",
+        # What to check (issue 22), as the 401 message does.
+        "). Check fleet_id, and that the fleet belongs to the account (domain) of the credentials and to the UCS site of {host} (endpoint, region): "
+        "UCS answers 404 for a fleet of another account or site",
+    ),
     status=404,
     code="UCS.01100005",
 )
@@ -647,7 +715,78 @@ CREDENTIAL_CASES = [
     bad("auth-method-unknown", {"auth_method": "kerberos"}, "value of auth_method must be one of: auto, aksk, token, password, got: kerberos"),
 ]
 
-ALL_CASES = [*FAULT_CASES, *FLEET_CASES, UNKNOWN_FLEET, *TLS_CASES, INSECURE_KUBECONFIG, *BAD_INPUT_CASES, *CREDENTIAL_CASES]
+
+def typed(id: str, field_path: str, value: Any, problem: str) -> Case:  # noqa: A002
+    """The fleet read answers with one field of another JSON type: refused naming the request, the field and the request id."""
+    return case(
+        id,
+        "wrong-type",
+        fault_args={"field": field_path, "value": value},
+        msg=(f"Failed to {READ}: the HTTP 200 answer to GET /v1/clustergroups/{{fleet}} from {{host}} {problem} (request id ",),
+        absent=("Module failed", "object has no attribute"),
+        status=200,
+    )
+
+
+TYPED_CASES = [
+    # The probes of issue 23: both ended in "Module failed: 'str' object has no attribute 'get'".
+    typed("fleet-metadata-string", "metadata", "fleet-x", "has metadata as a string, not an object"),
+    typed("fleet-conditions-number", "status.conditions", 3, "has status.conditions as a number, not an array"),
+    typed("fleet-metadata-name-array", "metadata.name", ["fleet-x"], "has metadata.name as an array, not a string"),
+    typed("fleet-spec-array", "spec", [], "has spec as an array, not an object"),
+    typed("fleet-federation-id-number", "spec.federationId", 42, "has spec.federationId as a number, not a string"),
+    typed("fleet-condition-string", "status.conditions[0]", "Federation", "has status.conditions[0] as a string, not an object"),
+    typed("fleet-condition-type-boolean", "status.conditions[0].type", True, "has status.conditions[0].type as a boolean, not a string"),
+    typed("fleet-condition-status-array", "status.conditions[0].status", ["True"], "has status.conditions[0].status as an array, not a string"),
+    typed("fleet-condition-reason-object", "status.conditions[0].reason", {"text": "Available"}, "has status.conditions[0].reason as an object, not a string"),
+    # The /cert answer: the certificate is issued, then the kubeconfig's walker names the field.
+    case(
+        "cert-clusters-string",
+        "wrong-type",
+        "create_cert",
+        fault_args={"field": "clusters", "value": "cluster"},
+        posts=1,
+        cert_calls=1,
+        status=201,
+        msg=(UNUSABLE, UNUSABLE_PROBLEM + "clusters must be a list, not a string"),
+    ),
+    case(
+        "cert-cluster-body-string",
+        "wrong-type",
+        "create_cert",
+        fault_args={"field": "clusters[0].cluster", "value": "https://server"},
+        posts=1,
+        cert_calls=1,
+        status=201,
+        msg=(UNUSABLE, UNUSABLE_PROBLEM + "clusters[0].cluster must be a mapping, not a string"),
+    ),
+    case(
+        "cert-current-context-number",
+        "wrong-type",
+        "create_cert",
+        fault_args={"field": "current-context", "value": 1},
+        posts=1,
+        cert_calls=1,
+        status=201,
+        msg=(UNUSABLE, UNUSABLE_PROBLEM + "current-context must be a string, not a number"),
+    ),
+    # The one field read from IAM's answer: the token header, which must be usable as a header.
+    case(
+        "iam-token-not-a-token",
+        "iam-token-not-a-token",
+        "iam_token",
+        method="password",
+        gets=0,
+        iam=1,
+        msg=(
+            "Failed to obtain an IAM token for user {username} in domain {domain_name}: IAM answered HTTP 201 to POST /v3/auth/tokens "
+            "with an X-Subject-Token header that is not a token (visible ASCII, no spaces) (request id ",
+        ),
+        status=201,
+    ),
+]
+
+ALL_CASES = [*FAULT_CASES, *FLEET_CASES, UNKNOWN_FLEET, *TLS_CASES, INSECURE_KUBECONFIG, *BAD_INPUT_CASES, *CREDENTIAL_CASES, *TYPED_CASES]
 
 
 # --- running the scenarios ----------------------------------------------------------------------
@@ -737,11 +876,16 @@ class Batches:
                 "fleets",
                 {"id": fleet_id, "name": f"fleet-{case.id}", "federation": True, "federation_status": "False", "federation_reason": "Installing"},
             )
+        elif case.fleet == "installing":
+            installing = {"federation_status": "Unavailable", "federation_reason": "FederationInstalling"}
+            sim.control("POST", "fleets", {"id": fleet_id, "name": f"fleet-{case.id}", "federation": True, **installing})
         elif case.fleet == "federated":
             sim.control("POST", "fleets", {"id": fleet_id, "name": f"fleet-{case.id}", "federation": True})
         if case.fault is not None:
             extra = {key: value for key, value in (("retry_after", case.retry_after), ("delay", case.delay)) if value is not None}
-            sim.fault(case.fault, operation=case.operation, count=case.count, fleet_id=fleet_id, **extra)
+            # An IAM request names no fleet: its fault cannot be scoped to one (those scenarios run alone).
+            scope = {} if case.operation == "iam_token" else {"fleet_id": fleet_id}
+            sim.fault(case.fault, operation=case.operation, count=case.count, **scope, **extra, **case.fault_args)
 
         dest = work / "kube" / "fleet.yaml"
         if case.dest == "directory":
@@ -913,6 +1057,8 @@ def check(batches: Batches, sim: Simulator, case: Case) -> None:
         assert outcome.recap["failed"] == 1, result
         for part in case.msg:
             assert part.format(**context) in result["msg"], result["msg"]
+        for part in case.absent:
+            assert part not in result["msg"], result["msg"]
         assert result.get("http_status") == case.status, result
         assert result.get("error_code") == case.code, result
         if case.status is not None:
@@ -948,6 +1094,12 @@ def test_federation_not_enabled_fails_with_guidance(batches: Batches, sim: Simul
 @FAULTS
 def test_unknown_fleet(batches: Batches, sim: Simulator) -> None:
     check(batches, sim, UNKNOWN_FLEET)
+
+
+@TYPED_ANSWERS
+@pytest.mark.parametrize("case", TYPED_CASES, ids=lambda c: c.id)
+def test_answers_are_typed_before_use(batches: Batches, sim: Simulator, case: Case) -> None:
+    check(batches, sim, case)
 
 
 def expire_tokens_when_consumed(sim: Simulator, fault: dict[str, Any]) -> threading.Thread:

@@ -301,3 +301,25 @@ def test_option_env_mirrors_argspec() -> None:
         fallback = spec[option].get("fallback")
         assert fallback is not None, option
         assert tuple(fallback[1]) == names, option
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, False), ("", False), ("  ", False), ("\n\t", False), ("x", True), (" x ", True), (0, True), (False, True)]
+)
+def test_one_blank_rule(value: Any, expected: bool) -> None:
+    """None and blank strings are unset, for credentials, endpoints and region alike (AWX injects blank fields)."""
+    assert auth.is_set(value) is expected
+
+
+@pytest.mark.parametrize("region", ["eu-de\nx", "eu-de\n-x", "eu-de/..", "eu", "EU-DE", "eu_de", "eu-de-", 5, None])
+def test_region_must_match_whole(region: Any) -> None:
+    with pytest.raises(UcsValidationError) as info:
+        auth.check_region(region)
+    assert info.value.option == "region" and "is not a region id such as eu-de or ap-southeast-1" in info.value.msg
+
+
+@pytest.mark.parametrize(("region", "expected"), [("la-north-2", "la-north-2"), (" ap-southeast-1 ", "ap-southeast-1"), ("cn-north-4\n", "cn-north-4")])
+def test_region_is_used_without_surrounding_white_space(region: str, expected: str) -> None:
+    """What is used (and put in a URL) is the region id alone; a line break never reaches a host name."""
+    assert auth.check_region(region) == expected
+    assert auth.iam_endpoint_for_region(region) == f"https://iam.{expected}.myhuaweicloud.com"

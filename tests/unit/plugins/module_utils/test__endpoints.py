@@ -161,3 +161,13 @@ def test_region_tables_do_not_overlap_other_clouds() -> None:
         assert region not in endpoints.CHINESE_MAINLAND_REGIONS | endpoints.INTERNATIONAL_REGIONS
     assert all(region.startswith("cn-") for region in endpoints.CHINESE_MAINLAND_REGIONS)
     assert not any(region.startswith("cn-") for region in endpoints.INTERNATIONAL_REGIONS)
+
+
+def test_one_region_rule_and_one_blank_rule() -> None:
+    """The region pattern and the blank rule are _auth's: one place each."""
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _auth as auth
+
+    assert endpoints.check_region is auth.check_region and endpoints.is_set is auth.is_set
+    assert not hasattr(endpoints, "_REGION_RE") and not hasattr(endpoints, "_is_set")
+    with pytest.raises(UcsValidationError, match="region 'cn-north-4\\\\nx' is not a region id"):
+        endpoints.resolve_endpoint(None, "cn-north-4\nx")

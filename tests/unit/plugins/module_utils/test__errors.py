@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -112,16 +114,15 @@ def test_api_error_to_fail_kwargs() -> None:
         "error_msg": "gone",
         "request_id": "r1",
     }
-    assert str(exc) == exc.msg and exc.status == 404 and exc.attempts == 1
+    assert str(exc) == exc.msg and exc.http_status == 404
     assert isinstance(exc, errors.UcsError)
 
 
 def test_unknown_fields_are_omitted() -> None:
     assert errors.UcsValidationError("timeout must be positive", option="timeout").to_fail_kwargs() == {"msg": "timeout must be positive"}
-    conn = errors.UcsConnectionError("Failed: read timeout", method="POST", url="https://h/x", may_have_reached_server=True, kind="read timeout")
+    conn = errors.UcsConnectionError("Failed: read timeout", http_method="POST", http_url="https://h/x")
     assert conn.to_fail_kwargs() == {"msg": "Failed: read timeout", "http_method": "POST", "http_url": "https://h/x"}
-    assert conn.may_have_reached_server is True and conn.kind == "read timeout"
-    response = errors.UcsResponseError("bad", status=200, method="GET", url="https://h/x")
+    response = errors.UcsResponseError("bad", http_status=200, http_method="GET", http_url="https://h/x")
     assert response.to_fail_kwargs() == {"msg": "bad", "http_status": 200, "http_method": "GET", "http_url": "https://h/x"}
     assert errors.UcsKubeconfigError("users[0] is missing").to_fail_kwargs() == {"msg": "users[0] is missing"}
     auth = errors.UcsAuthError("rejected", http_status=401, error_code="APIGW.0301")
@@ -154,6 +155,50 @@ def test_masking_comes_before_the_cut() -> None:
 def test_mask_secrets_longest_first() -> None:
     assert errors.mask_secrets("abc abcdef", ["abc", "abcdef"]) == "******** ********"
     assert errors.mask_secrets("nothing", ["", "x"]) == "nothing"
+
+
+SECRET = "zQk/+ü'\"x\ty\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (f"raw {SECRET} end", "raw"),
+        ("stripped (a server strips a header value): zQk/+ü'\"x\ty end", "stripped"),
+        (f"requests: in header value: {SECRET!r} end", "repr of str"),
+        (f"http.client: Invalid header value {SECRET.encode()!r} end", "repr of bytes"),
+        (f"a repr inside a repr: {repr(SECRET)!r} end", "repr twice"),
+        (f"JSON: {json.dumps({'echo': SECRET})} end", "JSON, ASCII"),
+        (f"JSON: {json.dumps({'echo': SECRET}, ensure_ascii=False)} end", "JSON, UTF-8"),
+        (f"JSON in JSON: {json.dumps(json.dumps(SECRET))} end", "JSON twice"),
+        (f"URL: ?t={quote(SECRET, safe='')} end", "URL-encoded"),
+        ("URL: ?t=" + re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(SECRET, safe="")) + " end", "URL-encoded, lower-case hex"),
+        (f"form: t={quote_plus(SECRET)} end", "form-encoded"),
+        (f"path: /t/{quote(SECRET)} end", "path-encoded"),
+        ("on one line: zQk/+ü'\"x y end", "control characters as spaces"),
+    ],
+)
+def test_every_form_of_a_secret_is_masked(text: str, form: str) -> None:
+    """A secret with a tab, a trailing newline, a quote, a slash, a plus and a non-ASCII letter, in each form a library or server prints it."""
+    masked = errors.mask_secrets(text, [SECRET])
+    assert masked.endswith(" end") and errors.MASK in masked, form
+    assert "zQk" not in masked, f"{form}: {masked}"
+
+
+def test_masking_comes_before_escaping_and_cutting() -> None:
+    """The failure of issue 23: a 187-character token with a newline, quoted by requests, cut at 200 characters."""
+    token = "MII" + "x" * 183 + "\n"
+    reason = f"Invalid leading whitespace, reserved character(s), or return character(s) in header value: {token!r}"
+    cleaned = errors.clean_text(reason, 200, [token])
+    assert cleaned == "Invalid leading whitespace, reserved character(s), or return character(s) in header value: '********'"
+    assert "MII" not in errors.clean_text(reason, 120, [token]), "a prefix survives no cut"
+
+
+def test_secret_forms_are_longest_first_and_never_empty() -> None:
+    forms = errors.secret_forms(" pass word\n")
+    assert forms == tuple(sorted(forms, key=len, reverse=True)) and "" not in forms
+    assert {" pass word\n", "pass word", " pass word\\n", "%20pass%20word%0A", "+pass+word%0A", "pass%20word", "pass+word"} <= set(forms)
+    assert "" not in errors.secret_forms("\n \t")
 
 
 @pytest.mark.parametrize(

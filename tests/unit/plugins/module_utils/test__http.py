@@ -11,7 +11,7 @@ import time
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
@@ -20,6 +20,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as u3
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _errors as errors_module
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http, _http_answer, _http_retry
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
@@ -101,11 +102,14 @@ Step = Union[Reply, BaseException, Callable[[requests.PreparedRequest], Any]]
 
 
 class ScriptedAdapter(BaseAdapter):
+    """Answers from a script and records what was sent: ``calls`` is (method, path, status or exception name) per request."""
+
     def __init__(self, steps: list[Step]) -> None:
         super().__init__()
         self.steps = list(steps)
         self.requests: list[requests.PreparedRequest] = []
         self.options: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, str, Union[int, str]]] = []
 
     def send(
         self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True, cert: Any = None, proxies: Any = None
@@ -117,8 +121,11 @@ class ScriptedAdapter(BaseAdapter):
         step = self.steps.pop(0)
         if callable(step) and not isinstance(step, Reply):
             step = step(request)
+        call = (request.method or "", urlsplit(request.url or "").path)
         if isinstance(step, BaseException):
+            self.calls.append((*call, type(step).__name__))
             raise step
+        self.calls.append((*call, step.status))
         return step.build(request)
 
     def close(self) -> None:
@@ -160,6 +167,10 @@ class Harness:
     @property
     def requests(self) -> list[requests.PreparedRequest]:
         return self.adapter.requests
+
+    @property
+    def calls(self) -> list[tuple[str, str, Union[int, str]]]:
+        return self.adapter.calls
 
     def done(self) -> None:
         assert self.adapter.steps == [], "scripted steps left over"
@@ -214,7 +225,7 @@ def assert_no_secrets(*texts: Any) -> None:
 def scan_error(harness: Harness, exc: UcsError) -> None:
     # No chained exception: requests' exceptions hold the prepared request (headers, IAM body).
     assert exc.__context__ is None and exc.__cause__ is None
-    assert_no_secrets(exc.msg, str(exc), repr(exc), exc.to_fail_kwargs(), vars(exc), harness.messages, harness.client.calls, repr(harness.client))
+    assert_no_secrets(exc.msg, str(exc), repr(exc), exc.to_fail_kwargs(), vars(exc), harness.messages, harness.calls, repr(harness.client))
     signature = [r.headers.get("Authorization") for r in harness.requests if r.headers.get("Authorization")]
     for value in signature:
         assert value not in exc.msg
@@ -233,7 +244,7 @@ def test_get_json_200_token() -> None:
     assert request.headers["Accept"] == "application/json"
     assert "Content-Type" not in request.headers and "Authorization" not in request.headers and "X-Domain-Id" not in request.headers
     assert h.adapter.options == [{"timeout": (30, 30), "verify": True}]
-    assert h.client.calls == [("GET", FLEET_PATH, 200)]
+    assert h.calls == [("GET", FLEET_PATH, 200)]
     assert h.sleeps == [] and h.messages == []
     h.done()
 
@@ -247,7 +258,7 @@ def test_post_json_201_sends_json_body() -> None:
     assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.body) == body
     assert request.body == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    assert h.client.calls == [("POST", CERT_PATH, 201)]
+    assert h.calls == [("POST", CERT_PATH, 201)]
 
 
 def test_post_without_body_sends_empty_object() -> None:
@@ -389,7 +400,7 @@ def test_password_obtains_token_once_for_two_calls() -> None:
         }
     }
     assert get.headers["X-Auth-Token"] == SUBJECT_TOKEN and post.headers["X-Auth-Token"] == SUBJECT_TOKEN
-    assert h.client.calls == [("POST", "/v3/auth/tokens", 201), ("GET", FLEET_PATH, 200), ("POST", CERT_PATH, 201)]
+    assert h.calls == [("POST", "/v3/auth/tokens", 201), ("GET", FLEET_PATH, 200), ("POST", CERT_PATH, 201)]
     h.done()
 
 
@@ -400,7 +411,7 @@ def test_password_reauthenticates_once_on_401(method: str) -> None:
     call = h.client.get_json if method == "GET" else (lambda path, what: h.client.post_json(path, {"duration": 1}, what))
     assert call(CERT_PATH, "do it") == {"ok": True}
     assert [r.headers.get("X-Auth-Token") for r in h.requests] == [None, SUBJECT_TOKEN, None, SUBJECT_TOKEN_2]
-    assert [c[2] for c in h.client.calls] == [201, 401, 201, 200]
+    assert [c[2] for c in h.calls] == [201, 401, 201, 200]
     assert len(h.messages) == 1 and "obtaining a new IAM token" in h.messages[0]
     assert h.sleeps == []
     h.done()
@@ -411,7 +422,7 @@ def test_password_reauthenticates_only_once() -> None:
     h = Harness([iam_ok(), rejected, iam_ok(SUBJECT_TOKEN_2), rejected], creds="password")
     with pytest.raises(UcsAuthError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
-    assert [c[2] for c in h.client.calls] == [201, 401, 201, 401]
+    assert [c[2] for c in h.calls] == [201, 401, 201, 401]
     assert "HTTP 401 APIGW.0307: The token expires. (request id r9)" in info.value.msg
     assert "user alice in domain acme" in info.value.msg
     scan_error(h, info.value)
@@ -428,7 +439,7 @@ def test_iam_rejects_password() -> None:
         "IAM rejected the username/password for domain acme: check username, password and domain_name"
     )
     assert info.value.to_fail_kwargs()["http_url"] == IAM_URL
-    assert h.client.calls == [("POST", "/v3/auth/tokens", 401)]
+    assert h.calls == [("POST", "/v3/auth/tokens", 401)]
     scan_error(h, info.value)
 
 
@@ -438,12 +449,31 @@ def test_iam_answer_without_token() -> None:
         h.client.get_json(FLEET_PATH, "read fleet f1")
 
 
-def test_iam_server_error_is_not_retried() -> None:
-    h = Harness([Reply(503, "<html>Service Unavailable</html>")], creds="password")
+def test_iam_server_error_is_retried_like_a_read() -> None:
+    """A token request creates nothing a repetition could duplicate: 5xx are retried, and the message says running again is safe."""
+    h = Harness([Reply(503, "<html>Service Unavailable</html>")] * 4, creds="password")
     with pytest.raises(UcsAuthError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
-    assert "HTTP 503: <html>Service Unavailable</html>. Check iam_endpoint" in info.value.msg
-    assert len(h.requests) == 1
+    assert info.value.msg == (
+        "Failed to obtain an IAM token for user alice in domain acme after 4 attempts: HTTP 503: <html>Service Unavailable</html>. "
+        "Check iam_endpoint (or region). Running again is safe: this request changes nothing in the cloud"
+    )
+    assert h.calls == [("POST", "/v3/auth/tokens", 503)] * 4 and len(h.sleeps) == 3
+    assert "not safe" not in info.value.msg and "may have been processed" not in info.value.msg
+    h.done()
+
+
+@pytest.mark.parametrize(("failure", "name"), [(read_timeout, "ReadTimeout"), (dropped, "ConnectionError"), (cut_off, "ChunkedEncodingError")])
+def test_slow_or_lost_iam_answer_is_retried_and_called_safe(failure: Callable[[], BaseException], name: str) -> None:
+    h = Harness([failure(), failure(), iam_ok(), Reply(200, {})], creds="password")
+    h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert h.calls == [("POST", "/v3/auth/tokens", name)] * 2 + [("POST", "/v3/auth/tokens", 201), ("GET", FLEET_PATH, 200)]
+    h = Harness([failure()] * 4, creds="password")
+    with pytest.raises(UcsConnectionError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert info.value.msg.startswith("Failed to obtain an IAM token for user alice in domain acme after 4 attempts: ")
+    assert info.value.msg.endswith(". Running again is safe: this request changes nothing in the cloud")
+    assert "not safe" not in info.value.msg and "Check the state" not in info.value.msg
 
 
 def test_iam_throttled_is_retried() -> None:
@@ -493,7 +523,7 @@ def test_404_with_ucs_body() -> None:
         "error_msg": "clustergroup not found",
         "request_id": "req-404",
     }
-    assert len(h.requests) == 1 and h.client.calls == [("GET", FLEET_PATH, 404)]
+    assert len(h.requests) == 1 and h.calls == [("GET", FLEET_PATH, 404)]
 
 
 def test_403_and_409_are_api_errors() -> None:
@@ -508,7 +538,10 @@ def test_error_without_json_body_shows_clean_excerpt() -> None:
     h = Harness([Reply(502, "<html>\r\n<body>Bad Gateway\x00</body></html>", {"X-Request-Id": "rgw"})], retries=0)
     with pytest.raises(UcsApiError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
-    assert info.value.msg == "Failed to read fleet f1: HTTP 502: <html> <body>Bad Gateway </body></html> (request id rgw)"
+    assert info.value.msg == (
+        "Failed to read fleet f1: HTTP 502: <html> <body>Bad Gateway </body></html> (request id rgw). "
+        "Running again is safe: this request changes nothing in the cloud"
+    )
 
 
 def test_redirect_is_not_followed() -> None:
@@ -527,7 +560,7 @@ def test_429_then_200_honours_retry_after() -> None:
     assert h.client.get_json(FLEET_PATH, "read fleet f1") == {"ok": 1}
     assert h.sleeps == [7.0]
     assert h.messages == ["Retrying read fleet f1 after HTTP 429 (attempt 2 of 4) in 7.0 s"]
-    assert h.client.calls == [("GET", FLEET_PATH, 429), ("GET", FLEET_PATH, 200)]
+    assert h.calls == [("GET", FLEET_PATH, 429), ("GET", FLEET_PATH, 200)]
 
 
 def test_post_429_is_retried() -> None:
@@ -580,9 +613,12 @@ def test_get_5xx_exhausts_retries(status: int) -> None:
     h = Harness([ucs_error("UCS.00000500", "internal", status, f"r{n}") for n in range(4)])
     with pytest.raises(UcsApiError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
-    assert len(h.requests) == 4 and h.client.calls == [("GET", FLEET_PATH, status)] * 4
-    assert info.value.msg == f"Failed to read fleet f1 after 4 attempts: HTTP {status} UCS.00000500: internal (request id r3)"
-    assert info.value.attempts == 4 and info.value.status == status
+    assert len(h.requests) == 4 and h.calls == [("GET", FLEET_PATH, status)] * 4
+    assert info.value.msg == (
+        f"Failed to read fleet f1 after 4 attempts: HTTP {status} UCS.00000500: internal (request id r3). "
+        "Running again is safe: this request changes nothing in the cloud"
+    )
+    assert info.value.http_status == status
     assert len(h.messages) == 3 and len(h.sleeps) == 3
     h.done()
 
@@ -603,13 +639,14 @@ def test_post_5xx_is_not_retried(status: int) -> None:
         h.client.post_json(CERT_PATH, {"duration": 1}, "create cert")
     assert len(h.requests) == 1 and h.sleeps == [] and h.messages == []
     assert f"HTTP {status}" in info.value.msg and "attempts" not in info.value.msg
+    assert info.value.msg.endswith(". " + _http.MAY_HAVE_BEEN_PROCESSED), "a 5xx to a request that may create something may have been processed"
 
 
 @pytest.mark.parametrize(("failure", "kind"), [(connect_timeout, "connect timeout"), (refused, "connection failed")])
 def test_post_retried_when_not_sent(failure: Callable[[], BaseException], kind: str) -> None:
     h = Harness([failure(), Reply(201, {"kind": "Config"})], creds="aksk")
     assert h.client.post_json(CERT_PATH, {"duration": 1}, "create cert") == {"kind": "Config"}
-    assert h.client.calls == [("POST", CERT_PATH, kind), ("POST", CERT_PATH, 201)]
+    assert h.calls == [("POST", CERT_PATH, type(failure()).__name__), ("POST", CERT_PATH, 201)]
     assert h.messages == [f"Retrying create cert after {kind} (attempt 2 of 4) in 0.5 s"]
 
 
@@ -619,9 +656,8 @@ def test_post_not_retried_when_it_may_have_been_processed(failure: Callable[[], 
     with pytest.raises(UcsConnectionError) as info:
         h.client.post_json(CERT_PATH, {"duration": 1}, "create cert")
     exc = info.value
-    assert exc.may_have_reached_server is True and exc.kind == kind
     assert exc.msg.startswith(f"Failed to create cert: {kind} after the request was sent to ucs.example.com (")
-    assert "may have been processed" in exc.msg and "not repeated" in exc.msg
+    assert exc.msg.endswith(". " + _http.MAY_HAVE_BEEN_PROCESSED) and "not repeated" in exc.msg
     assert exc.to_fail_kwargs()["http_method"] == "POST" and exc.to_fail_kwargs()["http_url"] == ENDPOINT + CERT_PATH
     assert len(h.requests) == 1 and h.sleeps == []
     scan_error(h, exc)
@@ -639,8 +675,8 @@ def test_get_connection_failures_exhausted() -> None:
     with pytest.raises(UcsConnectionError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert info.value.msg.startswith("Failed to read fleet f1 after 4 attempts: connection failed to ucs.example.com (")
-    assert "Connection refused" in info.value.msg and info.value.may_have_reached_server is False and info.value.attempts == 4
-    assert h.client.calls == [("GET", FLEET_PATH, "connection failed")] * 4
+    assert "Connection refused" in info.value.msg and info.value.msg.endswith("Check the endpoint and the network (proxy, firewall)")
+    assert h.calls == [("GET", FLEET_PATH, "ConnectionError")] * 4
 
 
 def test_get_read_timeouts_exhausted() -> None:
@@ -648,6 +684,8 @@ def test_get_read_timeouts_exhausted() -> None:
     with pytest.raises(UcsConnectionError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert info.value.msg.startswith("Failed to read fleet f1 after 4 attempts: read timeout from ucs.example.com (")
+    assert info.value.msg.endswith("). Running again is safe: this request changes nothing in the cloud")
+    assert "not safe" not in info.value.msg
 
 
 def test_tls_verification_failure() -> None:
@@ -656,7 +694,7 @@ def test_tls_verification_failure() -> None:
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert "the server certificate of ucs.example.com did not verify" in info.value.msg
     assert "Set ca_path" in info.value.msg and "validate_certs=false, for testing only" in info.value.msg
-    assert info.value.may_have_reached_server is False and len(h.requests) == 1
+    assert len(h.requests) == 1
 
 
 def test_other_tls_failure() -> None:
@@ -667,10 +705,20 @@ def test_other_tls_failure() -> None:
 
 
 def test_unexpected_request_exception() -> None:
-    h = Harness([requests.exceptions.InvalidHeader("bad header")])
-    with pytest.raises(UcsConnectionError, match="request error"):
+    h = Harness([requests.exceptions.TooManyRedirects("too many")])
+    with pytest.raises(UcsConnectionError, match=re.escape("request error from ucs.example.com")):
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert len(h.requests) == 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_request_that_could_not_be_sent_is_not_retried_and_says_so(method: str) -> None:
+    h = Harness([requests.exceptions.InvalidHeader("Invalid leading whitespace ... in header value: ' x'")])
+    with pytest.raises(UcsConnectionError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1") if method == "GET" else h.client.post_json(CERT_PATH, {}, "create cert")
+    assert ": the request was not sent to ucs.example.com (Invalid leading whitespace" in info.value.msg
+    assert "remove white space and line breaks around credentials and IDs" in info.value.msg
+    assert "may have been processed" not in info.value.msg and len(h.requests) == 1
 
 
 # Answers that are not the expected JSON
@@ -684,8 +732,9 @@ def test_unexpected_request_exception() -> None:
         (b'{"kind": "Config"} trailing', "is not valid JSON: malformed at line 1 column 20 (Extra data)"),
         (b"<html>oops</html>", "is not valid JSON: malformed at line 1 column 1"),
         (b"\xff\xfe{}", "is not valid JSON (not UTF-8 text)"),
-        (b"[1, 2]", "is JSON but not an object (got list)"),
-        (b"null", "is JSON but not an object (got NoneType)"),
+        (b"[1, 2]", "is JSON but not an object (it is an array)"),
+        (b"null", "is JSON but not an object (it is null)"),
+        (b'"text"', "is JSON but not an object (it is a string)"),
         (b"", "is empty; a JSON object was expected"),
         (b"  \n", "is empty; a JSON object was expected"),
     ],
@@ -694,7 +743,7 @@ def test_bad_2xx_answers(body: bytes, fragment: str) -> None:
     h = Harness([Reply(200, body, {"X-Request-Id": "r200"})])
     with pytest.raises(UcsResponseError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
-    assert info.value.msg.startswith("Failed to read fleet f1: the HTTP 200 answer ")
+    assert info.value.msg.startswith("Failed to read fleet f1: the HTTP 200 answer to GET /v1/clustergroups/f1 from ucs.example.com ")
     assert fragment in info.value.msg and info.value.msg.endswith("(request id r200)")
     assert info.value.to_fail_kwargs()["http_status"] == 200
     assert len(h.requests) == 1
@@ -709,10 +758,15 @@ def test_bad_post_answer_says_it_was_processed() -> None:
 
 def test_unexpected_success_status() -> None:
     h = Harness([Reply(202, {"jobId": "j"}), Reply(201, {})])
-    with pytest.raises(UcsResponseError, match=r"unexpected HTTP 202 \(expected 200 or 201\)"):
+    with pytest.raises(UcsResponseError) as info:
         h.client.post_json(CERT_PATH, {}, "create cert")
-    with pytest.raises(UcsResponseError, match=r"unexpected HTTP 201 \(expected 200\)"):
+    assert info.value.msg == (
+        "Failed to create cert: the HTTP 202 answer to POST /v1/clustergroups/f1/cert from ucs.example.com was not expected "
+        "(the API answers 200 or 201); the request was processed but its answer cannot be used"
+    )
+    with pytest.raises(UcsResponseError) as info:
         h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert info.value.msg.endswith("the HTTP 201 answer to GET /v1/clustergroups/f1 from ucs.example.com was not expected (the API answers 200)")
 
 
 # Construction
@@ -751,24 +805,24 @@ def test_path_must_be_absolute() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "status", "failure", "expected"),
+    ("repeatable", "status", "failure", "expected"),
     [
-        *[("GET", code, None, True) for code in (429, 500, 502, 503, 504)],
-        *[("GET", code, None, False) for code in (200, 201, 400, 401, 403, 404, 408, 409, 501)],
-        ("POST", 429, None, True),
-        *[("POST", code, None, False) for code in (500, 502, 503, 504, 401, 404)],
-        *[("GET", None, kind, True) for kind in ("connect timeout", "connection failed", "read timeout", "connection dropped", "incomplete answer")],
-        ("GET", None, "TLS failure", False),
-        ("GET", None, "request error", False),
-        ("POST", None, "connect timeout", True),
-        ("POST", None, "connection failed", True),
-        *[("POST", None, kind, False) for kind in ("read timeout", "connection dropped", "incomplete answer", "TLS failure", "request error")],
-        ("get", 503, None, True),
-        ("PUT", 503, None, False),
+        *[(True, code, None, True) for code in (429, 500, 502, 503, 504)],
+        *[(True, code, None, False) for code in (200, 201, 400, 401, 403, 404, 408, 409, 501)],
+        (False, 429, None, True),
+        *[(False, code, None, False) for code in (500, 502, 503, 504, 401, 404)],
+        *[(True, None, kind, True) for kind in ("connect timeout", "connection failed", "read timeout", "connection dropped", "incomplete answer")],
+        (True, None, "TLS failure", False),
+        (True, None, "request error", False),
+        (True, None, "invalid request", False),
+        (False, None, "connect timeout", True),
+        (False, None, "connection failed", True),
+        *[(False, None, kind, False) for kind in ("read timeout", "connection dropped", "incomplete answer", "TLS failure", "request error")],
+        (False, None, "invalid request", False),
     ],
 )
-def test_retry_policy_table(method: str, status: Optional[int], failure: Optional[str], expected: bool) -> None:
-    assert _http_retry.RetryPolicy(3).retryable(method, status=status, failure=failure) is expected
+def test_retry_policy_table(repeatable: bool, status: Optional[int], failure: Optional[str], expected: bool) -> None:
+    assert _http_retry.RetryPolicy(3).retryable(repeatable, status=status, failure=failure) is expected
 
 
 def test_retry_policy_delay() -> None:
@@ -813,6 +867,8 @@ def test_parse_retry_after(value: Optional[str], expected: Optional[float]) -> N
         (lambda: requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer")), "connection dropped", "reset"),
         (requests.exceptions.ConnectionError, "connection dropped", "ConnectionError"),
         (lambda: requests.exceptions.TooManyRedirects("x"), "request error", "x"),
+        (lambda: requests.exceptions.InvalidHeader("bad value"), "invalid request", "bad value"),
+        (lambda: requests.exceptions.InvalidURL("bad URL"), "invalid request", "bad URL"),
     ],
 )
 def test_classify_exception(exc: Callable[[], BaseException], kind: str, reason: str) -> None:
@@ -903,7 +959,7 @@ def test_gzip_bomb_is_never_inflated_beyond_the_limit(monkeypatch: pytest.Monkey
         "is larger than 1 MiB after decompression; it was not read further (request id r9); the request was processed but its answer cannot be used"
     )
     assert sum(produced) <= LIMIT + 1, "never inflated beyond the limit (one byte over proves it is too large)"
-    assert h.client.calls == [("POST", CERT_PATH, 201)]
+    assert h.calls == [("POST", CERT_PATH, 201)]
 
 
 def test_too_large_answer_refused_by_its_content_length() -> None:
@@ -920,7 +976,7 @@ def test_too_large_answer_without_content_length(size: int) -> None:
     h = Harness([Reply(500, b"x" * size)])
     with pytest.raises(UcsResponseError, match=r"answer to GET /v1/clustergroups/f1 from ucs.example.com is larger than 1 MiB; it was not read further$"):
         h.client.get_json(FLEET_PATH, "read fleet f1")
-    assert h.client.calls == [("GET", FLEET_PATH, 500)], "a refused answer is not retried"
+    assert h.calls == [("GET", FLEET_PATH, 500)], "a refused answer is not retried"
 
 
 def test_answer_at_the_limit_is_accepted() -> None:
@@ -1006,9 +1062,9 @@ def test_timeout_is_a_deadline_for_the_whole_attempt(method: str, retries: int, 
             h.client.post_json(CERT_PATH, {}, "create cert")
     elapsed = time.monotonic() - started
     assert elapsed < attempts * (0.5 + _http._GRACE) + 0.5
-    assert info.value.kind == "read timeout" and info.value.may_have_reached_server is True
-    assert "no complete answer within the timeout of 0.5 s" in info.value.msg
-    assert [call[2] for call in h.client.calls] == ["read timeout"] * attempts
+    assert "read timeout" in info.value.msg and "no complete answer within the timeout of 0.5 s" in info.value.msg
+    assert ("may have been processed" in info.value.msg) is (method == "POST")
+    assert [call[2] for call in h.calls] == [200] * attempts, "the answer began, then did not complete in time"
 
 
 def test_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1068,3 +1124,202 @@ def test_long_echoed_token_leaks_no_prefix(shape: str) -> None:
         h.client.get_json(FLEET_PATH, "read fleet f1")
     assert "MIIlong" not in info.value.msg and "Ab9_Ab9_" not in info.value.msg
     assert "x-auth-token ******** expired" in info.value.msg
+
+
+# Secrets with white space or a quote at their ends reach no message in any form (issue 23)
+
+SUFFIXES = {"newline": "\n", "space": " ", "quote": '"', "leading-space": " "}
+
+
+def secret_credentials(option: str, secret: str) -> Credentials:
+    if option in ("secret_key", "security_token"):
+        values = {"secret_key": SK, "security_token": SECURITY_TOKEN, option: secret}
+        return Credentials("aksk", access_key="AKTMP001", domain_id="dom-1", **values)
+    if option == "auth_token":
+        return Credentials("token", auth_token=secret)
+    return Credentials("password", username="alice", password=secret, domain_name="acme", iam_token_url=IAM_URL)
+
+
+def echo(request: requests.PreparedRequest) -> Reply:
+    """A hostile server: a 401 whose message, excerpt and request id echo our headers and body, raw and escaped."""
+    sent = {name: request.headers.get(name, "") for name in ("X-Auth-Token", "X-Security-Token", "Authorization")}
+    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+    text = f"headers {sent!r} {json.dumps(sent)} body {body} {quote(body, safe='')}"
+    return Reply(401, {"error_code": "APIGW.0301", "error_msg": text}, {"X-Request-Id": sent["X-Auth-Token"] or sent["X-Security-Token"] or body})
+
+
+def leaked_forms(secret: str) -> list[str]:
+    """What must not appear: every form of the secret, and every 16-character piece of its plain form."""
+    plain = secret.strip()
+    return [*errors_module.secret_forms(secret), *(plain[i : i + 16] for i in range(0, max(len(plain) - 16, 0) + 1, 4))]
+
+
+@pytest.mark.parametrize("suffix", sorted(SUFFIXES))
+@pytest.mark.parametrize("option", ["secret_key", "security_token", "auth_token", "password"])
+def test_secret_with_white_space_or_a_quote_reaches_no_message(option: str, suffix: str) -> None:
+    """Defence in depth below the settings' own refusal: even when such a value reaches requests, no form of it is shown."""
+    base = {"secret_key": SK, "security_token": SECURITY_TOKEN, "auth_token": "MII" + "t0k3n" * 37, "password": PASSWORD}[option]
+    secret = SUFFIXES[suffix] + base if suffix == "leading-space" else base + SUFFIXES[suffix]
+    steps: list[Step] = [echo] * 8
+    h = Harness(steps, creds="token")
+    h.client = _http.UcsClient(ENDPOINT, secret_credentials(option, secret), session=h.client._session, sleep=lambda _: None, on_retry=h.messages.append)
+    with pytest.raises(UcsError) as info:
+        h.client.post_json(CERT_PATH, {"duration": 1}, "create cert")
+    exc = info.value
+    outputs = [exc.msg, str(exc), repr(exc), json.dumps(exc.to_fail_kwargs()), repr(vars(exc)), *h.messages]
+    for text in outputs:
+        for form in leaked_forms(secret):
+            assert form not in text, f"{form!r} of {option} leaked into {text[:300]}"
+    assert exc.__context__ is None and exc.__cause__ is None
+
+
+def test_token_with_a_newline_is_refused_by_requests_and_masked() -> None:
+    """The probe of issue 23: OS_AUTH_TOKEN with a trailing newline failed with "...in header value: 'tok...\\n'"."""
+    token = "MII" + "x" * 183 + "\n"
+    h = Harness([])
+    h.client = _http.UcsClient(ENDPOINT, Credentials("token", auth_token=token), session=h.client._session)
+    with pytest.raises(UcsConnectionError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert info.value.msg == (
+        "Failed to read fleet f1: the request was not sent to ucs.example.com (Invalid leading whitespace, reserved character(s), or return "
+        "character(s) in header value: '********'). An option or environment variable holds a value that cannot be sent in an HTTP header: "
+        "remove white space and line breaks around credentials and IDs"
+    )
+    assert h.requests == [], "requests refused it before the transport"
+
+
+def test_library_error_quoting_a_secret_as_bytes_is_masked() -> None:
+    """http.client quotes an invalid header value as bytes (b'...\\x00'): the generic path masks that form too."""
+    token = AUTH_TOKEN + "\x00"
+    h = Harness([ValueError(f"Invalid header value {token.encode()!r}")])
+    h.client = _http.UcsClient(ENDPOINT, Credentials("token", auth_token=token), session=h.client._session)
+    with pytest.raises(UcsConnectionError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert "ValueError: Invalid header value b'********'" in info.value.msg and AUTH_TOKEN not in info.value.msg
+
+
+# Every answer is typed before it is used (issue 23): JsonAnswer.field
+
+
+FLEET = {
+    "metadata": {"name": "prod", "labels": {}},
+    "spec": {"federationId": "f-1"},
+    "status": {"conditions": [{"type": "Policy", "status": "True"}, {"type": "Federation", "status": "Available"}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "value"),
+    [
+        ("metadata.name", str, "prod"),
+        ("metadata", dict, {"name": "prod", "labels": {}}),
+        ("spec.federationId", str, "f-1"),
+        ("status.conditions", list, FLEET["status"]["conditions"]),
+        ("status.conditions[1].status", str, "Available"),
+        ("status.conditions[5].status", str, None),
+        ("status.missing.deeper", str, None),
+        ("metadata.labels.team", str, None),
+        ("spec.federationId", (str, int), "f-1"),
+    ],
+)
+def test_field_reads_a_typed_value(path: str, kind: Any, value: Any) -> None:
+    assert _http_answer.JsonAnswer(FLEET).field(path, kind) == value
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "kind", "problem"),
+    [
+        ({"metadata": "prod"}, "metadata.name", str, "has metadata as a string, not an object"),
+        ({"metadata": {"name": 7}}, "metadata.name", str, "has metadata.name as a number, not a string"),
+        ({"spec": []}, "spec.federationId", str, "has spec as an array, not an object"),
+        ({"spec": {"federationId": True}}, "spec.federationId", str, "has spec.federationId as a boolean, not a string"),
+        ({"status": {"conditions": 3}}, "status.conditions", list, "has status.conditions as a number, not an array"),
+        ({"status": {"conditions": 3}}, "status.conditions[0].type", str, "has status.conditions as a number, not an array"),
+        ({"status": {"conditions": ["x"]}}, "status.conditions[0].type", str, "has status.conditions[0] as a string, not an object"),
+        ({"status": {"conditions": [{"type": {}}]}}, "status.conditions[0].type", str, "has status.conditions[0].type as an object, not a string"),
+        ({"status": {"conditions": [{"reason": 1.5}]}}, "status.conditions[0].reason", str, "has status.conditions[0].reason as a number, not a string"),
+        ({"count": True}, "count", int, "has count as a boolean, not a number"),
+        ({"count": "1"}, "count", (int, float), "has count as a string, not a number"),
+    ],
+)
+def test_field_of_another_type_names_the_request_the_field_and_the_request_id(document: dict[str, Any], path: str, kind: Any, problem: str) -> None:
+    h = Harness([Reply(200, document, {"X-Request-Id": "r-typed"})])
+    answer = h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert isinstance(answer, _http_answer.JsonAnswer) and answer == document
+    with pytest.raises(UcsResponseError) as info:
+        answer.field(path, kind)
+    assert info.value.msg == f"Failed to read fleet f1: the HTTP 200 answer to GET /v1/clustergroups/f1 from ucs.example.com {problem} (request id r-typed)"
+    assert info.value.to_fail_kwargs() == {
+        "msg": info.value.msg,
+        "http_status": 200,
+        "http_method": "GET",
+        "http_url": ENDPOINT + FLEET_PATH,
+        "request_id": "r-typed",
+    }
+
+
+def test_refused_post_answer_says_it_was_processed() -> None:
+    h = Harness([Reply(201, {"clusters": "x"})])
+    answer = h.client.post_json(CERT_PATH, {}, "create the federation connection of fleet f1")
+    assert answer.refuse("has clusters as a string, not an array").msg == (
+        "Failed to create the federation connection of fleet f1: the HTTP 201 answer to POST /v1/clustergroups/f1/cert from ucs.example.com "
+        "has clusters as a string, not an array; the request was processed but its answer cannot be used"
+    )
+
+
+def test_answer_without_a_source_still_names_the_field() -> None:
+    with pytest.raises(UcsResponseError, match=r"^The answer has spec as a string, not an object$"):
+        _http_answer.JsonAnswer({"spec": "x"}).field("spec.federationId", str)
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("", "without an X-Subject-Token header"),
+        ("MII abc", "with an X-Subject-Token header that is not a token (visible ASCII, no spaces)"),
+        ("MII\x00abc", "with an X-Subject-Token header that is not a token (visible ASCII, no spaces)"),
+        ("MIIé", "with an X-Subject-Token header that is not a token (visible ASCII, no spaces)"),
+    ],
+)
+def test_iam_token_answer_is_typed(token: str, problem: str) -> None:
+    """The one field read from IAM's answer is the token header: it must be usable as a header value, and it is never shown."""
+    h = Harness([Reply(201, {"token": {}}, {"X-Subject-Token": token, "X-Request-Id": "r-iam"})], creds="password")
+    with pytest.raises(UcsAuthError) as info:
+        h.client.get_json(FLEET_PATH, "read fleet f1")
+    assert info.value.msg == (
+        f"Failed to obtain an IAM token for user alice in domain acme: IAM answered HTTP 201 to POST /v3/auth/tokens {problem} (request id r-iam). "
+        "Check iam_endpoint (or region)"
+    )
+    assert info.value.request_id == "r-iam" and len(h.requests) == 1
+
+
+CERT_FIELDS = [
+    ("clusters", "x", "clusters must be a list, not a string"),
+    ("clusters", [1], "clusters[0] must be a mapping, not a number"),
+    ("users", {"a": 1}, "users must be a list, not a mapping"),
+    ("contexts", [{"name": 5, "context": {}}], "contexts[0].name must be a non-empty string"),
+    ("current-context", 5, "current-context must be a string, not a number"),
+    ("kind", 1, "kind must be 'Config', not a number"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), CERT_FIELDS, ids=[f"{key}-{type(value).__name__}" for key, value, _problem in CERT_FIELDS])
+def test_cert_answer_fields_are_typed(key: str, value: Any, problem: str) -> None:
+    """The /cert answer is a kubeconfig: every field the collection reads from it is typed by the strict walker (UcsKubeconfigError naming the field)."""
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import FleetEntries
+    from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import make_kubeconfig
+
+    config = make_kubeconfig(days=365, not_before=NOW).config
+    config[key] = value
+    h = Harness([Reply(201, config, {"X-Request-Id": "r-cert"})])
+    answer = h.client.post_json(CERT_PATH, {}, "create the federation connection of fleet f1")
+    names = {"cluster_name": "c", "user_name": "u", "context_name": "x"}
+    wanted = FleetEntries(fleet_id="f1", vpc_id="v1", context_fields={}, set_current=True, renew_before_days=None, **names)
+    with pytest.raises(UcsKubeconfigError) as info:
+        check.accept_download(answer, wanted, 365, NOW)
+    assert problem in info.value.msg
+    # How the caller names the request and its request id (see the report of issue 23 to the lead).
+    refused = answer.refuse(f"is an unusable kubeconfig: {problem}").msg
+    assert refused.endswith(f"{problem} (request id r-cert); the request was processed but its answer cannot be used")

@@ -93,7 +93,7 @@ def test_fixed_vector_get() -> None:
             "",
             f"host:ucs.myhuaweicloud.com\nx-domain-id:dom-1\nx-sdk-date:{DATE_TEXT}\n",
             "host;x-domain-id;x-sdk-date",
-            signer.EMPTY_BODY_SHA256,
+            hashlib.sha256(b"").hexdigest(),
         ]
     )
     to_sign = f"SDK-HMAC-SHA256\n{DATE_TEXT}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
@@ -140,10 +140,20 @@ def test_explicit_host_header_wins() -> None:
     assert signer.sign_request("GET", "https://10.0.0.1:8443/x", {}, None, AK, SK, DATE)["Host"] == "10.0.0.1:8443"
 
 
-def test_non_json_content_type_is_unsigned_payload_like_the_sdk() -> None:
-    headers = signer.sign_request("PUT", "https://h.example.com/x", {"Content-Type": "application/octet-stream"}, b"\x00\x01", AK, SK, DATE)
-    assert headers["X-Sdk-Content-Sha256"] == "UNSIGNED-PAYLOAD"
-    assert "x-sdk-content-sha256" in parse_authorization(headers["Authorization"])["SignedHeaders"]
+def test_every_body_is_signed_by_its_hash() -> None:
+    """The SDK's UNSIGNED-PAYLOAD for non-JSON bodies is not implemented: the collection sends only JSON (docs/fidelity.md)."""
+    body = b"\x00\x01"
+    headers = signer.sign_request("PUT", "https://h.example.com/x", {"Content-Type": "application/octet-stream"}, body, AK, SK, DATE)
+    assert "X-Sdk-Content-Sha256" not in headers
+    canonical = signer.canonical_request("PUT", "https://h.example.com/x", headers, body)
+    assert canonical.endswith("\n" + hashlib.sha256(body).hexdigest())
+
+
+@pytest.mark.parametrize("date", ["20261129T123456Z\n", " 20261129T123456Z", "20261129T123456Zx", "2026-11-29T12:34:56Z"])
+def test_sdk_date_must_match_whole(date: str) -> None:
+    """fullmatch: a date with a trailing newline would be sent, and signed, as it is."""
+    with pytest.raises(ValueError, match="sdk_date"):
+        signer.sign_request("GET", "https://h.example.com/", {}, None, AK, SK, date)
 
 
 def test_body_str_and_bytes_sign_the_same() -> None:
@@ -240,7 +250,7 @@ HEADER_SETS: list[dict[str, str]] = [
     {"Content-Type": "application/json;charset=UTF-8"},
     {"Content-Type": "application/json", "User-Agent": "ucs_cloud.fleet/0.1.0", "Accept": "application/json"},
     {"X-Project-Id": "08d44be1ef00d22e2f6fc0061f54a2f1", "X_Not_Signed": "excluded", "x_other": "1"},
-    {"Content-Type": "text/plain", "X-Custom": "  padded value  "},
+    {"Content-Type": "application/json; charset=utf-8", "X-Custom": "  padded value  "},
     {"Host": "ucs.example.com:8443", "X-Language": "en-us"},
     {"content-type": "application/bson", "X-Trace": "a\tb"},
 ]
