@@ -500,6 +500,8 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     state = files.read_regular(target.dest) if target else None
     verdict = federation.plan(state.content if state else None, request, now) if target else check.Verdict("no dest is set", True, None, None)
     result = {"changed": False, "connection_created": False, "kubeconfig_downloaded": False, "reason": verdict.reason, "fleet_id": request.fleet_id}
+    if verdict.fetch and target is not None:
+        files.check_write(target.dest, target.uid, target.gid, backup=params["backup"])  # a certificate only for a write that can happen
     if verdict.fetch and verdict.info is not None:
         module.warn(f"Renewing the federation kubeconfig of fleet {request.fleet_id}: {verdict.reason}")
     fleet, info = download(module, request, endpoint, now) if verdict.fetch else (None, verdict.info)
