@@ -166,22 +166,18 @@ def _plain(value: t.Any, path: str = "the kubeconfig", depth: int = 0, budget: t
     an alias expansion or a cycle that kubectl refuses too (_kubeconfig_limits).
     """
     count = ValueCount() if budget is None else budget
-    aliased = count.add(value, path, depth, aliased)
-    if isinstance(value, bool) or value is None:
-        return value
+    count.values += 1
     if isinstance(value, str):
         return str.__str__(value)
-    if not isinstance(value, (t.Mapping, list, tuple)):
+    if isinstance(value, bool) or value is None or not isinstance(value, (t.Mapping, list, tuple)):
         return value
-    if id(value) in count.open:
-        raise UcsKubeconfigError(f"{path} contains itself through a YAML alias, which kubectl refuses too")
-    count.open.add(id(value))
+    aliased = count.enter(value, path, depth, aliased)
     try:
         if isinstance(value, t.Mapping):
             return {(str.__str__(k) if isinstance(k, str) else k): _plain(v, path, depth + 1, count, aliased) for k, v in value.items()}
         return [_plain(v, path, depth + 1, count, aliased) for v in value]
     finally:
-        count.open.discard(id(value))
+        count.leave(value)
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ class KubeconfigTooLargeError(UcsKubeconfigError):
 
 class ValueCount:
     """What _kubeconfig._plain has copied so far: every value, the values reached through a YAML
-    alias (a container met again: PyYAML shares the object), and the containers met."""
+    alias (a container met again: PyYAML shares the object), and the containers met. Scalars
+    only add to values; the rules are checked as each container is entered (enter, leave)."""
 
     def __init__(self) -> None:
         self.values = 0
@@ -45,24 +46,32 @@ class ValueCount:
         self.seen = set()  # type: t.Set[int]
         self.open = set()  # type: t.Set[int]  # the containers being copied: a cycle meets one again
 
-    def add(self, value: t.Any, path: str, depth: int, aliased: bool) -> bool:
-        """Count value; return whether it (and so all below it) comes from an alias expansion."""
-        self.values += 1
-        if self.values > MAX_NODES:
+    def enter(self, container: t.Sized, path: str, depth: int, aliased: bool) -> bool:
+        """Check the rules before container's values are copied; return whether they come from an
+        alias expansion (so does everything below a container met again)."""
+        if self.values + len(container) > MAX_NODES:
             raise KubeconfigTooLargeError(f"{path} holds more than {MAX_NODES} values, the most this collection reads")
         if depth > MAX_DEPTH:
             raise KubeconfigTooLargeError(f"{path} is nested deeper than {MAX_DEPTH} levels, the most this collection reads")
-        if not aliased and isinstance(value, (t.Mapping, list, tuple)):
-            aliased = id(value) in self.seen
-            self.seen.add(id(value))
+        key = id(container)
+        if key in self.open:
+            raise UcsKubeconfigError(f"{path} contains itself through a YAML alias, which kubectl refuses too")
+        self.open.add(key)
+        if not aliased:
+            aliased = key in self.seen
+            self.seen.add(key)
         if aliased:
-            self.aliased += 1
-            if self.aliased > 100 and self.values > ALIAS_FLOOR and self.aliased > self.values * _allowed_alias_ratio(self.values):
+            self.aliased += 1 + len(container)
+            total = self.values + len(container)
+            if self.aliased > 100 and total > ALIAS_FLOOR and self.aliased > total * _allowed_alias_ratio(total):
                 raise UcsKubeconfigError(
-                    f"{path} expands YAML aliases into {self.aliased} of its first {self.values} values, more than kubectl accepts "
+                    f"{path} expands YAML aliases into {self.aliased} of its first {total} values, more than kubectl accepts "
                     '("document contains excessive aliasing")'
                 )
         return aliased
+
+    def leave(self, container: t.Sized) -> None:
+        self.open.discard(id(container))
 
 
 def _allowed_alias_ratio(values: int) -> float:

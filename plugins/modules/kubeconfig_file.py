@@ -33,7 +33,7 @@ description:
     of RV(ucs_cloud.fleet.kubeconfig_file_info#module:write_blocker) (with the exact size of
     O(content)). A write that still fails names the cause (for example C(no space left on
     device)) and leaves the file, and no lock or temporary file, behind.
-  - Content larger than 32 MiB is refused: no later run could read it.
+  - Content larger than 32 MiB is refused, because no later run could read it.
   - Needs only the Python standard library on the target.
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)

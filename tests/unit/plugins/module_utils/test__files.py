@@ -647,10 +647,9 @@ def test_decide_tells_a_write_from_a_no_op_without_writing(tmp_path: Path) -> No
     dest = tmp_path / "config"
     write(dest, b"same")
     state = _files.read_regular(str(dest))
-    kwargs = {"mode": "0600", "uid": None, "gid": None, "expected": None}
-    assert not _files.decide(state, b"same", **kwargs)[0].changed  # type: ignore[arg-type]
-    assert _files.decide(state, b"other", **kwargs)[0].changed  # type: ignore[arg-type]
-    assert _files.decide(state, b"other", **dict(kwargs, expected=_files.ABSENT))[0].conflict  # type: ignore[arg-type]
+    assert not _files.decide(state, b"same", mode="0600", uid=None, gid=None, expected=None)[0].changed
+    assert _files.decide(state, b"other", mode="0600", uid=None, gid=None, expected=None)[0].changed
+    assert _files.decide(state, b"other", mode="0600", uid=None, gid=None, expected=_files.ABSENT)[0].conflict
 
 
 def test_a_directory_that_cannot_be_created_names_the_cause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
