@@ -259,16 +259,16 @@ def _break_if_stale(lock_path: str) -> bool:
     except OSError:
         return False
     try:
-        moved = read_lock(aside)
-        if moved is not None and moved[0] == stale.content:
-            found = moved[1]
-            if (found.st_ino, found.st_mode, found.st_size, found.st_mtime_ns) == stale.identity:
-                return True
-        # Someone's live lock: give it back (unless yet another writer holds the lock by now).
+        with contextlib.suppress(OSError, UcsError):
+            moved = read_lock(aside)
+            if moved is not None and moved[0] == stale.content:
+                found = moved[1]
+                if (found.st_ino, found.st_mode, found.st_size, found.st_mtime_ns) == stale.identity:
+                    return True
+        # Someone's live lock, or one we cannot read: give it back (unless yet another writer
+        # holds the lock by now).
         with contextlib.suppress(OSError):
             os.link(aside, lock_path)
-        return False
-    except (OSError, UcsError):
         return False
     finally:
         with contextlib.suppress(OSError):

@@ -498,6 +498,21 @@ def test_a_lock_replaced_while_it_is_broken_is_put_back(tmp_path: Path, monkeypa
     assert lock.exists() and stat.S_IMODE(lock.stat().st_mode) == 0 and [p.name for p in tmp_path.iterdir()] == ["config.lock"]
 
 
+def test_a_stale_lock_that_cannot_be_read_again_is_put_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = tmp_path / "config.lock"
+    empty_lock_of_an_earlier_release(lock, age=60)
+    real_read = _file_lock.read_lock
+
+    def unreadable_aside(path: str) -> object:
+        if path.endswith(".stale"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_read(path)
+
+    monkeypatch.setattr(_file_lock, "read_lock", unreadable_aside)
+    assert _file_lock._break_if_stale(str(lock)) is False
+    assert [p.name for p in tmp_path.iterdir()] == ["config.lock"]
+
+
 def test_a_lock_path_that_is_a_directory_is_never_broken(tmp_path: Path) -> None:
     dest = tmp_path / "config"
     Path(f"{dest}.lock").mkdir()
