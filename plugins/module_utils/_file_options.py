@@ -14,26 +14,74 @@ Standard library only, Python 3.6+: the target modules import it on the managed 
   never followed (lstat);
 - resolve_owner() / resolve_group(): names or numbers to ids, refused when this user cannot give
   a file to them (owner_id() / group_id(): the lookup alone, for a reader that only compares);
-- parse_mode(): an octal string or a symbolic mode as chmod reads it; a YAML integer such as 600
-  (the decimal, not the octal, the user meant) is refused; loose_mode_warning() for a mode that
-  gives the group or others access to the key.
+- parse_mode(): an octal string or a symbolic mode as chmod reads it (computed by AnsibleModule's
+  own parser); a YAML integer such as 600 (the decimal, not the octal, the user meant) is refused;
+  loose_mode_warning() for a mode that gives the group or others access to the key.
+
+Every text option is taken as written: surrounding whitespace and control characters (a trailing
+newline from a YAML block scalar, a NUL) are refused naming the option, never stripped, and every
+pattern must match the whole text (fullmatch).
 """
 
+import fcntl
 import grp
 import os
+import platform
 import pwd
 import re
 import stat
+import struct
+import sys
 import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 
 # Key material is for the owner only unless the user says otherwise.
 DEFAULT_MODE = 0o600
 
-_OCTAL_MODE_RE = re.compile(r"^(0o|0)?[0-7]{1,4}$")
-_SYMBOLIC_CLAUSE_RE = re.compile(r"^([ugoa]*)((?:[-+=](?:[rwxXst]*|[ugo]))+)$")
-_SYMBOLIC_OP_RE = re.compile(r"([-+=])([ugo]|[rwxXst]*)")
+_OCTAL_MODE_RE = re.compile(r"(0o|0)?[0-7]{1,4}")
+# chmod's grammar, checked before AnsibleModule computes the mode: Ansible's parser alone takes
+# "u" (no operator) and an empty clause ("u=rw,") as "change nothing".
+_SYMBOLIC_CLAUSE = r"[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+"
+_SYMBOLIC_MODE_RE = re.compile(f"{_SYMBOLIC_CLAUSE}(?:,{_SYMBOLIC_CLAUSE})*")
+_NUMBER_RE = re.compile(r"[0-9]+")
+# C0 and C1 control characters and DEL: never part of a path, a name or a mode.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+# Inode flags (linux/fs.h) that make a rename over a file, or in a directory, fail even for root.
+FS_IMMUTABLE_FL = 0x10
+FS_APPEND_FL = 0x20
+
+
+def _ioc_read(kind: int, number: int, size: int) -> int:
+    """The number of a Linux _IOR ioctl: the direction bits sit higher on these architectures."""
+    if platform.machine().lower().startswith(("ppc", "powerpc", "mips", "sparc", "alpha")):
+        return (2 << 29) | (size << 16) | (kind << 8) | number
+    return (2 << 30) | (size << 16) | (kind << 8) | number
+
+
+# access() as the effective user (faccessat AT_EACCESS) where the system offers it.
+_EFFECTIVE_IDS = os.access in os.supports_effective_ids
+# FS_IOC_GETFLAGS is _IOR('f', 1, long); the kernel stores an int at the start of the buffer.
+_FS_IOC_GETFLAGS = _ioc_read(ord("f"), 1, struct.calcsize("l"))
+
+
+def check_text(value: str, option: str) -> str:
+    """value as written, or UcsValidationError when it has surrounding whitespace or a control
+    character: stripping would hide a typo (or a trailing newline) that the user must see."""
+    if _CONTROL_RE.search(value):
+        raise UcsValidationError(f"{option} {_shown(value)} contains a control character (a newline, a tab, a NUL ...)", option=option)
+    if value != value.strip():
+        raise UcsValidationError(f"{option} {_shown(value)} starts or ends with whitespace; write it without", option=option)
+    return value
+
+
+def _shown(value: str) -> str:
+    """A value (never a secret here: a path, a name or a mode) quoted on one line, bounded."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 # --- Early checks --------------------------------------------------------------------------------
@@ -63,6 +111,12 @@ def not_regular(option: str, path: str, st_mode: int) -> UcsValidationError:
     )
 
 
+def cause(exc: OSError) -> str:
+    """The reason of a failed system call in the words of a sentence ("no space left on device")."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
+
+
 def user_name(uid: int) -> str:
     """'name (uid N)' for messages, 'uid N' for a uid without a name."""
     try:
@@ -86,8 +140,9 @@ def check_dest(path: t.Any, option: str = "dest", *, uid: t.Optional[int] = None
         _check_missing_parent(path, parent, option, create_parent)
         return result
     # Replacing a file atomically means creating a temporary file and the lock file beside it.
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UcsValidationError(f"{option} {path}: the directory {parent} is not writable", option=option)
+    problem = directory_problem(parent)
+    if problem:
+        raise UcsValidationError(f"{option} {path}: the directory {parent} {problem}", option=option)
     try:
         found = os.lstat(result)
     except FileNotFoundError:
@@ -100,9 +155,51 @@ def check_dest(path: t.Any, option: str = "dest", *, uid: t.Optional[int] = None
     return result
 
 
+def inode_flags(path: str, directory: bool = False) -> t.Optional[int]:
+    """The inode flags of path (chattr/lsattr), None where the system or the filesystem does not
+    report them. Opened without following a link and without blocking; never a special file."""
+    if not sys.platform.startswith("linux"):
+        return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        opened = os.fstat(fd)
+        if not (stat.S_ISDIR(opened.st_mode) if directory else stat.S_ISREG(opened.st_mode)):
+            return None
+        answer = fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(struct.calcsize("l")))
+        return int(struct.unpack_from("i", answer)[0])
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def directory_problem(directory: str) -> t.Optional[str]:
+    """Why this process cannot create, rename and remove files in directory (the end of a
+    sentence that starts with the directory), or None. As the effective user (the become user;
+    access() alone asks about the real one)."""
+    flags = inode_flags(directory, directory=True) or 0
+    if flags & FS_IMMUTABLE_FL:
+        return "is immutable (chattr +i): nothing can be created in it; remove the flag with chattr -i"
+    if flags & FS_APPEND_FL:
+        return "is append-only (chattr +a): files can be added to it but never renamed or removed, and a kubeconfig is replaced by a rename"
+    if os.access(directory, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE_IDS):
+        return None
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return "is on a read-only file system"
+    except OSError:
+        pass
+    return "is not writable"
+
+
 def _absolute_path(path: t.Any, option: str) -> str:
     if not isinstance(path, str) or not path.strip():
         raise UcsValidationError(f"{option} must not be empty: name the file to write", option=option)
+    check_text(path, option)
     raw = os.path.expanduser(path)
     if raw.endswith("/"):
         raise UcsValidationError(f"{option} {path} ends with '/': name a file, not a directory", option=option)
@@ -132,8 +229,9 @@ def _check_missing_parent(path: str, parent: str, option: str, create_parent: bo
         ancestor = os.path.dirname(ancestor)
     if not os.path.isdir(ancestor):
         raise UcsValidationError(f"{option} {path}: {ancestor} is not a directory", option=option)
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise UcsValidationError(f"{option} {path}: cannot create {parent}, {ancestor} is not writable", option=option)
+    problem = directory_problem(ancestor)
+    if problem:
+        raise UcsValidationError(f"{option} {path}: cannot create {parent}, {ancestor} {problem}", option=option)
 
 
 def check_owner(path: str, file_uid: int, uid: t.Optional[int], option: str = "dest") -> None:
@@ -193,10 +291,12 @@ def _resolve_id(value: t.Any, option: str, lookup: t.Callable[[str], t.Any], kin
     if isinstance(value, int):
         number = value
     else:
-        text = str(value).strip()
-        if not text:
+        text = str(value)
+        if not text.strip():
             raise UcsValidationError(f"{option} must not be empty: leave it unset to keep the running {kind}", option=option)
-        if not text.isdigit():
+        check_text(text, option)
+        # ASCII digits only: str.isdigit() and int() also take other scripts' digits.
+        if not _NUMBER_RE.fullmatch(text):
             try:
                 return int(lookup(text)[2])
             except KeyError:
@@ -223,16 +323,23 @@ def _sensible(mode: int) -> bool:
 
 
 def is_symbolic_mode(value: t.Any) -> bool:
-    return isinstance(value, str) and not _OCTAL_MODE_RE.match(value.strip()) and bool(value.strip())
+    return isinstance(value, str) and bool(value) and not _OCTAL_MODE_RE.fullmatch(value)
 
 
-def parse_mode(value: t.Any, option: str = "mode", base: t.Optional[int] = None) -> int:
+class _ModeOf(t.NamedTuple):
+    """The one attribute of an os.stat_result that AnsibleModule's symbolic-mode parser reads."""
+
+    st_mode: int
+
+
+def parse_mode(value: t.Any, option: str = "mode", base: t.Optional[int] = None, directory: bool = False) -> int:
     """The permission bits a mode option means. None means DEFAULT_MODE (0600).
 
     Accepts an octal string ('0600', '600', '0o600'), a symbolic mode as chmod and Ansible read it
-    ('u=rw,go=', applied to base, default 0600), and an integer only when it reads as the octal the
-    user meant: YAML reads `mode: 600` as the decimal 600, which is 01130, so such a value is
-    refused with the advice to quote it.
+    ('u=rw,go=', applied to base, default 0600; 'X' counts base's execute bits, or always for a
+    directory), and an integer only when it reads as the octal the user meant: YAML reads
+    `mode: 600` as the decimal 600, which is 01130, so such a value is refused with the advice to
+    quote it. A class-less clause ('+r') leaves the bits of the umask alone, as chmod does.
     """
     if value is None:
         return DEFAULT_MODE
@@ -242,7 +349,7 @@ def parse_mode(value: t.Any, option: str = "mode", base: t.Optional[int] = None)
         if _sensible(value):
             return value
         digits = str(value)
-        if re.match(r"^[0-7]{3}$", digits):
+        if re.fullmatch(r"[0-7]{3}", digits):
             advice = f"write {option}: '0{digits}' (quoted) for the mode {digits}"
         else:
             advice = f"write it as a quoted octal string such as {option}: '0600'"
@@ -251,71 +358,22 @@ def parse_mode(value: t.Any, option: str = "mode", base: t.Optional[int] = None)
             f"surely not what was meant; {advice}",
             option=option,
         )
-    text = str(value).strip()
-    if not text:
+    text = str(value)
+    if not text.strip():
         raise UcsValidationError(f"{option} must not be empty: leave it unset for '0600'", option=option)
-    if _OCTAL_MODE_RE.match(text):
+    check_text(text, option)
+    if _OCTAL_MODE_RE.fullmatch(text):
         return int(text, 8)
+    start = DEFAULT_MODE if base is None else base
     try:
-        return apply_symbolic_mode(text, DEFAULT_MODE if base is None else base)
+        if not _SYMBOLIC_MODE_RE.fullmatch(text):
+            raise ValueError(text)
+        kind = stat.S_IFDIR if directory else stat.S_IFREG
+        return int(AnsibleModule._symbolic_mode_to_octal(_ModeOf(kind | start), text))
     except ValueError:
         raise UcsValidationError(
-            f"{option} {text!r} is invalid: use a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go='", option=option
+            f"{option} {_shown(text)} is invalid: use a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go='", option=option
         ) from None
-
-
-def apply_symbolic_mode(symbolic: str, current: int, umask: t.Optional[int] = None) -> int:
-    """Apply a symbolic mode ('u=rw,go=', 'g+r', 'a-x') to current, as chmod(1) and Ansible do.
-
-    Without a class ('+r'), the bits set in the umask are not changed. Raises ValueError.
-    """
-    if umask is None:
-        umask = os.umask(0)
-        os.umask(umask)
-    mode = current
-    for clause in symbolic.split(","):
-        match = _SYMBOLIC_CLAUSE_RE.match(clause)
-        if not match:
-            raise ValueError(clause)
-        who, actions = match.group(1), match.group(2)
-        use_umask = who == ""
-        classes = "ugo" if who in ("", "a") or "a" in who else who
-        for operator, perms in _SYMBOLIC_OP_RE.findall(actions):
-            for cls in classes:
-                bits = _symbolic_bits(cls, perms, mode, umask if use_umask else 0)
-                mode = _apply_operator(cls, operator, bits, mode)
-    return mode
-
-
-_SHIFT = {"u": 6, "g": 3, "o": 0}
-
-
-def _symbolic_bits(cls: str, perms: str, mode: int, umask: int) -> int:
-    shift = _SHIFT[cls]
-    bits = 0
-    for perm in perms:
-        if perm in "rwx":
-            bit = {"r": 4, "w": 2, "x": 1}[perm] << shift
-            bits |= bit & ~umask
-        elif perm == "X":
-            if mode & 0o111:
-                bits |= 1 << shift
-        elif perm == "s":
-            bits |= {"u": stat.S_ISUID, "g": stat.S_ISGID, "o": 0}[cls]
-        elif perm == "t":
-            bits |= stat.S_ISVTX if cls == "o" else 0
-        else:  # u, g or o: copy that class's bits
-            bits |= ((mode >> _SHIFT[perm]) & 7) << shift
-    return bits
-
-
-def _apply_operator(cls: str, operator: str, bits: int, mode: int) -> int:
-    if operator == "=":
-        mask = {"u": stat.S_IRWXU | stat.S_ISUID, "g": stat.S_IRWXG | stat.S_ISGID, "o": stat.S_IRWXO | stat.S_ISVTX}[cls]
-        return (mode & ~mask) | bits
-    if operator == "+":
-        return mode | bits
-    return mode & ~bits
 
 
 def loose_mode_warning(mode: int, option: str = "mode") -> t.Optional[str]:

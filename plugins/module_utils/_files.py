@@ -8,7 +8,8 @@
 
 Standard library only, Python 3.6+: the target modules kubeconfig_file and kubeconfig_file_info
 import it on the managed hosts. The options (dest, mode, owner, group) are checked before any API
-call by _file_options; the write checks the owner and mode again under the lock.
+call by _file_options, and check_write() says before any download whether a write would fail;
+the write checks the owner and mode again under the lock.
 
 The rules (docs/reliability.md, "files"):
 
@@ -28,7 +29,9 @@ The rules (docs/reliability.md, "files"):
   removed after the write), re-read dest under it, and write only if dest still has the checksum
   the caller based its content on (compare-and-swap); otherwise nothing is written and the caller
   gets the fresh state to merge into again;
-- a write that fails leaves no temporary file behind (it holds the key).
+- our lock file is never empty, so that a stale one is told from kubectl's (_file_lock);
+- a write that fails leaves no temporary file behind (it holds the key) and no lock of ours, and
+  its error names the cause (no space left on device, an immutable file ...).
 """
 
 import contextlib
@@ -39,15 +42,22 @@ import os
 import pwd
 import re
 import secrets
-import socket
 import stat
 import time
 import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_lock import DEFAULT_LOCK_TIMEOUT, inspect_lock, kubeconfig_lock, lock_path_of, write_all
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_options import (
     DEFAULT_MODE,
+    FS_APPEND_FL,
+    FS_IMMUTABLE_FL,
+    cause,
+    check_dest,
     check_owner,
+    check_text,
+    directory_problem,
+    inode_flags,
     not_regular,
     parse_mode,
     resolve_group,
@@ -55,27 +65,28 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_options impo
     user_name,
 )
 
-# Waiting for the lock of another writer (kubectl holds it for milliseconds).
-DEFAULT_LOCK_TIMEOUT = 30.0
-LOCK_POLL = 0.05
 # kubectl reads the kubeconfig before it takes the lock and, under the lock, deletes every entry it
 # did not see then. Keeping the lock a moment after our rename makes a kubectl that read the old
 # file fail loudly ("<file>.lock: file exists") instead of silently deleting the new entries.
 RELEASE_DELAY = 0.2
-# No kubeconfig is this large; a bigger dest is refused instead of read into memory.
-MAX_FILE_SIZE = 16 * 1024 * 1024
+# The largest kubeconfig read or written: kubectl loads 4,000 contexts with RSA keys (20 MB) in
+# about a second, and this collection merges them (docs/reliability.md, "large kubeconfigs").
+MAX_FILE_SIZE = 32 * 1024 * 1024
+# What the fleet's cluster, user and context add to a file, at most (a fresh fleet kubeconfig with
+# an RSA 4096 key is about 10 KiB): the free space a merge needs beyond the existing file.
+FLEET_ENTRIES_ALLOWANCE = 32 * 1024
 # expected_checksum of a caller that saw no file at dest.
 ABSENT = "absent"
 TEMP_PREFIX = ".ucs-kubeconfig-"
 
-_CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
+_CHECKSUM_RE = re.compile(r"[0-9a-f]{64}")
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 class FileState(t.NamedTuple):
-    """What a path holds. Every field but path and directory_exists is None when it does not exist."""
+    """What a path holds. Every field but path is None when it does not exist."""
 
     path: str
     exists: bool
@@ -86,7 +97,6 @@ class FileState(t.NamedTuple):
     gid: t.Optional[int]
     owner: t.Optional[str]  # name of uid, None when it has none
     group: t.Optional[str]
-    directory_exists: bool
 
 
 class WriteResult(t.NamedTuple):
@@ -99,6 +109,14 @@ class WriteResult(t.NamedTuple):
     state: FileState
 
 
+def size_text(size: int) -> str:
+    """A size for messages: 33554432 -> '32 MiB'."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".rstrip("0").rstrip(".") + " " + unit
+    return f"{size} bytes"
+
+
 # --- Reading -------------------------------------------------------------------------------------
 
 
@@ -107,7 +125,7 @@ def checksum_of(content: bytes) -> str:
 
 
 def _absent(path: str) -> FileState:
-    return FileState(path, False, None, None, None, None, None, None, None, os.path.isdir(os.path.dirname(path) or "."))
+    return FileState(path, False, None, None, None, None, None, None, None)
 
 
 def _name_of(lookup: t.Callable[[int], t.Any], number: int) -> t.Optional[str]:
@@ -115,6 +133,15 @@ def _name_of(lookup: t.Callable[[int], t.Any], number: int) -> t.Optional[str]:
         return str(lookup(number)[0])
     except KeyError:
         return None
+
+
+def too_large(option: str, path: str, subject: t.Optional[str] = None) -> UcsValidationError:
+    """The refusal of a file (or content, the subject) larger than MAX_FILE_SIZE, naming the cap."""
+    return UcsValidationError(
+        f"{subject or option + ' ' + path} is larger than {size_text(MAX_FILE_SIZE)} ({MAX_FILE_SIZE} bytes), "
+        "the largest kubeconfig this collection reads or writes",
+        option=option,
+    )
 
 
 def _read_bounded(fd: int, path: str, option: str) -> bytes:
@@ -126,7 +153,7 @@ def _read_bounded(fd: int, path: str, option: str) -> bytes:
             return b"".join(chunks)
         size += len(chunk)
         if size > MAX_FILE_SIZE:
-            raise UcsValidationError(f"{option} {path} is larger than {MAX_FILE_SIZE} bytes; no kubeconfig is", option=option)
+            raise too_large(option, path)
         chunks.append(chunk)
 
 
@@ -142,7 +169,6 @@ def _existing(path: str, content: bytes, found: os.stat_result) -> FileState:
         gid=found.st_gid,
         owner=_name_of(pwd.getpwuid, found.st_uid),
         group=_name_of(grp.getgrgid, found.st_gid),
-        directory_exists=True,
     )
 
 
@@ -152,14 +178,15 @@ def read_regular(path: str, option: str = "dest") -> FileState:
     A symbolic link, a device, a FIFO, a socket or a directory raises UcsValidationError naming
     the option and what it is: lstat refuses it without opening it (opening a device can have
     effects), and the open itself uses O_NOFOLLOW|O_NONBLOCK with fstat of the descriptor, so a
-    path swapped in between is refused too and a FIFO never blocks.
+    path swapped in between is refused too and a FIFO never blocks. A file larger than
+    MAX_FILE_SIZE is refused, naming the cap, before it is read whole.
     """
     try:
         before = os.lstat(path)
     except FileNotFoundError:
         return _absent(path)
     except OSError as exc:
-        raise UcsValidationError(f"cannot look at {option} {path}: {exc.strerror}", option=option) from None
+        raise UcsValidationError(f"cannot look at {option} {path}: {cause(exc)}", option=option) from None
     if not stat.S_ISREG(before.st_mode):
         raise not_regular(option, path, before.st_mode)
     try:
@@ -169,139 +196,130 @@ def read_regular(path: str, option: str = "dest") -> FileState:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise not_regular(option, path, stat.S_IFLNK) from None
-        raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
+        raise UcsValidationError(f"cannot read {option} {path}: {cause(exc)}", option=option) from None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             raise not_regular(option, path, opened.st_mode)
+        if opened.st_size > MAX_FILE_SIZE:
+            raise too_large(option, path)
         content = _read_bounded(fd, path, option)
     except OSError as exc:
-        raise UcsValidationError(f"cannot read {option} {path}: {exc.strerror}", option=option) from None
+        raise UcsValidationError(f"cannot read {option} {path}: {cause(exc)}", option=option) from None
     finally:
         os.close(fd)
     return _existing(path, content, opened)
 
 
-# --- The lock ------------------------------------------------------------------------------------
+# --- Before any download: would the write fail? ---------------------------------------------------
 
 
-def lock_path_of(path: str) -> str:
-    """kubectl's lock file of a kubeconfig (client-go clientcmd lockName)."""
-    return path + ".lock"
-
-
-@contextlib.contextmanager
-def kubeconfig_lock(
-    path: str,
-    timeout: float = DEFAULT_LOCK_TIMEOUT,
+def check_write(
+    path: t.Any,
+    owner: t.Any = None,
+    group: t.Any = None,
     *,
-    poll: float = LOCK_POLL,
-    clock: t.Callable[[], float] = time.monotonic,
-    sleep: t.Callable[[float], None] = time.sleep,
-) -> t.Iterator[str]:
-    """Hold kubectl's lock of path: "<path>.lock", created with O_CREAT|O_EXCL, removed after.
+    option: str = "dest",
+    backup: bool = False,
+    size: t.Optional[int] = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> str:
+    """Say, before anything is downloaded or created, whether this process (its effective user,
+    after become) can write a kubeconfig at path with owner and group; return path absolute.
 
-    The lock file names our process and host (kubectl's is empty). A lock of ours whose process
-    no longer runs on this host (a killed run) is broken at once; any other lock is waited for at
-    most timeout seconds, then UcsError names the lock file and what to do if it is stale.
+    Raises UcsValidationError naming the option for: the rules of check_dest (the path, a
+    missing or unwritable directory, an existing file owned by another user) and of
+    resolve_owner / resolve_group; an immutable or append-only file or directory (where the file
+    system reports inode flags); a lock file that will not be released in time (not ours to
+    break and already older than lock_timeout); too little free space or too few inodes for the
+    new file beside the old one, its lock and the backup (where statvfs measures them); a file
+    larger than MAX_FILE_SIZE. size: the new file's size when it is known, else the existing
+    file's plus FLEET_ENTRIES_ALLOWANCE.
     """
-    lock_path = lock_path_of(path)
-    deadline = clock() + timeout
-    while True:
-        try:
-            fd = os.open(lock_path, _CREATE_FLAGS, 0o600)
-            break
-        except FileExistsError:
-            if _break_if_stale(lock_path):
-                continue
-            if clock() >= deadline:
-                raise UcsError(_lock_timeout_message(path, lock_path, timeout)) from None
-            sleep(min(poll, max(deadline - clock(), 0.0)) or poll)
-        except OSError as exc:
-            raise UcsError(f"cannot create the lock file {lock_path} of {path}: {exc.strerror}") from None
-    marker = f"{os.getpid()} {socket.gethostname()} ucs_cloud.fleet\n".encode()
+    uid = resolve_owner(owner)
+    resolve_group(group)  # its rules are all there is to check about the group
+    dest = check_dest(path, option, uid=uid, create_parent=True)
+    directory = os.path.dirname(dest)
+    missing = 0
+    while not os.path.isdir(directory):
+        missing += 1
+        directory = os.path.dirname(directory)
     try:
-        os.write(fd, marker)
-        mine = os.fstat(fd)
-    finally:
-        os.close(fd)
-    try:
-        yield lock_path
-    finally:
-        # Remove it only if it is still ours, never a lock someone put in its place (an inode
-        # number is reused at once, so the content, our process id, is compared too).
-        with contextlib.suppress(OSError, UcsError):
-            found = read_regular(lock_path, "lock file")
-            if found.exists and found.content == marker and os.lstat(lock_path).st_ino == mine.st_ino:
-                os.unlink(lock_path)
+        existing = os.lstat(dest)  # check_dest: a regular file, if anything
+    except FileNotFoundError:
+        existing = None
+    except OSError as exc:
+        raise UcsValidationError(f"{option} {dest}: cannot look at it: {cause(exc)}", option=option) from None
+    if existing is not None:
+        _check_file_flags(dest, option)
+    if missing == 0:
+        _check_lock(dest, option, lock_timeout)
+    old_size = existing.st_size if existing is not None else 0
+    new_size = size if size is not None else old_size + FLEET_ENTRIES_ALLOWANCE
+    if size is not None and size > MAX_FILE_SIZE:
+        raise too_large(option, dest)
+    _check_space(dest, directory, option, new_size=new_size, backup_size=old_size if backup else 0, new_directories=missing)
+    return dest
 
 
-def _lock_holder(content: t.Optional[bytes]) -> t.Optional[t.Tuple[int, str]]:
-    """(pid, host) of a lock file of ours, None for any other (kubectl's is empty)."""
-    words = (content or b"").decode("utf-8", "replace").split()
-    if len(words) == 3 and words[2] == "ucs_cloud.fleet" and words[0].isdigit():
-        return int(words[0]), words[1]
+def write_blocker(path: t.Any, owner: t.Any = None, group: t.Any = None, **options: t.Any) -> t.Optional[str]:
+    """check_write's message, or None when the write can go ahead."""
+    try:
+        check_write(path, owner, group, **options)
+    except UcsValidationError as exc:
+        return exc.msg
     return None
 
 
-def _break_if_stale(lock_path: str) -> bool:
-    """Remove a lock of ours left by a process that no longer runs on this host; True if removed.
-
-    The lock is first renamed aside, so that of two waiters only one removes it, and a lock taken
-    meanwhile by a live writer is put back, never removed.
-    """
-    try:
-        stale = read_regular(lock_path, "lock file")
-    except UcsError:
-        return False
-    holder = _lock_holder(stale.content)
-    if holder is None or holder[1] != socket.gethostname() or _alive(holder[0]):
-        return False
-    aside = f"{lock_path}.{secrets.token_hex(8)}.stale"
-    try:
-        os.rename(lock_path, aside)
-    except OSError:
-        return False
-    try:
-        moved = read_regular(aside, "lock file")
-        if moved.content == stale.content:
-            return True
-        # A live writer's lock: give it back (unless yet another writer holds the lock by now).
-        with contextlib.suppress(OSError):
-            os.link(aside, lock_path)
-        return False
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(aside)
+def _check_file_flags(dest: str, option: str) -> None:
+    flags = inode_flags(dest) or 0
+    for flag, word, command in ((FS_IMMUTABLE_FL, "immutable", "chattr +i"), (FS_APPEND_FL, "append-only", "chattr +a")):
+        if flags & flag:
+            raise UcsValidationError(
+                f"{option} {dest} is {word} ({command}): it cannot be replaced, even by root. "
+                f"Remove the flag (chattr -{command[-1]} {dest}) if the kubeconfig is to be kept up to date",
+                option=option,
+            )
 
 
-def _lock_timeout_message(path: str, lock_path: str, timeout: float) -> str:
-    holder = ""
-    with contextlib.suppress(OSError, ValueError, UcsError):
-        state = read_regular(lock_path, "lock file")
-        found = _lock_holder(state.content)
-        if found is not None:
-            running = "is still running" if found[1] == socket.gethostname() and _alive(found[0]) else f"runs on {found[1]}"
-            holder = f" It was created by process {found[0]} (ucs_cloud.fleet), which {running}."
-        elif state.exists and not state.content:
-            holder = " It is empty, as kubectl leaves it."
-        if state.exists:
-            holder += f" It is {time.time() - os.lstat(lock_path).st_mtime:.0f} s old."
-    return (
-        f"{path} is locked: {lock_path} exists, so another program (kubectl, or another run of ucs_cloud.fleet) is writing it; "
-        f"waited {timeout:g} s.{holder} If no such program is running, the lock is stale (left by a killed process): "
-        f"remove {lock_path} and run again."
+def _check_lock(dest: str, option: str, timeout: float) -> None:
+    lock_path = lock_path_of(dest)
+    found = inspect_lock(lock_path)
+    if found is None or found.stale or found.age <= timeout:
+        return
+    raise UcsValidationError(
+        f"{option} {dest} is locked: {lock_path} is {found.who}, and it is {found.age:.0f} s old, older than the {timeout:g} s "
+        f"a write waits for it. If no kubectl or other writer is running, the lock is stale: remove {lock_path} and run again",
+        option=option,
     )
 
 
-def _alive(pid: int) -> bool:
+def _check_space(dest: str, directory: str, option: str, *, new_size: int, backup_size: int, new_directories: int) -> None:
+    """Refuse when the file system of directory has too little room, where statvfs measures it."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+        found = os.statvfs(directory)
     except OSError:
-        return True
-    return True
+        return
+    root = os.geteuid() == 0
+    if found.f_blocks > 0 and found.f_frsize > 0:
+        unit = found.f_frsize
+        # The new file is written beside the old one; the lock takes a block; so does each directory.
+        blocks = -(-new_size // unit) + 1 + -(-backup_size // unit) + new_directories
+        free = found.f_bfree if root else found.f_bavail
+        if free < blocks:
+            parts = "the new file beside the old one, its lock file" + (", the backup" if backup_size else "")
+            raise UcsValidationError(
+                f"{option} {dest}: no space left on device: the file system of {directory} has {size_text(free * unit)} free, "
+                f"and writing the kubeconfig needs about {size_text(blocks * unit)} ({parts})",
+                option=option,
+            )
+    if found.f_files > 0:
+        inodes = 2 + (1 if backup_size else 0) + new_directories
+        if (found.f_ffree if root else found.f_favail) < inodes:
+            raise UcsValidationError(
+                f"{option} {dest}: no space left on device: the file system of {directory} has no free inodes for the {inodes} files a write creates",
+                option=option,
+            )
 
 
 # --- Writing -------------------------------------------------------------------------------------
@@ -310,7 +328,7 @@ def _alive(pid: int) -> bool:
 def make_directories(path: str, dir_mode: int, uid: t.Optional[int] = None, gid: t.Optional[int] = None) -> bool:
     """Create the missing directories of path (as kubectl creates ~/.kube), each given dir_mode, uid
     and gid through its descriptor; return whether any was created. A directory created meanwhile
-    by someone else is used as it is, like mkdir -p."""
+    by someone else is used as it is, like mkdir -p. UcsError names the cause of a failure."""
     missing = []
     directory = os.path.dirname(path)
     while not os.path.lexists(directory):
@@ -321,13 +339,18 @@ def make_directories(path: str, dir_mode: int, uid: t.Optional[int] = None, gid:
             os.mkdir(directory, 0o700)
         except FileExistsError:
             continue
-        fd = os.open(directory, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_DIRECTORY", 0))
+        except OSError as exc:
+            raise UcsError(f"cannot create the directory {directory} of {path}: {cause(exc)}{_obstacle(directory)}") from None
         try:
-            if uid is not None or gid is not None:
-                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-            os.fchmod(fd, dir_mode)
-        finally:
-            os.close(fd)
+            fd = os.open(directory, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_DIRECTORY", 0))
+            try:
+                if uid is not None or gid is not None:
+                    os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+                os.fchmod(fd, dir_mode)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise UcsError(f"cannot set the owner and mode of the new directory {directory}: {cause(exc)}") from None
     return bool(missing)
 
 
@@ -342,13 +365,6 @@ def _create_exclusive(directory: str, make_name: t.Callable[[], str]) -> t.Tuple
     raise UcsError(f"cannot create a new file in {directory}: every name tried exists")
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def _fsync_directory(directory: str) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -356,6 +372,17 @@ def _fsync_directory(directory: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _obstacle(path: str) -> str:
+    """Why path cannot be replaced or created, when flags or the directory say it (' (...)'), else ''."""
+    flags = inode_flags(path) or 0
+    for flag, word in ((FS_IMMUTABLE_FL, "immutable (chattr +i)"), (FS_APPEND_FL, "append-only (chattr +a)")):
+        if flags & flag:
+            return f" ({path} is {word})"
+    directory = os.path.dirname(path) or "."
+    problem = directory_problem(directory)
+    return f" (the directory {directory} {problem})" if problem else ""
 
 
 def _new_owner(state: FileState, uid: t.Optional[int], gid: t.Optional[int]) -> t.Tuple[int, int]:
@@ -393,20 +420,23 @@ def write_file(
     a new file). The new file is a new inode, owned by owner (default: the running user), given its
     owner and mode through its descriptor before the rename; an existing path owned by someone else
     is refused (check_owner). backup: keep the old content in "<path>.<time>.<random>~", 0600, when
-    the content changes. In check mode nothing at all is created, not even the lock.
+    the content changes. In check mode nothing at all is created, not even the lock. Content larger
+    than MAX_FILE_SIZE is refused: the next run could not read it.
     """
     expected_checksum = check_expected_checksum(expected_checksum)
     uid = resolve_owner(owner)
     gid = resolve_group(group)
     if not isinstance(mode, str):
         parse_mode(mode)  # refuses an integer such as 600 before anything happens
+    if len(content) > MAX_FILE_SIZE:
+        raise too_large(option, path, f"the new content of {option} {path}")
     if check_mode:
-        return _decide(path, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)[0]
+        return decide(read_regular(path, option), content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)[0]
     with kubeconfig_lock(path, lock_timeout):
-        result, wanted_mode, new_uid, new_gid = _decide(path, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)
+        state = read_regular(path, option)
+        result, wanted_mode, new_uid, new_gid = decide(state, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)
         if not result.changed or result.conflict:
             return result
-        state = result.state
         keep_backup = backup and state.exists and state.content != content
         new_state, backup_file = _replace(path, content, mode=wanted_mode, uid=new_uid, gid=new_gid, old=state if keep_backup else None)
         if release_delay > 0:
@@ -415,11 +445,11 @@ def write_file(
 
 
 def check_expected_checksum(value: t.Optional[str], option: str = "expected_checksum") -> t.Optional[str]:
-    """A sha256 hex digest (lower case) or ABSENT; None stays None (no compare-and-swap)."""
+    """A sha256 hex digest (lower case) or ABSENT, as written; None stays None (no compare-and-swap)."""
     if value is None:
         return None
-    text = str(value).strip().lower()
-    if text != ABSENT and not _CHECKSUM_RE.match(text):
+    text = check_text(str(value), option).lower()
+    if text != ABSENT and not _CHECKSUM_RE.fullmatch(text):
         raise UcsValidationError(f"{option} must be a sha256 hex digest or '{ABSENT}'", option=option)
     return text
 
@@ -445,13 +475,21 @@ def _group_name(gid: int) -> str:
         return f"gid {gid}"
 
 
-def _decide(
-    path: str, content: bytes, *, mode: t.Union[int, str, None], uid: t.Optional[int], gid: t.Optional[int], expected: t.Optional[str], option: str
+def decide(
+    state: FileState,
+    content: bytes,
+    *,
+    mode: t.Union[int, str, None],
+    uid: t.Optional[int],
+    gid: t.Optional[int],
+    expected: t.Optional[str],
+    option: str = "dest",
 ) -> t.Tuple[WriteResult, int, int, int]:
-    state = read_regular(path, option)
+    """Whether writing content over state changes anything: (result, mode, uid, gid to write).
+    Raises UcsValidationError for a file owned by another user (check_owner)."""
     new_uid, new_gid = _new_owner(state, uid, gid)
     if state.exists:
-        check_owner(path, t.cast(int, state.uid), new_uid, option)
+        check_owner(state.path, t.cast(int, state.uid), new_uid, option)
     if expected is not None and (state.checksum or ABSENT) != expected:
         return WriteResult(False, True, None, state), 0, new_uid, new_gid
     wanted_mode = parse_mode(mode, "mode", base=state.mode if state.exists else DEFAULT_MODE)
@@ -463,7 +501,7 @@ def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t
     """Write a new file beside path and rename it over path; with old, back up its content first.
 
     Any failure removes what was created (the temporary file holds the key; a backup that is not
-    reported would be an orphan copy of the old one).
+    reported would be an orphan copy of the old one), and its error names the cause.
     """
     directory = os.path.dirname(path) or "."
     base = os.path.basename(path)
@@ -478,7 +516,7 @@ def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t
             if (opened.st_uid, opened.st_gid) != (uid, gid):
                 os.fchown(fd, uid, gid)
             os.fchmod(fd, mode)
-            _write_all(fd, content)
+            write_all(fd, content)
             os.fsync(fd)
             written = os.fstat(fd)
         finally:
@@ -490,14 +528,15 @@ def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t
             try:
                 if (os.fstat(bfd).st_uid, os.fstat(bfd).st_gid) != (uid, gid):
                     os.fchown(bfd, uid, gid)
-                _write_all(bfd, t.cast(bytes, old.content))
+                write_all(bfd, t.cast(bytes, old.content))
                 os.fsync(bfd)
             finally:
                 os.close(bfd)
         os.rename(tmp_path, path)
         done = True
     except OSError as exc:
-        raise UcsError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
+        hint = _obstacle(path) if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS) else ""
+        raise UcsError(f"cannot write {path}: {cause(exc)}{hint}; it was left as it was") from None
     finally:
         if not done:
             for name in created:

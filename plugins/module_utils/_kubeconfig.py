@@ -24,6 +24,7 @@ import traceback
 import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError, clean_text
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import ValueCount
 
 try:
     import yaml
@@ -48,11 +49,6 @@ TOP_LEVEL_ORDER = ("apiVersion", "kind", "clusters", "contexts", "current-contex
 
 # Sections of a kubeconfig and the key of each entry's body.
 SECTIONS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))
-
-# Bounds for documents read from disk: a hostile or broken file (YAML alias bombs, cycles) must
-# not hang the run while it is copied.
-MAX_NODES = 100000
-MAX_DEPTH = 64
 
 # client-go validates a context's namespace as an RFC 1123 label.
 _NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -162,27 +158,27 @@ def type_name(value: t.Any) -> str:
     return next((name for kinds, name in _TYPE_NAMES if isinstance(value, kinds)), "a " + type(value).__name__)
 
 
-def _plain(value: t.Any, path: str = "the kubeconfig", depth: int = 0, budget: t.Optional[t.List[int]] = None) -> t.Any:
+def _plain(value: t.Any, path: str = "the kubeconfig", depth: int = 0, budget: t.Optional[ValueCount] = None, aliased: bool = False) -> t.Any:
     """Deep-copy ``value`` into plain dict/list/str values.
 
     Mapping and str subclasses (Ansible's unsafe text, say) become dict and str, so
-    yaml.safe_dump and libyaml can take them; shared YAML aliases become independent copies,
-    bounded by MAX_NODES and MAX_DEPTH.
+    yaml.safe_dump and libyaml can take them; shared YAML aliases become independent copies.
+    Raises KubeconfigTooLargeError past the limits of this collection, and UcsKubeconfigError for
+    an alias expansion or a cycle that kubectl refuses too (_kubeconfig_limits).
     """
-    if budget is None:
-        budget = [MAX_NODES]
-    budget[0] -= 1
-    if budget[0] < 0 or depth > MAX_DEPTH:
-        raise UcsKubeconfigError(f"{path} is too large or too deeply nested")
-    if isinstance(value, bool) or value is None:
-        return value
+    count = ValueCount() if budget is None else budget
+    count.values += 1
     if isinstance(value, str):
         return str.__str__(value)
-    if isinstance(value, t.Mapping):
-        return {(str.__str__(k) if isinstance(k, str) else k): _plain(v, path, depth + 1, budget) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, path, depth + 1, budget) for v in value]
-    return value
+    if isinstance(value, bool) or value is None or not isinstance(value, (t.Mapping, list, tuple)):
+        return value
+    aliased = count.enter(value, path, depth, aliased)
+    try:
+        if isinstance(value, t.Mapping):
+            return {(str.__str__(k) if isinstance(k, str) else k): _plain(v, path, depth + 1, count, aliased) for k, v in value.items()}
+        return [_plain(v, path, depth + 1, count, aliased) for v in value]
+    finally:
+        count.leave(value)
 
 
 # --------------------------------------------------------------------------------------------

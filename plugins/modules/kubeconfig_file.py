@@ -13,7 +13,10 @@ description:
     M(ucs_cloud.fleet.kubeconfig_file_info).
   - Takes kubectl's lock of the file (C(<path>.lock), created exclusively, removed after the
     write), so that it never interleaves with C(kubectl config) or another run of this module, and
-    reads the file again under the lock.
+    reads the file again under the lock. Our lock file is never empty (it holds the process and
+    host that made it); kubectl's is empty with mode V(0000) and is waited for. A lock of ours
+    whose process is gone, or an empty one that is not kubectl's (left by a failed run of an
+    earlier release), is broken at once.
   - With O(expected_checksum), writes only if the file still has that checksum (compare and
     swap). Otherwise nothing is written, RV(conflict) is true and RV(content) holds the file as it
     is now, so that the caller merges its entries into it again.
@@ -26,6 +29,11 @@ description:
     Set O(owner) to that user to replace it for them.
   - Creates the directory of O(path) when it is missing, with O(dir_mode), O(owner) and
     O(group), as kubectl creates C(~/.kube).
+  - Before it creates anything, refuses a write that would fail, naming the cause, by the rules
+    of RV(ucs_cloud.fleet.kubeconfig_file_info#module:write_blocker) (with the exact size of
+    O(content)). A write that still fails names the cause (for example C(no space left on
+    device)) and leaves the file, and no lock or temporary file, behind.
+  - Content larger than 32 MiB is refused, because no later run could read it.
   - Needs only the Python standard library on the target.
 author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
@@ -93,6 +101,8 @@ options:
     description:
       - Seconds to wait for the lock file held by another writer. After that the module fails,
         naming the lock file and what to do if it is stale (left by a killed process).
+      - A lock that is already older than this when the module starts, and is not a stale lock
+        of ours, is refused at once.
     type: float
     default: 30
 notes:
@@ -245,18 +255,24 @@ def run(module: AnsibleModule) -> dict:
     gid = file_options.resolve_group(params["group"])
     path = file_options.check_dest(params["path"], "path", uid=uid, create_parent=True)
     mode = params["mode"]
-    dir_mode = file_options.parse_mode(params["dir_mode"], "dir_mode", base=0o700)
+    dir_mode = file_options.parse_mode(params["dir_mode"], "dir_mode", base=0o700, directory=True)
     warning = file_options.loose_mode_warning(file_options.parse_mode(mode))
     if warning:
         module.warn(warning)
     expected = files.check_expected_checksum(params["expected_checksum"])
     content = params["content"].encode("utf-8")
+    if len(content) > files.MAX_FILE_SIZE:
+        raise files.too_large("content", path, f"content for {path}")
 
     result = {"path": path, "changed": False, "conflict": False}
+    before = files.read_regular(path, "path")
+    predicted = files.decide(before, content, mode=mode, uid=uid, gid=gid, expected=expected, option="path")[0]
+    if predicted.changed:
+        # What would make the write fail (flags, space, a stuck lock), said before anything is created.
+        files.check_write(path, uid, gid, option="path", backup=params["backup"], size=len(content), lock_timeout=params["lock_timeout"])
     created = False
     if not module.check_mode:
         created = files.make_directories(path, dir_mode, uid, gid)
-    before = files.read_regular(path, "path")
     written = files.write_file(
         path,
         content,

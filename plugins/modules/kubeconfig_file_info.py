@@ -23,6 +23,12 @@ description:
   - With O(mode), O(owner) or O(group), also says in RV(drift) how the file's attributes differ
     from them, in the words M(ucs_cloud.fleet.kubeconfig_file) decides a rewrite by. Names are
     looked up on the target, where they exist.
+  - With O(mode), O(owner) or O(group), also says in RV(write_blocker) whether
+    M(ucs_cloud.fleet.kubeconfig_file), run by the same user (after C(become)), would fail to
+    write the file, and why, so that a caller can refuse before it downloads anything (each
+    download issues a client certificate that cannot be revoked).
+  - Refuses a file larger than 32 MiB, naming the cap. The content travels base64-encoded in
+    the result (a third larger than the file).
   - The content holds the client key of every user in the file. Register the result with
     C(no_log=true).
   - Needs only the Python standard library on the target.
@@ -65,6 +71,12 @@ options:
       - A name that has no group on the target fails the module, naming the option.
       - Not set, the group is not compared.
     type: str
+  backup:
+    description:
+      - Whether the write would keep a backup of the file. Counts only in the free space that
+        RV(write_blocker) asks for.
+    type: bool
+    default: false
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.slurp
@@ -161,6 +173,24 @@ drift:
   type: list
   elements: str
   sample: ["mode 0644, not 0600", "owner root (uid 0), not ops (uid 1000)"]
+write_blocker:
+  description:
+    - Why M(ucs_cloud.fleet.kubeconfig_file) with the same O(path), O(owner) and O(group), run by
+      this user, would fail to write the file; null when nothing is known to stop it. The
+      message is the one that module (and M(ucs_cloud.fleet.ucs_federation_cert) for O(path) as
+      its O(ucs_cloud.fleet.ucs_federation_cert#module:dest)) fails with, naming the option.
+    - "It checks, without writing anything: the owner and group (only root gives a file to
+      another user or group; an existing file owned by another user than the one who would own
+      the new one is refused); a directory (or, when it is missing, the nearest existing parent)
+      that this user can write, not read-only, not immutable or append-only; a file that is not
+      immutable or append-only (chattr +i, +a, where the file system reports inode flags); a
+      lock file C(<path>.lock) that is not a stale lock of ours and is older than the 30 s a
+      write waits for it; free space and inodes for the new file beside the old one (the
+      existing size plus 32 KiB for the fleet's entries), its lock file and, with O(backup), the
+      backup, where statvfs measures them."
+  returned: when O(mode), O(owner) or O(group) is set
+  type: str
+  sample: "path /home/ops/.kube/config: the directory /home/ops/.kube is not writable"
 """
 
 import base64
@@ -180,11 +210,13 @@ def argument_spec() -> dict:
         "mode": {"type": "raw"},
         "owner": {"type": "str"},
         "group": {"type": "str"},
+        "backup": {"type": "bool", "default": False},
     }
 
 
 def run(params: dict, result: dict) -> dict:
-    """Fill result with what path holds and, when attributes are wanted, their drift; UcsError."""
+    """Fill result with what path holds and, when attributes are wanted, their drift and what
+    would stop a write; UcsError."""
     wanted = any(params[name] is not None for name in ("mode", "owner", "group"))
     # Checked before the file is read, whether it exists or not: a typo is an error either way.
     if params["mode"] is not None:
@@ -196,7 +228,6 @@ def run(params: dict, result: dict) -> dict:
         content = state.content or b""
         result.update(
             exists=True,
-            directory_exists=True,
             mode=f"{state.mode:04o}",
             uid=state.uid,
             gid=state.gid,
@@ -210,6 +241,7 @@ def run(params: dict, result: dict) -> dict:
         # A symbolic mode applies to the file's own mode, as kubeconfig_file applies it.
         mode = None if params["mode"] is None else file_options.parse_mode(params["mode"], base=state.mode if state.exists else None)
         result["drift"] = files.attribute_drift(state, mode, uid, gid)
+        result["write_blocker"] = files.write_blocker(result["path"], params["owner"], params["group"], option="path", backup=params["backup"])
     return result
 
 

@@ -480,6 +480,9 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     for warning in plan.warnings:
         module.warn(warning)
     result = {"changed": plan.write, "connection_created": False, "kubeconfig_downloaded": False, "reason": plan.reason, "fleet_id": settings.fleet_id}
+    if plan.fetch and target is not None:
+        # A certificate only for a write that can happen.
+        files.check_write(target.dest, target.uid, target.gid, backup=settings.backup)
     fleet, info = download(module, settings, endpoint, now) if plan.fetch else (None, plan.info)
     result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None)
     after = state

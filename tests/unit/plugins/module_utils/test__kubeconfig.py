@@ -8,13 +8,16 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 import yaml
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files, _kubeconfig_limits
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import KubeconfigTooLargeError
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import (
     FLEET_ID,
     SERVER,
@@ -94,11 +97,36 @@ def test_parse_allow_empty() -> None:
 
 
 def test_parse_bounds_alias_bombs_and_cycles() -> None:
+    """Alias bombs and cycles are refused as kubectl refuses them: invalid, not too large."""
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(6))
-    with pytest.raises(UcsKubeconfigError, match="too large or too deeply nested"):
+    started = time.monotonic()
+    with pytest.raises(UcsKubeconfigError, match="more than kubectl accepts") as bombed:
         kc.parse_kubeconfig(bomb)
-    with pytest.raises(UcsKubeconfigError, match="too large or too deeply nested"):
+    assert time.monotonic() - started < 2 and not isinstance(bombed.value, KubeconfigTooLargeError)
+    with pytest.raises(UcsKubeconfigError, match="contains itself through a YAML alias") as cycle:
         kc.parse_kubeconfig("a: &a [*a]\n")
+    assert not isinstance(cycle.value, KubeconfigTooLargeError)
+    # A few shared anchors, as people write them, stay fine.
+    shared = "defaults: &d {server: 'https://x:6443'}\nclusters:\n" + "".join(f"- name: c{i}\n  cluster: *d\n" for i in range(50))
+    assert len(kc.parse_kubeconfig(shared)["clusters"]) == 50
+
+
+def test_limits_of_this_collection_are_their_own_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_NODES or MAX_DEPTH the file may still be one kubectl loads: KubeconfigTooLargeError,
+    so that no caller advises replacing it, and the message names the limit."""
+    deep = "a: " + "[" * 70 + "]" * 70 + "\n"
+    with pytest.raises(KubeconfigTooLargeError, match="nested deeper than 64 levels, the most this collection reads"):
+        kc.parse_kubeconfig(deep)
+    monkeypatch.setattr(_kubeconfig_limits, "MAX_NODES", 50)
+    with pytest.raises(KubeconfigTooLargeError, match="holds more than 50 values, the most this collection reads"):
+        kc.parse_kubeconfig({"clusters": [{"name": f"c{i}", "cluster": {}} for i in range(20)]})
+    with pytest.raises(KubeconfigTooLargeError, match="the existing kubeconfig: the kubeconfig holds more than 50 values"):
+        kc.render_kubeconfig({"clusters": [{"name": f"c{i}", "cluster": {}} for i in range(20)]}, None, WANTED)
+
+
+def test_max_nodes_covers_every_document_the_file_cap_lets_in() -> None:
+    """A YAML value takes at least two bytes ("1,"), so 32 MiB without aliases never passes MAX_NODES."""
+    assert _kubeconfig_limits.MAX_NODES * 2 >= _files.MAX_FILE_SIZE
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
 import pwd
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +119,95 @@ def test_loose_mode_warns_naming_it(capsys: pytest.CaptureFixture[str], tmp_path
     assert json.dumps(result.get("warnings", [])).count("gives") <= 1 and result["mode"] == "0600"
 
 
+def kubectl_lock(lock: Path, age: float = 0) -> None:
+    """A lock as kubectl makes it (empty, mode 0000), written age seconds ago."""
+    os.close(os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    os.utime(lock, (time.time() - age, time.time() - age))
+
+
 def test_stale_lock_fails_with_the_advice(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "config"
-    Path(f"{path}.lock").write_text("")
+    kubectl_lock(Path(f"{path}.lock"))
     result = run_main(capsys, path=path, lock_timeout=0.2)
     assert result["failed"] and f"remove {path}.lock and run again" in result["msg"] and not path.exists()
+
+
+def test_a_lock_older_than_the_wait_is_refused_at_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    kubectl_lock(Path(f"{path}.lock"), age=120)
+    started = time.monotonic()
+    result = run_main(capsys, path=path, lock_timeout=30)
+    assert result["failed"] and result["msg"].startswith(
+        f"path {path} is locked: {path}.lock is empty with mode 0000, as kubectl makes it, and it is 120 s old"
+    )
+    assert time.monotonic() - started < 5 and sorted(p.name for p in tmp_path.iterdir()) == ["config.lock"]
+
+
+def test_an_empty_lock_of_an_earlier_release_is_broken(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    lock = Path(f"{path}.lock")
+    lock.write_bytes(b"")
+    lock.chmod(0o600)
+    os.utime(lock, (time.time() - 60, time.time() - 60))
+    result = run_main(capsys, path=path, lock_timeout=30)
+    assert result["changed"] and sorted(p.name for p in tmp_path.iterdir()) == ["config"]
+
+
+class FullDisk:
+    """os.statvfs of a file system with one free block of 4 KiB."""
+
+    f_frsize = f_bsize = 4096
+    f_blocks, f_bfree, f_bavail = 1000, 1, 1
+    f_files, f_ffree, f_favail = 1000, 1000, 1000
+    f_flag = 0
+
+
+def test_no_room_is_refused_before_anything_is_created(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "kube" / "config"
+    monkeypatch.setattr(os, "statvfs", lambda _path: FullDisk())
+    result = run_main(capsys, path=path)
+    assert result["failed"] and result["msg"].startswith(f"path {path}: no space left on device: the file system of {tmp_path} has 4 KiB free")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_right_needs_no_room(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config"
+    run_main(capsys, path=path)
+    monkeypatch.setattr(os, "statvfs", lambda _path: FullDisk())
+    result = run_main(capsys, path=path)
+    assert not result.get("failed") and not result["changed"]
+
+
+def test_a_write_that_fails_names_the_cause_and_leaves_no_lock(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config"
+    path.write_text("old")
+    path.chmod(0o600)
+
+    def enospc(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", enospc)
+    result = run_main(capsys, path=path)
+    assert result["failed"] and result["msg"] == f"cannot write {path}: no space left on device; it was left as it was"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config"] and path.read_text() == "old"
+
+
+def test_content_larger_than_the_cap_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kubeconfig_file.files, "MAX_FILE_SIZE", 10)
+    result = run_main(capsys, path=tmp_path / "config")
+    assert (
+        result["failed"]
+        and result["msg"] == f"content for {tmp_path / 'config'} is larger than 10 bytes (10 bytes), the largest kubeconfig this collection reads or writes"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["path", "mode", "owner", "group", "dir_mode", "expected_checksum"])
+@pytest.mark.parametrize("value", ["{}\n", " {}", "{}\x00"])
+def test_every_text_option_is_taken_as_written(capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str) -> None:
+    """A trailing newline (a YAML block scalar), a leading space, a NUL: refused, naming the option."""
+    good = {"path": str(tmp_path / "config"), "mode": "0600", "owner": "root", "group": "root", "dir_mode": "0700", "expected_checksum": "absent"}
+    args = {**good, option: value.format(good[option])}
+    result = run_main(capsys, **args)
+    assert result["failed"] and result["msg"].startswith(f"{option} "), result["msg"]
+    assert list(tmp_path.iterdir()) == []

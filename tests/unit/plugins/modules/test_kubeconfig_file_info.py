@@ -110,7 +110,7 @@ def test_unreadable_file_fails_with_the_reason(capsys: pytest.CaptureFixture[str
     # Tests run as root in CI, where chmod 000 does not stop a read.
     monkeypatch.setattr(os, "open", refuse)
     result = run_main(capsys, path)
-    assert result["failed"] and result["msg"] == f"cannot read path {path}: Permission denied"
+    assert result["failed"] and result["msg"] == f"cannot read path {path}: permission denied"
     assert "content" not in result and "secret" not in json.dumps(result)
 
 
@@ -174,3 +174,55 @@ def test_bad_mode_fails_as_kubeconfig_file_refuses_it(capsys: pytest.CaptureFixt
     # Whether the file exists or not: a typo is an error either way.
     result = run_main(capsys, tmp_path / "config", mode=mode)
     assert result["failed"] and result["msg"].startswith(message), result["msg"]
+
+
+# --- write_blocker: would kubeconfig_file fail to write it? -------------------------------------
+
+
+def test_write_blocker_is_null_when_the_write_can_happen(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("x")
+    assert run_main(capsys, path, mode="0600")["write_blocker"] is None
+    assert run_main(capsys, tmp_path / "new" / "config", mode="0600")["write_blocker"] is None
+    assert "write_blocker" not in run_main(capsys, path), "without mode, owner or group the result is as it always was"
+
+
+def test_an_unwritable_directory_is_a_write_blocker(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config"
+    path.write_text("x")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda name, *args, **kwargs: False if str(name) == str(tmp_path) else real_access(name, *args, **kwargs))
+    result = run_main(capsys, path, mode="0600")
+    assert not result.get("failed") and result["write_blocker"] == f"path {path}: the directory {tmp_path} is not writable"
+    assert result["content"], "the file is still read: the caller decides"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
+def test_a_file_of_another_user_is_a_write_blocker_unless_owner_names_that_user(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("x")
+    os.chown(path, 65534, 65534)
+    blocker = run_main(capsys, path, mode="0600")["write_blocker"]
+    assert blocker.startswith(f"path {path} is owned by nobody (uid 65534), not by root (uid 0), who would own the new file")
+    assert run_main(capsys, path, mode="0600", owner="nobody")["write_blocker"] is None
+
+
+def test_backup_counts_in_the_free_space(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config"
+    path.write_bytes(b"x" * 40000)  # 10 blocks: the new file 18 blocks, its lock 1, a backup 10
+
+    class Room:
+        f_frsize = f_bsize = 4096
+        f_blocks, f_bfree, f_bavail = 1000, 20, 20
+        f_files, f_ffree, f_favail = 1000, 1000, 1000
+        f_flag = 0
+
+    monkeypatch.setattr(os, "statvfs", lambda _path: Room())
+    assert run_main(capsys, path, mode="0600")["write_blocker"] is None
+    blocker = run_main(capsys, path, mode="0600", backup=True)["write_blocker"]
+    assert blocker.startswith(f"path {path}: no space left on device") and blocker.endswith("(the new file beside the old one, its lock file, the backup)")
+
+
+def test_a_path_with_a_trailing_newline_is_a_write_blocker(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = run_main(capsys, f"{tmp_path}/config\n", mode="0600")
+    assert result["write_blocker"] == f"path '{tmp_path}/config\\n' contains a control character (a newline, a tab, a NUL ...)"
