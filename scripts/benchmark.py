@@ -49,7 +49,8 @@ PLAYBOOKS = ROOT / "playbooks" / "benchmark"
 sys.path.insert(0, str(ROOT / "tests" / "simulator"))
 from harness import VENV_BIN, SimulatorProcess, ansible_env  # noqa: E402  (the shared test harness)
 
-MODULE_UTILS = ("_http", "_kubeconfig", "_auth", "_federation")
+# What the module imports when dest is right (the HTTP code is imported only for a call).
+MODULE_UTILS = ("_argspec", "_settings", "_plan", "_kubeconfig", "_kubeconfig_check", "_files", "_endpoints", "_federation")
 PREFIX = "ansible_collections.ucs_cloud.fleet.plugins.module_utils."
 
 

@@ -22,9 +22,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import role_variable
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import LABELS_ENV, role_variable
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import expiry_reason
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import CONNECTION_OPTIONS, SECRET_OPTIONS, is_set, role_secret
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import CONNECTION_OPTIONS, SECRET_OPTIONS, failure, is_set, role_secret
 
 MODULE = "ucs_cloud.fleet.ucs_federation_cert"
 ARGUMENT_SPEC = {
@@ -99,20 +99,25 @@ class ActionModule(ActionBase):
         # The module returns the key only under no_log.
         no_log = self._task.no_log
         self._task.no_log = True
+        args = self.module_args(plan, task_vars)
+        environment = self._task.environment
+        # The module's messages then name the role's variables (ucs_kubeconfig_ca_path ...).
+        self._task.environment = [*(environment if isinstance(environment, list) else [environment] if environment else []), {LABELS_ENV: "role"}]
         try:
-            answer = self._execute_module(MODULE, module_args=self.module_args(plan, task_vars), task_vars=task_vars)
+            answer = self._execute_module(MODULE, module_args=args, task_vars=task_vars)
         except Exception:
             self._task.no_log = no_log
             raise
         finally:
+            self._task.environment = environment
             self._remove_tmp_path(self._connection._shell.tmpdir)
         if answer.get("kubeconfig") is None:
             self._task.no_log = no_log
         # Otherwise the task stays no_log: ansible-core 2.16 censors a loop's overall result
         # (what the tree and junit callbacks keep) only by the no_log it gathers from the items.
         if answer.get("failed"):
-            cause = answer.get("msg") or "the download failed"
-            return dict(result, failed=True, msg=f"fleet {fleet} for {', '.join(hosts)}: {cause}")
+            secrets = [str(value) for name, value in args.items() if name in SECRET_OPTIONS and value]
+            return dict(result, failed=True, msg=f"fleet {fleet} for {', '.join(hosts)}: {failure(answer, 'the download failed', secrets)}")
         result.update(reused=False, not_before=answer.get("not_before"), not_after=answer.get("not_after"), warnings=answer.get("warnings") or [])
         if answer.get("kubeconfig") is not None:
             result.update(kubeconfig=answer["kubeconfig"], _ansible_no_log=True)

@@ -24,7 +24,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import ro
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import format_time
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables, relabel
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import failure, read_variables, relabel
 
 WRITE_MODULE = "ucs_cloud.fleet.kubeconfig_file"
 ARGUMENT_SPEC = {
@@ -69,19 +69,16 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def _swap(self, settings: Settings, path: str, task_vars: t.Dict[str, t.Any]) -> t.Callable[[bytes, str], planner.Swap]:
-        def swap(content: bytes, expected: str) -> planner.Swap:
-            args = {
-                "path": path,
-                "content": content.decode("utf-8"),
-                "expected_checksum": expected,
-                "mode": settings.mode,
-                "dir_mode": f"{settings.dir_mode:04o}",
-                "backup": settings.backup,
-            }
-            args.update((key, value) for key, value in (("owner", settings.owner), ("group", settings.group)) if value is not None)
+        def swap(content: t.Optional[bytes], expected: str) -> planner.Swap:
+            args = {"path": path, "expected_checksum": expected, "backup": settings.backup}  # type: t.Dict[str, t.Any]
+            if content is None:
+                args["state"] = "absent"  # state absent, and nothing else was in the file
+            else:
+                args.update(content=content.decode("utf-8"), mode=settings.mode, dir_mode=f"{settings.dir_mode:04o}")
+                args.update((key, value) for key, value in (("owner", settings.owner), ("group", settings.group)) if value is not None)
             written = self._execute_module(WRITE_MODULE, module_args=args, task_vars=task_vars)
             if written.get("failed"):
-                raise UcsError(relabel(written.get("msg") or f"cannot write {path}"))
+                raise UcsError(failure(written, f"cannot write {path}"))
             return planner.Swap(bool(written.get("conflict")), _decoded(written.get("content")), written.get("checksum"), written)
 
         return swap
@@ -90,7 +87,7 @@ class ActionModule(ActionBase):
         settings = read_variables(lambda name: self._templar.template(task_vars[name]) if name in task_vars else None).settings
         path, now = plan["path"], datetime.datetime.now(datetime.timezone.utc)
 
-        def make(existing: t.Optional[bytes]) -> bytes:
+        def make(existing: t.Optional[bytes]) -> t.Optional[bytes]:
             return planner.content_to_write(existing, fleet, plan["needs_entries"], settings, path=path, label=role_variable)
 
         try:

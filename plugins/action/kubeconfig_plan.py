@@ -27,6 +27,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import Ucs
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import (
     RoleSettings,
+    failure,
     read_variables,
     relabel,
     unknown_variables,
@@ -45,8 +46,9 @@ def _now() -> datetime.datetime:
 
 
 def read_args(settings: Settings) -> t.Dict[str, t.Any]:
-    """The options of kubeconfig_file_info: the path, and the attributes it reports the drift from."""
-    args = {"path": settings.dest, "mode": settings.mode}  # type: t.Dict[str, t.Any]
+    """The options of kubeconfig_file_info: the path, the attributes it reports the drift from,
+    and the backup that its check of the write (write_blocker) counts the space of."""
+    args = {"path": settings.dest, "mode": settings.mode, "backup": settings.backup}  # type: t.Dict[str, t.Any]
     args.update((key, value) for key, value in (("owner", settings.owner), ("group", settings.group)) if value is not None)
     return args
 
@@ -66,6 +68,10 @@ def decide(role: RoleSettings, state: t.Mapping[str, t.Any], now: datetime.datet
     existing_mode = int(state["mode"], 8) if content is not None else None
     drift = list(state.get("drift") or []) if content is not None else []
     plan = planner.decide(content, drift, settings, now, path=path, existing_mode=existing_mode, label=role_variable)
+    if plan.write and writes and state.get("write_blocker"):
+        # Refused before any download, with the message the module gives: a certificate only for
+        # a write that can happen.
+        raise UcsError(relabel(str(state["write_blocker"])))
     before = {}  # type: t.Dict[str, t.Any]
     if content is not None:
         # A user or group without a name on the target is shown by its number.
@@ -129,7 +135,7 @@ class ActionModule(ActionBase):
             finally:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             if state.get("failed") or "path" not in state:
-                raise UcsError(relabel(state.get("msg") or f"cannot read {role.settings.dest}"))
+                raise UcsError(failure(state, f"cannot read {role.settings.dest}"))
             plan = decide(role, state, _now(), write_will_run(self._task.tags, task_vars))
         except UcsError as exc:
             return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: {exc.msg}")

@@ -35,6 +35,9 @@ OPTION_ENV = {
 }  # type: t.Dict[str, t.Tuple[str, ...]]
 
 ROLE_PREFIX = "ucs_kubeconfig_"
+# Set to "role" in the environment of a module the role runs (its download step), so that the
+# module's messages name the role's variables instead of its own options.
+LABELS_ENV = "UCS_FLEET_MESSAGES_FOR"
 # Module options the role names otherwise, leaves out, or adds.
 ROLE_RENAMED = {"dest": "path"}
 ROLE_EXCLUDED = ("return_content",)
@@ -82,6 +85,7 @@ def federation_cert_argument_spec() -> t.Dict[str, t.Dict[str, t.Any]]:
     """The options of ucs_federation_cert."""
     spec = connection_argument_spec()
     spec.update(
+        state={"type": "str", "default": "present", "choices": ["present", "absent"]},
         fleet_id={"type": "str", "required": True, "aliases": ["clustergroup_id"]},
         project_id=_option({"type": "str"}, "project_id"),
         vpc_id={"type": "str"},

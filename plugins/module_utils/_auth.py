@@ -64,14 +64,17 @@ def is_set(value: t.Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def check_region(region: t.Any) -> str:
+Label = t.Callable[[str], str]
+
+
+def check_region(region: t.Any, label: Label = str) -> str:
     """Return a region id (``eu-de``, ``ap-southeast-1``) without surrounding white space.
 
     Raises:
-        UcsValidationError: naming ``region``, when it is not a region id.
+        UcsValidationError: naming ``region`` (``label``: in the caller's words), when it is not a region id.
     """
     if not isinstance(region, str) or not _REGION_RE.fullmatch(region.strip()):
-        raise UcsValidationError(f"region {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
+        raise UcsValidationError(f"{label('region')} {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
     return region.strip()
 
 
@@ -132,7 +135,7 @@ def iam_endpoint_for_region(region: str) -> str:
     return f"https://iam.{region}.myhuaweicloud.com"
 
 
-def iam_token_url(iam_endpoint: t.Optional[str], region: t.Optional[str] = None) -> str:
+def iam_token_url(iam_endpoint: t.Optional[str], region: t.Optional[str] = None, label: Label = str) -> str:
     """Return the IAM token URL (``<base>/v3/auth/tokens``).
 
     Args:
@@ -145,13 +148,13 @@ def iam_token_url(iam_endpoint: t.Optional[str], region: t.Optional[str] = None)
         UcsValidationError: an invalid iam_endpoint, a malformed region, or neither given.
     """
     if is_set(iam_endpoint):
-        base = validate_endpoint_url(iam_endpoint, "iam_endpoint")
+        base = validate_endpoint_url(iam_endpoint, label("iam_endpoint"))
     elif is_set(region):
-        base = iam_endpoint_for_region(t.cast(str, region))
+        base = iam_endpoint_for_region(check_region(region, label))
     else:
         raise UcsValidationError(
-            "IAM password authentication needs the IAM endpoint: set iam_endpoint (environment variable OS_AUTH_URL) "
-            "or region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME) to derive it",
+            f"IAM password authentication needs the IAM endpoint: set {label('iam_endpoint')} (environment variable OS_AUTH_URL) "
+            f"or {label('region')} (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME) to derive it",
             option="iam_endpoint",
         )
     for suffix in (IAM_TOKEN_PATH, "/v3"):
@@ -240,29 +243,30 @@ def _present(params: t.Mapping[str, t.Any], names: t.Iterable[str]) -> t.List[st
     return [name for name in names if is_set(params.get(name))]
 
 
-def _check_complete(params: t.Mapping[str, t.Any], method: str) -> None:
+def _check_complete(params: t.Mapping[str, t.Any], method: str, label: Label) -> None:
     required = METHOD_REQUIRED[method]
     missing = [name for name in required if not is_set(params.get(name))]
     if method == "aksk" and not is_set(params.get("access_key")) and not is_set(params.get("secret_key")) and is_set(params.get("security_token")):
         raise UcsValidationError(
-            f"security_token is set but access_key and secret_key are missing: a security token is only used with temporary AK/SK. {ENV_HINT}",
+            f"{label('security_token')} is set but {label('access_key')} and {label('secret_key')} are missing: a security token is only "
+            f"used with temporary AK/SK. {ENV_HINT}",
             option="security_token",
         )
     if not missing:
         return
     present = _present(params, required + (("security_token",) if method == "aksk" else ()))
-    label = METHOD_LABELS[method]
+    method_label = METHOD_LABELS[method]
     verb = "is" if len(missing) == 1 else "are"
     if present:
-        text = f"{_join(present)} {'is' if len(present) == 1 else 'are'} set but {_join(missing)} {verb} missing for {label} authentication"
+        text = f"{_join([label(n) for n in present])} {'is' if len(present) == 1 else 'are'} set but {_join([label(n) for n in missing])} {verb} missing"
     else:
-        text = f"{_join(missing)} {verb} required for {label} authentication"
-    where = _join([f"{name} (or {'/'.join(OPTION_ENV[name])})" for name in missing])
-    raise UcsValidationError(f"{text}: set {where}. {ENV_HINT}", option=missing[0])
+        text = f"{_join([label(n) for n in missing])} {verb} required"
+    where = _join([f"{label(name)} (or {'/'.join(OPTION_ENV[name])})" for name in missing])
+    raise UcsValidationError(f"{text} for {method_label} authentication: set {where}. {ENV_HINT}", option=missing[0])
 
 
-def _build(params: t.Mapping[str, t.Any], method: str) -> Credentials:
-    _check_complete(params, method)
+def _build(params: t.Mapping[str, t.Any], method: str, label: Label) -> Credentials:
+    _check_complete(params, method, label)
     if method == "aksk":
         return Credentials(
             "aksk",
@@ -278,16 +282,17 @@ def _build(params: t.Mapping[str, t.Any], method: str) -> Credentials:
         username=params["username"],
         password=params["password"],
         domain_name=params["domain_name"],
-        iam_token_url=iam_token_url(params.get("iam_endpoint"), params.get("region")),
+        iam_token_url=iam_token_url(params.get("iam_endpoint"), params.get("region"), label),
     )
 
 
-def resolve_credentials(params: t.Mapping[str, t.Any]) -> Credentials:
+def resolve_credentials(params: t.Mapping[str, t.Any], label: Label = str) -> Credentials:
     """Pick the authentication method and check that its options are complete.
 
     Args:
         params: the module's params (``auth_method`` and the credential options; missing keys
             count as unset).
+        label: how a message names an option (the role names its variables).
     Returns:
         Credentials of exactly one method.
     Raises:
@@ -298,22 +303,22 @@ def resolve_credentials(params: t.Mapping[str, t.Any]) -> Credentials:
     method = params.get("auth_method") or "auto"
     if method in AUTH_METHODS:
         # An explicit method uses only its own options; the others (e.g. from the environment) are ignored.
-        return _build(params, method)
+        return _build(params, method, label)
     if method != "auto":
-        raise UcsValidationError(f"auth_method must be one of auto, {', '.join(AUTH_METHODS)}; got {method!r}", option="auth_method")
+        raise UcsValidationError(f"{label('auth_method')} must be one of auto, {', '.join(AUTH_METHODS)}; got {method!r}", option="auth_method")
     used = {name: _present(params, markers) for name, markers in METHOD_MARKERS.items()}
     used = {name: present for name, present in used.items() if present}
     if len(used) > 1:
-        parts = [f"{present[0]} ({METHOD_LABELS[name]})" for name, present in used.items()]
+        parts = [f"{label(present[0])} ({METHOD_LABELS[name]})" for name, present in used.items()]
         both = "all" if len(parts) > 2 else "both"
         raise UcsValidationError(
-            f"{_join(parts)} are {both} set; set auth_method or remove one. {ENV_HINT}",
+            f"{_join(parts)} are {both} set; set {label('auth_method')} or remove one. {ENV_HINT}",
             option="auth_method",
         )
     if not used:
+        aksk, token, password = ([f"{label(name)} (or {OPTION_ENV[name][0]})" for name in METHOD_REQUIRED[method]] for method in AUTH_METHODS)
         raise UcsValidationError(
-            "No credentials: set access_key, secret_key and domain_id (AK/SK), auth_token (IAM token), or username, password and "
-            f"domain_name (IAM password). {ENV_HINT}",
+            f"No credentials: set {_join(aksk)} (AK/SK), {_join(token)} (IAM token), or {_join(password)} (IAM password). {ENV_HINT}",
             option="auth_method",
         )
-    return _build(params, next(iter(used)))
+    return _build(params, next(iter(used)), label)

@@ -103,7 +103,7 @@ def region_cloud(region: str) -> t.Optional[str]:
     return None
 
 
-def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_endpoint: t.Optional[str] = None) -> str:
+def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_endpoint: t.Optional[str] = None, label: t.Callable[[str], str] = str) -> str:
     """Return the UCS base URL to use, before any request is sent.
 
     Args:
@@ -111,6 +111,7 @@ def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_end
         region: the ``region`` option (``HUAWEICLOUD_SDK_REGION``, ``OS_REGION_NAME``).
         iam_endpoint: the ``iam_endpoint`` option (``OS_AUTH_URL``), only to detect a token that
             would be obtained from one cloud and sent to another.
+        label: how a message names an option (the role names its variables).
     Returns:
         The validated https base URL without a trailing slash.
     Raises:
@@ -119,33 +120,35 @@ def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_end
             another cloud than ``region`` or ``iam_endpoint``; naming ``region`` when it is malformed.
     """
     if is_set(endpoint):
-        url = validate_endpoint_url(endpoint, "endpoint")
+        url = validate_endpoint_url(endpoint, label("endpoint"))
         cloud = host_cloud(url)
         if cloud is not None:
             if is_set(region):
-                other = region_cloud(check_region(region))
+                other = region_cloud(check_region(region, label))
                 if other is not None and other != cloud:
                     raise UcsValidationError(
-                        f"endpoint {url} is a host of {cloud}, but region {region.strip()} is {other}: credentials are never sent to another cloud's host. "
-                        f"Set endpoint to the UCS API of {other} or correct region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME)",
+                        f"{label('endpoint')} {url} is a host of {cloud}, but {label('region')} {region.strip()} is {other}: "
+                        "credentials are never sent to another cloud's host. "
+                        f"Set {label('endpoint')} to the UCS API of {other} or correct {label('region')} (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME)",
                         option="endpoint",
                     )
             iam_cloud = host_cloud(iam_endpoint) if is_set(iam_endpoint) else None
             if iam_cloud is not None and iam_cloud != cloud:
                 raise UcsValidationError(
-                    f"endpoint {url} is a host of {cloud}, but iam_endpoint (OS_AUTH_URL) is {iam_cloud}: a token from one cloud is never sent to "
-                    "another cloud's host. Set endpoint and iam_endpoint for the same cloud",
+                    f"{label('endpoint')} {url} is a host of {cloud}, but {label('iam_endpoint')} (OS_AUTH_URL) is {iam_cloud}: "
+                    "a token from one cloud is never sent to "
+                    f"another cloud's host. Set {label('endpoint')} and {label('iam_endpoint')} for the same cloud",
                     option="endpoint",
                 )
         return url
     if not is_set(region):
         raise UcsValidationError(
-            "endpoint is required when region is not set: UCS documents one endpoint per site and nothing here tells "
-            "which applies. Set region (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME; e.g. cn-north-4 for the Chinese "
-            "mainland site, ap-southeast-1 for the international site) or " + ENDPOINT_HINT,
+            f"{label('endpoint')} is required when {label('region')} is not set: UCS documents one endpoint per site and nothing here tells "
+            f"which applies. Set {label('region')} (HUAWEICLOUD_SDK_REGION, OS_REGION_NAME; e.g. cn-north-4 for the Chinese "
+            "mainland site, ap-southeast-1 for the international site) or " + ENDPOINT_HINT.replace("set endpoint", "set " + label("endpoint")),
             option="endpoint",
         )
-    name = check_region(region)
+    name = check_region(region, label)
     if name in CHINESE_MAINLAND_REGIONS:
         url = CHINESE_MAINLAND_ENDPOINT
     elif name in INTERNATIONAL_REGIONS:
@@ -154,16 +157,16 @@ def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_end
         cloud = region_cloud(name)
         where = f" ({cloud})" if cloud else ""
         raise UcsValidationError(
-            f"endpoint is required for region {name}{where}: the UCS API reference documents no UCS endpoint there, and "
-            "credentials are never sent to a guessed host. Set endpoint (environment variable UCS_ENDPOINT) to the UCS API "
+            f"{label('endpoint')} is required for {label('region')} {name}{where}: the UCS API reference documents no UCS endpoint there, and "
+            f"credentials are never sent to a guessed host. Set {label('endpoint')} (environment variable UCS_ENDPOINT) to the UCS API "
             "URL your cloud publishes",
             option="endpoint",
         )
     iam_cloud = host_cloud(iam_endpoint) if is_set(iam_endpoint) else None
     if iam_cloud is not None and iam_cloud != HUAWEI:
         raise UcsValidationError(
-            f"endpoint is required: region {name} derives {url}, a Huawei Cloud host, but iam_endpoint (OS_AUTH_URL) is {iam_cloud}; "
-            "a token from one cloud is never sent to another cloud's host. Set endpoint (environment variable UCS_ENDPOINT) "
+            f"{label('endpoint')} is required: {label('region')} {name} derives {url}, a Huawei Cloud host, but {label('iam_endpoint')} (OS_AUTH_URL) "
+            f"is {iam_cloud}; a token from one cloud is never sent to another cloud's host. Set {label('endpoint')} (environment variable UCS_ENDPOINT) "
             "to the UCS API URL of that cloud",
             option="endpoint",
         )

@@ -22,14 +22,16 @@ class UcsFederationStateError(UcsError):
     """The fleet exists but its federation cannot serve a kubeconfig."""
 
 
-def require_connection_ids(request: t.Any) -> None:
+def require_connection_ids(request: t.Any, label: t.Callable[[str], str] = str) -> None:
     """The /cert call needs the project, VPC and subnet; say which are missing before calling."""
     missing = [name for name in CONNECTION_ID_OPTIONS if not getattr(request, name)]
     if missing:
+        names = ", ".join(label(name) for name in CONNECTION_ID_OPTIONS)
         raise UcsValidationError(
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required to create the federation connection "
-            f"of fleet {request.fleet_id} and download its kubeconfig (project_id, vpc_id and subnet_id name where "
-            "the VPC endpoint to the federation API server is created)"
+            f"{', '.join(label(name) for name in missing)} {'is' if len(missing) == 1 else 'are'} required to create the federation connection "
+            f"of fleet {request.fleet_id} and download its kubeconfig ({names} name where "
+            "the VPC endpoint to the federation API server is created)",
+            option=missing[0],
         )
 
 
@@ -142,7 +144,7 @@ def check_federation(fleet: t.Mapping[str, t.Any], fleet_id: str) -> t.List[str]
     return [f"Fleet {label}: {state.warning}"] if state.warning else []
 
 
-def read_fleet(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
+def read_fleet(client: t.Any, request: t.Any, label: t.Callable[[str], str] = str) -> t.Dict[str, t.Any]:
     """GET the fleet's details (a read call, also made in check mode); a 404 says what to check."""
     try:
         return client.get_json(fleet_path(request.fleet_id), what=f"read fleet {request.fleet_id}")
@@ -151,7 +153,7 @@ def read_fleet(client: t.Any, request: t.Any) -> t.Dict[str, t.Any]:
             raise
         host = urlsplit(exc.http_url or "").netloc or "the endpoint"
         raise UcsApiError(
-            f"{exc.msg}. Check fleet_id, and that the fleet belongs to the account (domain) of the credentials and to the UCS site "
+            f"{exc.msg}. Check {label('fleet_id')}, and that the fleet belongs to the account (domain) of the credentials and to the UCS site "
             f"of {host} (endpoint, region): UCS answers 404 for a fleet of another account or site",
             status=404,
             method=exc.http_method,

@@ -107,6 +107,7 @@ class WriteResult(t.NamedTuple):
     conflict: bool
     backup_file: t.Optional[str]
     state: FileState
+    previous: t.Optional[FileState] = None  # the file as read under the lock, before the write
 
 
 def size_text(size: int) -> str:
@@ -124,7 +125,7 @@ def checksum_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _absent(path: str) -> FileState:
+def absent_state(path: str) -> FileState:
     return FileState(path, False, None, None, None, None, None, None, None)
 
 
@@ -184,7 +185,7 @@ def read_regular(path: str, option: str = "dest") -> FileState:
     try:
         before = os.lstat(path)
     except FileNotFoundError:
-        return _absent(path)
+        return absent_state(path)
     except OSError as exc:
         raise UcsValidationError(f"cannot look at {option} {path}: {cause(exc)}", option=option) from None
     if not stat.S_ISREG(before.st_mode):
@@ -192,7 +193,7 @@ def read_regular(path: str, option: str = "dest") -> FileState:
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
-        return _absent(path)
+        return absent_state(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise not_regular(option, path, stat.S_IFLNK) from None
@@ -421,7 +422,8 @@ def write_file(
     owner and mode through its descriptor before the rename; an existing path owned by someone else
     is refused (check_owner). backup: keep the old content in "<path>.<time>.<random>~", 0600, when
     the content changes. In check mode nothing at all is created, not even the lock. Content larger
-    than MAX_FILE_SIZE is refused: the next run could not read it.
+    than MAX_FILE_SIZE is refused: the next run could not read it. WriteResult.previous is the
+    file as read under the lock, so that a caller needs no read of its own.
     """
     expected_checksum = check_expected_checksum(expected_checksum)
     uid = resolve_owner(owner)
@@ -431,17 +433,18 @@ def write_file(
     if len(content) > MAX_FILE_SIZE:
         raise too_large(option, path, f"the new content of {option} {path}")
     if check_mode:
-        return decide(read_regular(path, option), content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)[0]
+        state = read_regular(path, option)
+        return decide(state, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)[0]._replace(previous=state)
     with kubeconfig_lock(path, lock_timeout):
         state = read_regular(path, option)
         result, wanted_mode, new_uid, new_gid = decide(state, content, mode=mode, uid=uid, gid=gid, expected=expected_checksum, option=option)
         if not result.changed or result.conflict:
-            return result
+            return result._replace(previous=state)
         keep_backup = backup and state.exists and state.content != content
         new_state, backup_file = _replace(path, content, mode=wanted_mode, uid=new_uid, gid=new_gid, old=state if keep_backup else None)
         if release_delay > 0:
             time.sleep(release_delay)
-        return WriteResult(True, False, backup_file, new_state)
+        return WriteResult(True, False, backup_file, new_state, state)
 
 
 def check_expected_checksum(value: t.Optional[str], option: str = "expected_checksum") -> t.Optional[str]:
@@ -522,16 +525,7 @@ def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t
         finally:
             os.close(fd)
         if old is not None:
-            stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
-            bfd, backup_file = _create_exclusive(directory, lambda: f"{base}.{stamp}.{secrets.token_hex(8)}~")
-            created.append(backup_file)
-            try:
-                if (os.fstat(bfd).st_uid, os.fstat(bfd).st_gid) != (uid, gid):
-                    os.fchown(bfd, uid, gid)
-                write_all(bfd, t.cast(bytes, old.content))
-                os.fsync(bfd)
-            finally:
-                os.close(bfd)
+            backup_file = _backup(directory, base, old, (uid, gid), created)
         os.rename(tmp_path, path)
         done = True
     except OSError as exc:
@@ -544,3 +538,45 @@ def _replace(path: str, content: bytes, *, mode: int, uid: int, gid: int, old: t
                     os.unlink(name)
     _fsync_directory(directory)
     return _existing(path, content, written), backup_file
+
+
+def _backup(directory: str, base: str, old: FileState, owner: t.Tuple[int, int], created: t.List[str]) -> str:
+    """Keep ``old``'s content in "<path>.<time>.<random>~", 0600, created exclusively (in ``created``)."""
+    stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
+    fd, name = _create_exclusive(directory, lambda: f"{base}.{stamp}.{secrets.token_hex(8)}~")
+    created.append(name)
+    try:
+        if (os.fstat(fd).st_uid, os.fstat(fd).st_gid) != owner:
+            os.fchown(fd, *owner)
+        write_all(fd, t.cast(bytes, old.content))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return name
+
+
+def remove_file(
+    path: str, *, expected_checksum: t.Optional[str] = None, backup: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, option: str = "dest"
+) -> WriteResult:
+    """Remove path under kubectl's lock, only if it still has expected_checksum (compare and swap,
+    as write_file: a conflict returns the fresh state); with backup, keep its content first. A
+    path owned by another user than the running one is refused, as for a write."""
+    expected_checksum = check_expected_checksum(expected_checksum)
+    with kubeconfig_lock(path, lock_timeout):
+        state = read_regular(path, option)
+        if expected_checksum is not None and (state.checksum or ABSENT) != expected_checksum:
+            return WriteResult(False, True, None, state, state)
+        if not state.exists:
+            return WriteResult(False, False, None, state, state)
+        check_owner(path, t.cast(int, state.uid), None, option)
+        directory, created = os.path.dirname(path) or ".", []  # type: t.Tuple[str, t.List[str]]
+        try:
+            backup_file = _backup(directory, os.path.basename(path), state, (os.geteuid(), t.cast(int, state.gid)), created) if backup else None
+            os.unlink(path)
+        except OSError as exc:
+            for name in created:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+            raise UcsError(f"cannot remove {path}: {cause(exc)}; it was left as it was") from None
+        _fsync_directory(directory)
+        return WriteResult(True, False, backup_file, absent_state(path), state)

@@ -122,13 +122,12 @@ def tls_verify(validate_certs: bool, ca_path: t.Optional[str]) -> t.Union[bool, 
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
-def tls_warning(validate_certs: bool, ca_path: t.Optional[str]) -> t.Optional[str]:
+def tls_warning(validate_certs: bool, ca_path: t.Optional[str], label: t.Callable[[str], str] = str) -> t.Optional[str]:
     """Return the warning the module must show for these TLS options, or None."""
     if validate_certs:
         return None
-    if ca_path:
-        return "validate_certs is false, so ca_path is ignored: the identity of the UCS endpoint is not checked. Use this for testing only."
-    return "validate_certs is false: the identity of the UCS endpoint is not checked. Use this for testing only."
+    ignored = f", so {label('ca_path')} is ignored" if ca_path else ""
+    return f"{label('validate_certs')} is false{ignored}: the identity of the UCS endpoint is not checked. Use this for testing only."
 
 
 def environ_proxies(url: str) -> t.Dict[str, str]:
@@ -220,8 +219,11 @@ class UcsClient:
         session: t.Any = None,
         random: t.Callable[[], float] = _random.random,
         wall_clock: t.Callable[[], float] = time.time,
+        label: t.Callable[[str], str] = str,
     ) -> None:
-        self.endpoint = validate_endpoint_url(endpoint, "endpoint")
+        # How the hints of messages name options (the role names its variables).
+        self.label = label
+        self.endpoint = validate_endpoint_url(endpoint, label("endpoint"))
         self.credentials = credentials
         self.timeout = timeout
         self.verify = tls_verify(validate_certs, ca_path)
@@ -441,16 +443,15 @@ class UcsClient:
         """The request an answer came from, for the messages about it."""
         return AnswerSource(req.what, req.method, req.url, status, request_id_from_headers(headers, self._secrets), req.repeatable)
 
-    @staticmethod
-    def _connection_error(req: _Request, kind: str, reason: str, attempts: int) -> UcsConnectionError:
+    def _connection_error(self, req: _Request, kind: str, reason: str, attempts: int) -> UcsConnectionError:
         method, url, what, repeatable = req
         host = urlsplit(url).netloc
         head = f"Failed to {what}" + (f" after {attempts} attempts" if attempts > 1 else "")
         if kind == TLS_FAILED:
             if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason.lower():
                 msg = (
-                    f"{head}: the server certificate of {host} did not verify ({reason}). Set ca_path to the CA bundle that issued it "
-                    "(or validate_certs=false, for testing only)"
+                    f"{head}: the server certificate of {host} did not verify ({reason}). Set {self.label('ca_path')} (or UCS_CA_PATH) to the "
+                    f"CA bundle that issued it (or {self.label('validate_certs')}=false, for testing only)"
                 )
             else:
                 msg = f"{head}: the TLS handshake with {host} failed ({reason})"
@@ -488,12 +489,13 @@ class UcsClient:
     def _auth_hint(self) -> str:
         creds = self.credentials
         if creds.method == "aksk":
-            hint = f"UCS rejected the request signed with {creds.describe()}: check access_key/secret_key and domain_id, and that this host's clock is right"
+            keys = f"{self.label('access_key')}/{self.label('secret_key')}"
+            hint = f"UCS rejected the request signed with {creds.describe()}: check {keys} and {self.label('domain_id')}, and that this host's clock is right"
             if creds.is_temporary:
-                hint += "; temporary credentials expire: obtain a new access_key/secret_key/security_token set"
+                hint += f"; temporary credentials expire: obtain a new {keys}/{self.label('security_token')} set"
             return hint
         if creds.method == "token":
-            return "UCS rejected the IAM token (auth_token): the token expired or is invalid; obtain a new one or use IAM password auth"
+            return f"UCS rejected the IAM token ({self.label('auth_token')}): the token expired or is invalid; obtain a new one or use IAM password auth"
         return f"UCS rejected a new IAM token of user {creds.username} in domain {creds.domain_name}: check the user's permissions for UCS"
 
     def _decode(self, req: _Request, answer: _Answer, expected: t.Sequence[int], attempts: int) -> JsonAnswer:
@@ -557,14 +559,15 @@ class UcsClient:
                 auth=True,
             )
         if not 200 <= status < 300:
-            raise self._api_error(req, answer, attempts, hint="Check iam_endpoint (or region)", auth=True)
+            raise self._api_error(req, answer, attempts, hint=f"Check {self.label('iam_endpoint')} (or {self.label('region')})", auth=True)
         if not token or not _TOKEN_RE.fullmatch(token):
             # The one field of the IAM answer that is read: a token has to go into a header as it is.
             problem = "without an X-Subject-Token header" if not token else "with an X-Subject-Token header that is not a token (visible ASCII, no spaces)"
             source = self._source(req, status, answer.headers)
             suffix = f" (request id {source.request_id})" if source.request_id else ""
             raise UcsAuthError(
-                f"Failed to {what}: IAM answered HTTP {status} to POST {urlsplit(url).path} {problem}{suffix}. Check iam_endpoint (or region)",
+                f"Failed to {what}: IAM answered HTTP {status} to POST {urlsplit(url).path} {problem}{suffix}"
+                f". Check {self.label('iam_endpoint')} (or {self.label('region')})",
                 http_status=status,
                 http_method="POST",
                 http_url=url,

@@ -47,6 +47,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import
     stamped,
     type_name,
 )
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import KubeconfigTooLargeError
 
 # cryptography is imported only when a certificate must be read (_lib): a file whose entries carry
 # a valid seal needs none, and the import alone costs about 60 ms of every run.
@@ -105,6 +106,7 @@ class Verdict(t.NamedTuple):
     fetch: bool
     info: t.Optional[KubeconfigInfo]
     blocker: t.Optional[str]
+    too_large: bool = False  # the blocker is this collection's size limit, not the file's fault
 
 
 class _Crypto(t.NamedTuple):
@@ -466,7 +468,7 @@ def check_entries(existing: t.Union[str, bytes, t.Mapping[str, t.Any], None], wa
         config = parse_kubeconfig(existing, allow_empty=True)
         found = {section: entries(config, section, strict=False) for section in ("clusters", "users", "contexts")}
     except UcsKubeconfigError as exc:
-        return Verdict(f"the kubeconfig is not usable: {exc.msg}", True, None, exc.msg)
+        return Verdict(f"the kubeconfig is not usable: {exc.msg}", True, None, exc.msg, isinstance(exc, KubeconfigTooLargeError))
     cluster, user = find(found["clusters"], wanted.cluster_name), find(found["users"], wanted.user_name)
     if cluster is None or user is None:
         missing = f"cluster {quote(wanted.cluster_name)}" if cluster is None else f"user {quote(wanted.user_name)}"

@@ -19,8 +19,10 @@ import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsKubeconfigError, UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_options import DEFAULT_MODE, loose_mode_warning, parse_mode
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import render_kubeconfig
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import parse_kubeconfig, render_kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import KubeconfigInfo, check_entries, format_time, summary
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import KubeconfigTooLargeError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_remove import Removal, fleet_entries_in, remove_fleet
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Label, Settings
 
 # Compare-and-swap rounds before giving up: each lost round means another writer succeeded.
@@ -39,6 +41,8 @@ class Plan(t.NamedTuple):
     entries: bool
     info: t.Optional[KubeconfigInfo]  # the fleet's entries in the file, when they are valid
     warnings: t.List[str]
+    removal: t.Optional[Removal] = None  # state absent: the fleet's entries found in the file
+    removes_file: bool = False  # state absent: nothing else is in the file, which goes
 
     @property
     def not_after(self) -> t.Optional[str]:
@@ -59,8 +63,12 @@ def wanted_mode(settings: Settings, existing_mode: t.Optional[int]) -> int:
     return parse_mode(settings.mode, base=DEFAULT_MODE if existing_mode is None else existing_mode)
 
 
-def unmergeable(settings: Settings, path: str, problem: str, label: Label) -> UcsValidationError:
-    """The one message for a file the fleet cannot be merged into, whichever step found it."""
+def unmergeable(settings: Settings, path: str, problem: str, label: Label, too_large: bool = False) -> UcsValidationError:
+    """The one message for a file the fleet cannot be merged into, whichever step found it. A file
+    beyond this collection's size limits is no fault of the file: replacing it would lose every
+    other context, so that is never advised."""
+    if too_large:
+        return UcsValidationError(f"{label('dest')} {path}: {problem}", option="dest")
     return UcsValidationError(
         f"{label('dest')} {path} holds something that is not a kubeconfig this collection can merge into ({problem}): "
         f"fix or remove it, or set {label('standalone')}=true to replace it",
@@ -86,11 +94,13 @@ def decide(
         drift: how its mode, owner and group differ from the wanted ones (``_files.attribute_drift``).
         existing_mode: its permission bits, for the loose-mode warning of a symbolic mode.
     """
+    if settings.state == "absent":
+        return _decide_absent(content, settings)
     mode = wanted_mode(settings, existing_mode)
     warnings = [warning for warning in [loose_mode_warning(mode, label("mode"))] if warning]
     verdict = check_entries(content, settings.wanted, now)
     if verdict.blocker is not None and not settings.wanted.standalone:
-        raise unmergeable(settings, path, verdict.blocker, label)
+        raise unmergeable(settings, path, verdict.blocker, label, verdict.too_large)
     reason, fetch = verdict.reason, verdict.fetch
     if settings.force and not fetch:
         reason, fetch = f"{label('force')} is set", True
@@ -100,9 +110,25 @@ def decide(
     return Plan("; ".join(reasons) or None, bool(reasons), fetch, reason is not None, verdict.info, warnings)
 
 
-def content_to_write(existing: t.Optional[bytes], fleet: t.Any, entries: bool, settings: Settings, *, path: str, label: Label = str) -> bytes:
+def _decide_absent(content: t.Optional[bytes], settings: Settings) -> Plan:
+    """State absent: the fleet's entries are to go; their file stays unless nothing else is in it."""
+    try:
+        removal = fleet_entries_in(parse_kubeconfig(content, allow_empty=True), settings.wanted) if content is not None else None
+    except UcsKubeconfigError:
+        removal = None  # not a kubeconfig at all: none of the fleet's entries can be in it
+    if removal is None or not removal.found:
+        return Plan(None, False, False, False, None, [])
+    goes = remove_fleet(t.cast(bytes, content), settings.wanted)[1] is None
+    reason = removal.describe() + ("; nothing else is in it, so the file is removed" if goes else "")
+    return Plan(reason, True, False, True, None, [], removal, goes)
+
+
+def content_to_write(existing: t.Optional[bytes], fleet: t.Any, entries: bool, settings: Settings, *, path: str, label: Label = str) -> t.Optional[bytes]:
     """The bytes to write over ``existing``: the fleet merged in, or (``entries`` false, only the
-    attributes change) the file as it is."""
+    attributes change) the file as it is. State absent: the file without the fleet's entries, or
+    None when the file is to be removed (or is gone already)."""
+    if settings.state == "absent":
+        return None if existing is None else remove_fleet(existing, settings.wanted)[1]
     if not entries:
         if existing is None:
             raise UcsError(f"{path} was removed while it was being written; run again")
@@ -111,14 +137,19 @@ def content_to_write(existing: t.Optional[bytes], fleet: t.Any, entries: bool, s
         return render_kubeconfig(existing, fleet, settings.wanted).encode("utf-8")
     except UcsKubeconfigError as exc:
         # The fleet's own kubeconfig was checked when it was downloaded: the file is at fault.
-        raise unmergeable(settings, path, exc.msg, label) from None
+        raise unmergeable(settings, path, exc.msg, label, isinstance(exc, KubeconfigTooLargeError)) from None
 
 
 def merge_and_swap(
-    existing: t.Optional[bytes], checksum: t.Optional[str], make: t.Callable[[t.Optional[bytes]], bytes], swap: t.Callable[[bytes, str], Swap], *, path: str
-) -> t.Tuple[t.Any, bytes]:
-    """Write ``make(existing)`` if the file still has ``checksum``; else make it again from the
-    fresh file. Returns the writer's result and the bytes written."""
+    existing: t.Optional[bytes],
+    checksum: t.Optional[str],
+    make: t.Callable[[t.Optional[bytes]], t.Optional[bytes]],
+    swap: t.Callable[[t.Optional[bytes], str], Swap],
+    *,
+    path: str,
+) -> t.Tuple[t.Any, t.Optional[bytes]]:
+    """Write ``make(existing)`` if the file still has ``checksum`` (None: remove the file); else
+    make it again from the fresh file. Returns the writer's result and the bytes written."""
     for _attempt in range(MERGE_ATTEMPTS):
         content = make(existing)
         outcome = swap(content, checksum or ABSENT)
@@ -164,6 +195,8 @@ def diff(
 ) -> t.Dict[str, t.Any]:
     """Before and after for ``--diff``; ``written_info`` None with a download pending (check mode)
     describes the new certificate by what was asked for."""
+    if plan.removal is not None:
+        return _removal_diff(plan, before, header)
     old = view(before, plan.info)
     if not plan.write:
         new = old
@@ -172,4 +205,13 @@ def diff(
     else:
         new = view(after, None)
         new.update(fleet_id=settings.fleet_id, vpc_id=settings.vpc_id, certificate=f"new, valid for {settings.duration} days")
+    return {"before": old, "after": new, "before_header": header, "after_header": header}
+
+
+def _removal_diff(plan: Plan, before: t.Mapping[str, t.Any], header: str) -> t.Dict[str, t.Any]:
+    removal = t.cast(Removal, plan.removal)
+    old = dict(view(before, None), **{section: sorted(names) for section, names in removal.names.items() if names})
+    if removal.current:
+        old["current_context"] = "one of the fleet's contexts"
+    new = {"state": "absent"} if plan.removes_file else view(before, None)
     return {"before": old, "after": new, "before_header": header, "after_header": header}

@@ -41,6 +41,7 @@ Label = t.Callable[[str], str]
 class Settings(t.NamedTuple):
     """What the options ask for: the certificate request, the fleet's entries and the file."""
 
+    state: str  # present: the fleet's entries are to be there; absent: taken out
     fleet_id: str
     project_id: t.Optional[str]
     vpc_id: t.Optional[str]
@@ -162,6 +163,7 @@ def build(params: t.Mapping[str, t.Any], label: Label = str, remote_dest: bool =
         _check_remote_path(dest, label)
     parse_mode(params.get("mode"), label("mode"))  # refuses a YAML integer or a bad symbolic mode now
     return Settings(
+        state=params.get("state") or "present",
         fleet_id=fleet_id,
         project_id=params.get("project_id"),
         vpc_id=params.get("vpc_id"),

@@ -58,8 +58,15 @@ options:
   content:
     description:
       - The whole kubeconfig to write (YAML text). It holds key material and is never logged.
+      - Required with O(state=present).
     type: str
-    required: true
+  state:
+    description:
+      - V(present) writes O(content); V(absent) removes the file (with O(expected_checksum): only
+        if it still has it), under the same lock, keeping a copy with O(backup=true).
+    type: str
+    choices: [present, absent]
+    default: present
   expected_checksum:
     description:
       - SHA-256 (hex) of the file that O(content) was built from, as RV(ucs_cloud.fleet.kubeconfig_file_info#module:checksum)
@@ -214,6 +221,7 @@ content:
 """
 
 import base64
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -225,7 +233,8 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import Ucs
 def argument_spec() -> dict:
     return {
         "path": {"type": "path", "required": True, "aliases": ["dest"]},
-        "content": {"type": "str", "required": True, "no_log": True},
+        "content": {"type": "str", "no_log": True},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "expected_checksum": {"type": "str"},
         "mode": {"type": "raw", "default": "0600"},
         "owner": {"type": "str"},
@@ -265,14 +274,18 @@ def run(module: AnsibleModule) -> dict:
         raise files.too_large("content", path, f"content for {path}")
 
     result = {"path": path, "changed": False, "conflict": False}
-    before = files.read_regular(path, "path")
-    predicted = files.decide(before, content, mode=mode, uid=uid, gid=gid, expected=expected, option="path")[0]
-    if predicted.changed:
+    try:
         # What would make the write fail (flags, space, a stuck lock), said before anything is created.
         files.check_write(path, uid, gid, option="path", backup=params["backup"], size=len(content), lock_timeout=params["lock_timeout"])
+    except UcsError:
+        # Only a write that is due may fail so: the file is read here only on this path, since the
+        # caller read it once to plan and write_file reads it once more, under the lock.
+        if files.decide(files.read_regular(path, "path"), content, mode=mode, uid=uid, gid=gid, expected=expected, option="path")[0].changed:
+            raise
     created = False
     if not module.check_mode:
         created = files.make_directories(path, dir_mode, uid, gid)
+    # The file is read once, under the lock (the caller read it once to plan).
     written = files.write_file(
         path,
         content,
@@ -285,6 +298,7 @@ def run(module: AnsibleModule) -> dict:
         lock_timeout=params["lock_timeout"],
         option="path",
     )
+    before = t.cast(files.FileState, written.previous)
     result["changed"] = written.changed or created
     result["conflict"] = written.conflict
     state = written.state
@@ -303,10 +317,33 @@ def run(module: AnsibleModule) -> dict:
     return result
 
 
+def remove(module: AnsibleModule) -> dict:
+    """state=absent: remove the file if it still has expected_checksum."""
+    params = module.params
+    path = file_options.check_dest(params["path"], "path")
+    expected = files.check_expected_checksum(params["expected_checksum"])
+    if module.check_mode:
+        before = files.read_regular(path, "path")
+        conflict = expected is not None and (before.checksum or files.ABSENT) != expected
+        after = before if conflict or not before.exists else files.absent_state(path)
+        written = files.WriteResult(before.exists and not conflict, conflict, None, after, before)
+    else:
+        written = files.remove_file(path, expected_checksum=expected, backup=params["backup"], lock_timeout=params["lock_timeout"], option="path")
+    state = written.state
+    result = {"path": path, "changed": written.changed, "conflict": written.conflict, **_view(state)}
+    if written.backup_file:
+        result["backup_file"] = written.backup_file
+    if written.conflict and state.exists:
+        result["content"] = base64.b64encode(state.content or b"").decode("ascii")
+    if module._diff:
+        result["diff"] = {"before": _view(written.previous or state), "after": _view(state), "before_header": path, "after_header": path}
+    return result
+
+
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, required_if=[("state", "present", ["content"])])
     try:
-        result = run(module)
+        result = remove(module) if module.params["state"] == "absent" else run(module)
     except UcsError as exc:
         module.fail_json(**exc.to_fail_kwargs())
     module.exit_json(**result)

@@ -52,6 +52,20 @@ attributes:
   platform:
     platforms: posix
 options:
+  state:
+    description:
+      - V(present) keeps the fleet's entries in O(dest), downloading a kubeconfig when they are
+        missing, unusable or due for renewal.
+      - V(absent) takes the fleet's cluster, user and context out of O(dest), with no API call and
+        no credentials. They are found by their names (O(cluster_name), O(user_name),
+        O(context_name)) and by the C(ucs_cloud.fleet) stamp; a context that uses one of the
+        fleet's clusters goes too, and a user goes unless a context that stays uses it. Every
+        other entry is left byte for byte as it was (the file is edited where the entries are),
+        a current context of the fleet's is unset, and a file that held nothing else is removed.
+        Needs O(dest).
+    type: str
+    choices: [present, absent]
+    default: present
   fleet_id:
     description:
       - ID of the fleet (cluster group) whose federation API server to connect to.
@@ -355,6 +369,7 @@ kubeconfig:
 """
 
 import datetime
+import os
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -365,7 +380,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as f
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec, unset_blank_values
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import LABELS_ENV, federation_cert_argument_spec, role_variable, unset_blank_values
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import resolve_endpoint
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings, build
@@ -387,8 +402,13 @@ def check_target(settings: Settings) -> t.Optional[Target]:
     return Target(file_options.check_dest(settings.dest, uid=uid, create_parent=True), uid, gid)
 
 
-def download(module: AnsibleModule, settings: Settings, endpoint: str, now: datetime.datetime) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
+def download(
+    module: AnsibleModule, settings: Settings, endpoint: str, now: datetime.datetime, target: t.Optional[Target]
+) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
     """Read the fleet, then (not in check mode) POST /cert; return the accepted fleet kubeconfig and its info."""
+    if target is not None:
+        # A certificate only for a write that can happen (owner, flags, free space, ...).
+        files.check_write(target.dest, target.uid, target.gid, backup=settings.backup)
     # Imported here: requests alone costs about 100 ms, and a run whose dest is right calls nothing.
     from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http  # noqa: PLC0415
     from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import resolve_credentials  # noqa: PLC0415
@@ -396,21 +416,23 @@ def download(module: AnsibleModule, settings: Settings, endpoint: str, now: date
     if http.REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=http.REQUESTS_IMPORT_ERROR)
     params = module.params
-    federation.require_connection_ids(settings)
-    warning = http.tls_warning(params["validate_certs"], params["ca_path"])
+    label = option_label()
+    federation.require_connection_ids(settings, label)
+    warning = http.tls_warning(params["validate_certs"], params["ca_path"], label)
     if warning:
         module.warn(warning)
     client = http.UcsClient(
         endpoint,
-        resolve_credentials(params),
+        resolve_credentials(params, label),
         validate_certs=params["validate_certs"],
         ca_path=params["ca_path"],
         timeout=params["timeout"],
         retries=params["retries"],
         on_retry=module.warn,
         on_secret=module.no_log_values.add,
+        label=label,
     )
-    for warning in federation.check_federation(federation.read_fleet(client, settings), settings.fleet_id):
+    for warning in federation.check_federation(federation.read_fleet(client, settings, label), settings.fleet_id):
         module.warn(warning)
     if module.check_mode:
         return None, None
@@ -425,14 +447,18 @@ def download(module: AnsibleModule, settings: Settings, endpoint: str, now: date
     return config, info
 
 
-def write(settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, bytes]:
-    """Merge the fleet's entries into dest under kubectl's lock, again if dest changed meanwhile."""
+def write(settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, t.Optional[bytes]]:
+    """Merge the fleet's entries into dest (or take them out) under kubectl's lock, again if dest
+    changed meanwhile; a file that would hold nothing else is removed."""
 
-    def swap(content: bytes, expected: str) -> planner.Swap:
-        files.make_directories(target.dest, settings.dir_mode, target.uid, target.gid)
-        written = files.write_file(
-            target.dest, content, mode=settings.mode, owner=target.uid, group=target.gid, backup=settings.backup, expected_checksum=expected
-        )
+    def swap(content: t.Optional[bytes], expected: str) -> planner.Swap:
+        if content is None:
+            written = files.remove_file(target.dest, expected_checksum=expected, backup=settings.backup)
+        else:
+            files.make_directories(target.dest, settings.dir_mode, target.uid, target.gid)
+            written = files.write_file(
+                target.dest, content, mode=settings.mode, owner=target.uid, group=target.gid, backup=settings.backup, expected_checksum=expected
+            )
         return planner.Swap(written.conflict, written.state.content, written.state.checksum, written)
 
     return planner.merge_and_swap(
@@ -462,40 +488,74 @@ def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo])
             result[key] = summary[key]
 
 
+def remove(module: AnsibleModule, settings: Settings, now: datetime.datetime) -> t.Dict[str, t.Any]:
+    """State absent: take the fleet's entries out of dest; no API call, so no credentials."""
+    target = check_target(settings)
+    if target is None:
+        raise UcsValidationError("dest is required with state=absent: name the kubeconfig to take the fleet's entries out of", option="dest")
+    state = files.read_regular(target.dest)
+    plan = planner.decide(state.content, [], settings, now, path=target.dest, existing_mode=state.mode)
+    result = {"changed": plan.write, "reason": plan.reason, "fleet_id": settings.fleet_id, "dest": target.dest}
+    if plan.write and not module.check_mode:
+        written, _content = write(settings, target, plan, state, None)
+        result["changed"] = written.changed
+        if written.backup_file:
+            result["backup_file"] = written.backup_file
+    if module._diff:
+        result["diff"] = planner.diff(plan, settings, attributes(state), {}, None, header=target.dest)
+    return result
+
+
+def plan_for(settings: Settings, target: t.Optional[Target], state: t.Optional[files.FileState], now: datetime.datetime) -> planner.Plan:
+    if target is None or state is None:
+        return planner.Plan("no dest is set", True, True, True, None, [])
+    drift = files.attribute_drift(state, planner.wanted_mode(settings, state.mode), target.uid, target.gid)
+    return planner.decide(state.content, drift, settings, now, path=target.dest, existing_mode=state.mode)
+
+
+def keep(
+    module: AnsibleModule, settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, *, fleet: t.Any, result: t.Dict[str, t.Any]
+) -> t.Tuple[files.FileState, t.Optional[bytes]]:
+    """Write dest where the plan says so (not in check mode); return its state and the content
+    it holds (or, in check mode, would hold where that is known without a download)."""
+    result["dest"] = target.dest
+    if plan.write and not module.check_mode:
+        written, content = write(settings, target, plan, state, fleet)
+        result["changed"] = written.changed
+        if written.backup_file:
+            result["backup_file"] = written.backup_file
+        return written.state, content
+    if plan.entries and not plan.fetch:
+        return state, planner.content_to_write(state.content, None, plan.entries, settings, path=target.dest)  # the exact prediction
+    return state, None
+
+
+def option_label() -> t.Callable[[str], str]:
+    """How messages name options: by the role's variables when the role runs the module."""
+    return role_variable if os.environ.get(LABELS_ENV) == "role" else str
+
+
 def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     params = module.params
-    settings = build(params)
+    settings = build(params, option_label())
+    if settings.state == "absent":
+        return remove(module, settings, now)
     if params["return_content"] and not module.no_log:
         raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task", option="return_content")
     # Before anything else, and also when no call is needed: a run that would send credentials to
     # a guessed host must fail today, not months later at the first renewal.
-    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"))
+    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"), option_label())
     target = check_target(settings)
     state = files.read_regular(target.dest) if target else None
-    if target is None or state is None:
-        plan = planner.Plan("no dest is set", True, True, True, None, [])
-    else:
-        drift = files.attribute_drift(state, planner.wanted_mode(settings, state.mode), target.uid, target.gid)
-        plan = planner.decide(state.content, drift, settings, now, path=target.dest, existing_mode=state.mode)
+    plan = plan_for(settings, target, state, now)
     for warning in plan.warnings:
         module.warn(warning)
     result = {"changed": plan.write, "connection_created": False, "kubeconfig_downloaded": False, "reason": plan.reason, "fleet_id": settings.fleet_id}
-    if plan.fetch and target is not None:
-        # A certificate only for a write that can happen.
-        files.check_write(target.dest, target.uid, target.gid, backup=settings.backup)
-    fleet, info = download(module, settings, endpoint, now) if plan.fetch else (None, plan.info)
+    fleet, info = download(module, settings, endpoint, now, target) if plan.fetch else (None, plan.info)
     result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None)
     after = state
     if target is not None and state is not None:
-        result["dest"] = target.dest
-        content = None
-        if plan.write and not module.check_mode:
-            written, content = write(settings, target, plan, state, fleet)
-            result["changed"], after = written.changed, written.state
-            if written.backup_file:
-                result["backup_file"] = written.backup_file
-        elif plan.entries and not plan.fetch:
-            content = planner.content_to_write(state.content, None, plan.entries, settings, path=target.dest)  # the exact prediction
+        after, content = keep(module, settings, target, plan, state, fleet=fleet, result=result)
         # Describe dest as written: the merge may keep a namespace or another current context.
         info = planner.after_info(content, settings, now) or info
     describe(result, info)
@@ -504,7 +564,7 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     if module._diff:
         before = attributes(state)
         predicted = planner.predicted_attributes(settings, before, state.mode if state else None) if module.check_mode or after is None else attributes(after)
-        written_info = info if (result["kubeconfig_downloaded"] or not plan.fetch) else None
+        written_info = info if (fleet is not None or not plan.fetch) else None
         result["diff"] = planner.diff(plan, settings, before, predicted, written_info, header=target.dest if target else "kubeconfig")
     return result
 

@@ -24,7 +24,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import (
     role_variable,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import is_set
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError, clean_text
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings, build, plain
 
 # What the role registers for each host (documented in meta/argument_specs.yml).
@@ -154,4 +154,15 @@ def relabel(message: str) -> str:
     for option, name in (("path", "dest"), ("mode", "mode"), ("owner", "owner"), ("group", "group"), ("dir_mode", "dir_mode")):
         if message.startswith(option + " "):
             return role_variable(name) + message[len(option) :]
+    return message
+
+
+def failure(result: t.Mapping[str, t.Any], fallback: str, secrets: t.Iterable[str] = ()) -> str:
+    """The message of a failed module run, in the role's words, with what the module printed when
+    it could not even answer (a missing or broken Python on the target: "Module result
+    deserialization failed" alone says nothing), secrets masked."""
+    message = relabel(str(result.get("msg") or fallback))
+    printed = " ".join(str(result.get(key) or "") for key in ("module_stderr", "module_stdout", "exception")).strip()
+    if printed and printed not in message:
+        message += f"; the module printed: {clean_text(printed, 600, secrets)}"
     return message

@@ -49,6 +49,10 @@ PLAY = """\
         namespace: "{{ ucs_kubeconfig_namespace | default(omit) }}"
         set_current_context: "{{ ucs_kubeconfig_set_current_context | default(omit) }}"
         force: "{{ ucs_kubeconfig_force | default(omit) }}"
+        state: "{{ ucs_kubeconfig_state | default(omit) }}"
+        cluster_name: "{{ ucs_kubeconfig_cluster_name | default(omit) }}"
+        user_name: "{{ ucs_kubeconfig_user_name | default(omit) }}"
+        context_name: "{{ ucs_kubeconfig_context_name | default(omit) }}"
       register: module_result
       ignore_errors: true  # noqa: ignore-errors
 
@@ -124,6 +128,14 @@ def situations(valid: dict[str, Any], short: dict[str, Any]) -> dict[str, tuple[
         "bad-namespace": (valid, 0o600, {"ucs_kubeconfig_namespace": "Team_A"}),
         "bad-mode": (valid, 0o600, {"ucs_kubeconfig_mode": 600}),
         "group-drift": (valid, 0o600, {"ucs_kubeconfig_group": other_group}),
+        "absent-merged": (with_foreign_entries(valid), 0o600, {"ucs_kubeconfig_state": "absent"}),
+        "absent-alone": (valid, 0o600, {"ucs_kubeconfig_state": "absent"}),
+        "absent-missing": (None, 0, {"ucs_kubeconfig_state": "absent"}),
+        "absent-foreign": (
+            restamped(with_foreign_entries(valid), "another-fleet"),
+            0o644,
+            {"ucs_kubeconfig_state": "absent", "ucs_kubeconfig_cluster_name": "x", "ucs_kubeconfig_user_name": "x", "ucs_kubeconfig_context_name": "x"},
+        ),
     }
     return table
 
@@ -237,6 +249,9 @@ def test_the_module_and_the_role_decide_change_and_say_the_same(ansible: Ansible
         assert sides["role"]["changed"] == outcome(predicted[host], host, tmp_path)["role"]["changed"], f"{host}: check mode did not predict the run"
         module_file, role_file = file_view(tmp_path / host / "module" / "config"), file_view(tmp_path / host / "role" / "config")
         assert module_file == role_file, f"{host}: the files differ\nmodule {module_file}\nrole   {role_file}"
+        if host.startswith("absent") and (tmp_path / host / "role" / "config").exists():
+            module_bytes, role_bytes = ((tmp_path / host / side / "config").read_bytes() for side in ("module", "role"))
+            assert module_bytes == role_bytes, f"{host}: the module and the role took the fleet out differently"
 
     expectations = {
         "missing": ("the kubeconfig does not exist", True),
@@ -248,6 +263,8 @@ def test_the_module_and_the_role_decide_change_and_say_the_same(ansible: Ansible
         "merged": (None, False),
         "merged-standalone": ("the file holds other entries than the fleet's, and it is to hold the fleet alone", True),
         "force": ("force is set", True),
+        "absent-missing": (None, False),
+        "absent-foreign": (None, False),
     }
     for host, (reason, changed) in expectations.items():
         side = outcome(written[host], host, tmp_path)["role"]
@@ -259,3 +276,12 @@ def test_the_module_and_the_role_decide_change_and_say_the_same(ansible: Ansible
     loose = outcome(written["loose"], "loose", tmp_path)["role"]["warnings"]
     assert loose == ["mode 0644 gives its group and all other users access to a file that holds a private key; '0600' keeps it to its owner"]
     assert file_view(tmp_path / "new-file-no-current" / "role" / "config")["current-context"] == f"ucs-fleet-{sim.federated_fleet['id']}"
+    # State absent: the fleet's entries went, the foreign ones stayed; a file of the fleet alone went.
+    merged = file_view(tmp_path / "absent-merged" / "role" / "config")
+    assert merged["clusters"] == ["kind"] and merged["current-context"] == "" and not (tmp_path / "absent-alone" / "role" / "config").exists()
+    assert outcome(written["absent-alone"], "absent-alone", tmp_path)["role"]["reason"].endswith("nothing else is in it, so the file is removed")
+    # A second run finds nothing to take out: no change, no request.
+    sim.control("DELETE", "requests")
+    again = run(ansible, inventory, results, "--limit", "absent-merged,absent-alone,absent-missing")
+    assert all(not outcome(result, host, tmp_path)[side]["changed"] for host, result in again.items() for side in ("module", "role"))
+    assert sim.requests() == []

@@ -54,7 +54,6 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mount nam
 needs_kubectl = pytest.mark.skipif(not Path(KUBECTL).exists(), reason="needs kubectl")
 # The role's plan reads write_blocker from kubeconfig_file_info, which this branch adds; refusing on
 # it before the download is the lead's wiring of issue 23 (plugins/action/kubeconfig_plan.py).
-ROLE_WIRING = pytest.mark.xfail(strict=True, reason="kubeconfig_plan does not refuse on write_blocker yet (issue 23, the lead's part)")
 
 
 # --- What was issued, what was written -------------------------------------------------------------
@@ -474,7 +473,6 @@ def role_run(ansible: AnsibleRunner, sim: Simulator, path: Path, disk: Tmpfs | N
 
 
 @needs_root
-@ROLE_WIRING
 @pytest.mark.parametrize("blocker", ["immutable", "another user's file", "full disk"])
 def test_role_issues_no_certificate_for_a_write_bound_to_fail(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, blocker: str) -> None:
     """The role refuses on write_blocker before the download, as the module does."""

@@ -749,3 +749,36 @@ def test_secret_variables_in_inventory_are_taken_per_fleet(ansible: AnsibleRunne
     assert run.recap["b-1"]["failed"] == 1
     assert cert_posts(sim) == {sim.federated_fleet["id"]: 1}
     assert not (tmp_path / "b-1" / "config").exists()
+
+
+def test_a_broken_target_python_is_named_with_what_it_printed(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """Issue 22: "Module result deserialization failed" alone says nothing; the module's stderr does."""
+    hosts = {"broken": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "config"), ansible_python_interpreter="/nonexistent/python3.13")}
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, **fleet_vars(sim))
+    run = run_role(ansible, inventory)
+    assert run.recap["broken"]["failed"] == 1
+    line = next(line for line in run.output.splitlines() if "ucs_kubeconfig on broken:" in line)
+    assert "/nonexistent/python3.13" in line and "the module printed:" in line, line
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("drop", "expected"),
+    [
+        (
+            ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_DOMAIN_ID"),
+            "No credentials: set ucs_kubeconfig_access_key (or HUAWEICLOUD_SDK_AK), ucs_kubeconfig_secret_key (or HUAWEICLOUD_SDK_SK) and "
+            "ucs_kubeconfig_domain_id (or HUAWEICLOUD_SDK_DOMAIN_ID) (AK/SK)",
+        ),
+        (("UCS_CA_PATH",), "Set ucs_kubeconfig_ca_path (or UCS_CA_PATH) to the CA bundle that issued it (or ucs_kubeconfig_validate_certs=false"),
+    ],
+    ids=["no credentials", "untrusted CA"],
+)
+def test_the_roles_messages_name_its_variables(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, drop: tuple[str, ...], expected: str) -> None:
+    """Issue 22: inside the role, a message names the role variable and its environment variable."""
+    inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "config"))}, **fleet_vars(sim))
+    env = {name: value for name, value in ansible.credential_env("aksk").items() if name not in drop}
+    run = ansible.playbook(ROLE_PLAY, env=env, inventory=inventory)
+    assert run.recap["host"]["failed"] == 1
+    assert expected in run.output, run.output[-3000:]
+    assert not (tmp_path / "config").exists() and cert_posts(sim) == {}

@@ -206,8 +206,14 @@ def test_a_file_to_write_travels_to_the_write_step_under_no_log() -> None:
 
 
 def test_the_read_module_is_asked_for_the_drift_of_the_wanted_attributes() -> None:
-    assert plan.read_args(good(path="/k", mode="0640").settings) == {"path": "/k", "mode": "0640"}
-    assert plan.read_args(good(path="/k", owner="1000", group="ops").settings) == {"path": "/k", "mode": "0600", "owner": "1000", "group": "ops"}
+    assert plan.read_args(good(path="/k", mode="0640").settings) == {"path": "/k", "mode": "0640", "backup": False}
+    assert plan.read_args(good(path="/k", owner="1000", group="ops", backup=True).settings) == {
+        "path": "/k",
+        "mode": "0600",
+        "backup": True,
+        "owner": "1000",
+        "group": "ops",
+    }
 
 
 def test_drift_and_namespace_need_a_write_but_no_download_and_show_a_diff() -> None:
@@ -328,3 +334,10 @@ def test_download_of_the_fleet_or_the_cause() -> None:
     assert install.downloaded(a_plan(needs_fetch=False), []) is None
     # In check mode the download makes read calls only: no kubeconfig, and none needed.
     assert install.downloaded(wanted, [{"fleet": wanted["fleet"]}], check_mode=True) is None
+
+
+def test_a_failure_keeps_what_the_module_printed_masked() -> None:
+    result = {"failed": True, "msg": "MODULE FAILURE", "module_stderr": "/bin/sh: 1: /opt/py/python3.13: not found\n", "module_stdout": "s3cr3t-value\n"}
+    message = role.failure(result, "cannot read", secrets=["s3cr3t-value"])
+    assert message == "MODULE FAILURE; the module printed: /bin/sh: 1: /opt/py/python3.13: not found ********"
+    assert role.failure({"failed": True, "msg": "owner 'bob': no such user on this host"}, "x") == "ucs_kubeconfig_owner 'bob': no such user on this host"
