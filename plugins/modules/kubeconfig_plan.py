@@ -24,8 +24,8 @@ description:
     that reads the file; RV(path) is that absolute path, which the role then writes.
   - A bad setting fails the host with a message that names the variable and the rule.
   - The result of a host whose file must be written carries the file's content to the write
-    step (so that the file is read only once more, under the lock) and is then C(no_log).
-    Every other result holds no key material.
+    step, base64-encoded in C(content) (so that the file is read only once more, under the
+    lock), and is then C(no_log). Every other result holds no key material.
   - When the tags of the run leave out the write step, nothing is to be written or downloaded,
     and RV(msg) says so.
   - Takes no options; it reads the role's variables, so that a task running it outside the role
@@ -132,8 +132,4 @@ fetch_args:
   description: The options of M(ucs_cloud.fleet.ucs_federation_cert) that the host's variables set; no secret.
   returned: success
   type: dict
-content:
-  description: The file as it was read, base64-encoded, for the write step. Holds key material; the result is then C(no_log).
-  returned: when the file exists and must be written
-  type: str
 """
