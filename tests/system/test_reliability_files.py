@@ -1052,6 +1052,10 @@ def test_two_writers_of_different_fleets_lose_nothing(tmp_path: Path) -> None:
 
 KUBECTL = "/usr/bin/kubectl"
 KUBECTL_WRITER_STEPS = 40
+# kubectl writes in a tight loop, each write growing the file and voiding the writer's step in
+# progress (compare-and-swap); once a step takes longer than a kubectl run, as on a loaded
+# machine, the writer never completes one. After this many kubectl writes, the writer finishes alone.
+KUBECTL_MAX_WRITES = 60
 
 
 @pytest.mark.skipif(not Path(KUBECTL).exists(), reason="needs kubectl")
@@ -1064,7 +1068,7 @@ def test_our_writer_and_a_kubectl_loop_lose_nothing(tmp_path: Path) -> None:
     succeeded: list[str] = []
     refused: Counter[str] = Counter()
     step = 0
-    while writer.poll() is None:
+    while writer.poll() is None and len(succeeded) < KUBECTL_MAX_WRITES:
         name = f"kubectl-{step}"
         step += 1
         proc = subprocess.run(
@@ -1080,7 +1084,7 @@ def test_our_writer_and_a_kubectl_loop_lose_nothing(tmp_path: Path) -> None:
             # kubectl does not wait for a lock: it fails, loudly, and its change is not made.
             assert "lock" in proc.stderr, proc.stderr
             refused["lock held"] += 1
-    out, err = writer.communicate(timeout=60)
+    out, err = writer.communicate(timeout=300)
     assert writer.returncode == 0, err[-3000:]
     found = entries(dest)
     ours = {(key, f"fleet-a-{step}") for step in range(KUBECTL_WRITER_STEPS) for key in ("clusters", "users", "contexts")}
