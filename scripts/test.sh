@@ -49,13 +49,14 @@ step() {
 failed=0
 step "bootstrap venvs (.venv: newest core and tools; .venv-<core>: the others)" bash scripts/bootstrap-venv.sh all || exit 1
 step "install shellcheck (for ansible-test sanity)" bash scripts/ensure-shellcheck.sh || exit 1
+# Which Python runs each core: asked before .venv/bin goes first on PATH.
+newest=$(bash scripts/bootstrap-venv.sh --newest)
+mapfile -t plan < <(bash scripts/bootstrap-venv.sh --plan)
+mapfile -t other_cores < <(bash scripts/bootstrap-venv.sh --list-cores)
 venv="${UCS_VENV:-$root/.venv}"
 export PATH="$venv/bin:$PATH"
 ANSIBLE_COLLECTIONS_PATH=$(bash scripts/link-collection.sh)
 export ANSIBLE_COLLECTIONS_PATH
-newest=$(bash scripts/bootstrap-venv.sh --newest)
-mapfile -t plan < <(bash scripts/bootstrap-venv.sh --plan)
-mapfile -t other_cores < <(bash scripts/bootstrap-venv.sh --list-cores)
 
 # Cores this machine cannot run: say which and why; they fail the run unless the user opted out.
 missing=()
