@@ -372,12 +372,24 @@ def test_execution_environment_build_context(built: dict[str, Path], tmp_path: P
 # --- (5) documentation ---------------------------------------------------------------------------
 
 
+# ansible-core 2.20 and 2.21 warn about their own internal collection (ansible._protomatter) when
+# ansible-doc walks the collections, whatever the collection asked for: ansible/ansible#85689.
+UPSTREAM_WARNING = re.compile(
+    r"^\[WARNING\]: Collection at '[^']*/ansible/_internal/ansible_collections/ansible/_protomatter' does not have a MANIFEST\.json file.*$", re.M
+)
+
+
+def own_warnings(stderr: str) -> str:
+    """stderr without the upstream warning above: what the collection itself caused."""
+    return UPSTREAM_WARNING.sub("", stderr)
+
+
 def test_ansible_doc_renders_the_module(tmp_path: Path) -> None:
     result = run_tool([str(VENV_BIN / "ansible-doc"), MODULE], clean_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     for text in ("ucs_federation_cert", "auth_method", "HUAWEICLOUD_SDK_AK", "renew_before", "EXAMPLES", "RETURN VALUES"):
         assert text in result.stdout, f"{text!r} missing from ansible-doc output"
-    assert "[WARNING]" not in result.stderr, result.stderr
+    assert "[WARNING]" not in own_warnings(result.stderr), result.stderr
 
 
 def test_ansible_doc_renders_the_role(tmp_path: Path) -> None:
@@ -386,7 +398,7 @@ def test_ansible_doc_renders_the_role(tmp_path: Path) -> None:
     result = run_tool([str(VENV_BIN / "ansible-doc"), "-t", "role", "ucs_cloud.fleet.ucs_kubeconfig"], clean_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ucs_kubeconfig_fleet_id" in result.stdout
-    assert "[WARNING]" not in result.stderr, result.stderr
+    assert "[WARNING]" not in own_warnings(result.stderr), result.stderr
 
 
 def test_changelog_fragments_render(tmp_path: Path) -> None:
