@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: start the local UCS simulator, run the example
 # playbook that obtains a federation kubeconfig and installs it, then prove it works with the
-# real kubectl against the simulator's federation API server.
+# real kubectl against the simulator's federation API server. It uses .venv: the newest
+# ansible-core this machine can run (2.21 with Python 3.12 or later, else 2.19 on 3.11).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/bootstrap-venv.sh main
 venv="${UCS_VENV:-$root/.venv}"
 export PATH="$venv/bin:$PATH"
+echo "demo: $("$venv/bin/ansible" --version | head -n 1) on $("$venv/bin/python" --version)"
 ANSIBLE_COLLECTIONS_PATH=$(bash scripts/link-collection.sh)
 export ANSIBLE_COLLECTIONS_PATH
 

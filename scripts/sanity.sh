@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Run `ansible-test sanity` on a copy of the working tree laid out as
-# ansible_collections/ucs_cloud/fleet (ansible-test insists on that path).
+# ansible_collections/ucs_cloud/fleet (ansible-test insists on that path), with the ansible-test
+# and the Python of a venv: .venv, or the one UCS_VENV names (.venv-2.16 ... for older cores).
+#
+# One run at a time on the machine (/tmp/ucs-fleet-sanity.lock): ansible-test builds its sanity
+# venvs under ~/.ansible/test, shared by every core and every checkout, and two builds of one
+# venv would collide.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="${UCS_VENV:-$root/.venv}"
+python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # The copy lives outside the checkout: inside it, git would report it as ignored and
 # ansible-test would find no files to test.
 base=$(mktemp -d "${TMPDIR:-/tmp}/ucs-fleet-sanity.XXXXXX")
@@ -18,4 +24,6 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
 done | xargs -0 cp --parents -t "$work"
 bash "$root/scripts/ensure-shellcheck.sh"
 cd "$work"
-PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" sanity --venv --python 3.11 --color no "$@"
+# The venv's bin first: ansible-test looks for python<version> on PATH.
+PATH="$venv/bin:$PATH" flock /tmp/ucs-fleet-sanity.lock \
+    "$venv/bin/ansible-test" sanity --venv --python "$python_version" --color no "$@"

@@ -1,19 +1,20 @@
 """The oldest target Pythons: plugins/ compiles with Python 3.6, the target modules run on them.
 
 ansible-core 2.16 runs modules on Python 3.6 (RHEL 8's platform-python), 2.17 on 3.7, 2.18 and
-2.19 on 3.8. tests/config.yml declares the floor (python_requires >=3.6) for ansible-test;
-these tests check it for real:
+2.19 on 3.8, 2.20 and 2.21 on 3.9. tests/config.yml declares the floor (python_requires >=3.6)
+for ansible-test; these tests check it for real:
 
 - every file under plugins/ compiles with Python 3.6 (modules and module_utils run on targets;
   action and filter plugins run on the controller, but the project keeps one floor for all);
 - every module and module_utils file imports with Python 3.6 (ansible-core 2.16's module_utils,
   no third-party packages: their imports are guarded);
 - kubeconfig_file_info and kubeconfig_file (the stdlib-only modules the role runs on its hosts)
-  run through ansible with each core's oldest target Python installed here
-  (ansible_python_interpreter), from that core's venv (.venv-2.16 ... and .venv for the newest).
+  run through ansible with each supported core's oldest target Python installed here
+  (ansible_python_interpreter), from that core's venv (tests/system/cores.py); the oldest target
+  Python of a core is read from its own ansible-test.
 
-The interpreters come from pyenv (/root/.pyenv/versions); a test whose interpreter or venv is
-missing is skipped, with the reason in the summary (pytest -ra).
+The interpreters come from pyenv (~/.pyenv/versions); a test whose interpreter is missing is
+skipped, with the reason in the summary (pytest -ra). A core without a venv fails (cores.py).
 """
 
 from __future__ import annotations
@@ -28,19 +29,14 @@ from pathlib import Path
 import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "simulator"))
+from cores import CORE_VENVS, PYENV_VERSIONS, SUPPORTED_CORES, oldest_target_python, pyenv_python, venv_for
 from harness import ROOT, ansible_env
 
-PYENV = Path("/root/.pyenv/versions")
-PYTHON36 = PYENV / "3.6.15" / "bin" / "python"
+PYTHON36 = pyenv_python("3.6") or PYENV_VERSIONS / "3.6" / "bin" / "python3.6"
 PLUGIN_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "plugins").rglob("*.py"))
-# (ansible-core, venv, oldest target Python that core supports, installed here)
-TARGETS = [
-    ("2.16", ROOT / ".venv-2.16", PYENV / "3.6.15" / "bin" / "python"),
-    ("2.17", ROOT / ".venv-2.17", PYENV / "3.7.16" / "bin" / "python"),
-    ("2.18", ROOT / ".venv-2.18", PYENV / "3.8.18" / "bin" / "python"),
-    ("2.19", ROOT / ".venv", PYENV / "3.8.18" / "bin" / "python"),
-]
-TARGET_IDS = [f"{target[0]}-py{target[2].parts[-3]}" for target in TARGETS]
+# Every supported core, with the oldest target Python its ansible-test names (where its venv exists).
+TARGETS = [(core, oldest_target_python(CORE_VENVS[core]) if core in CORE_VENVS else None) for core in SUPPORTED_CORES]
+TARGET_IDS = [f"{core}-py{python or 'unknown'}" for core, python in TARGETS]
 KUBECONFIG = b"apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n"
 
 # Compiling in one interpreter process: a subprocess per file would take longer than the check.
@@ -97,9 +93,9 @@ def py36_import_failures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     """
     if not PYTHON36.exists():
         pytest.skip(f"Python 3.6 is not installed ({PYTHON36} missing): imports on Python 3.6 are NOT checked")
-    core = ROOT / ".venv-2.16" / "lib" / "python3.11" / "site-packages" / "ansible"
-    if not core.is_dir():
-        pytest.skip(f"{core} missing (scripts/bootstrap-venv.sh makes .venv-2.16): imports on Python 3.6 are NOT checked")
+    cores = sorted(venv_for(SUPPORTED_CORES[0]).glob("lib/python3.*/site-packages/ansible"))
+    assert cores, f"no ansible package in the venv of ansible-core {SUPPORTED_CORES[0]}"
+    core = cores[0]
     path = tmp_path_factory.mktemp("py36-path")
     (path / "ansible").symlink_to(core)
     collections = ansible_env(path)["ANSIBLE_COLLECTIONS_PATH"]
@@ -137,16 +133,19 @@ def run_module(tmp_path: Path, venv: Path, python: Path, module: str, args: dict
     return result
 
 
-def core_and_python(venv: Path, python: Path, core: str) -> None:
-    if not python.exists():
-        pytest.skip(f"{python} is not installed: modules are NOT tested on ansible-core {core}'s oldest target Python")
-    if not (venv / "bin" / "ansible").exists():
-        pytest.skip(f"{venv} does not exist (scripts/bootstrap-venv.sh makes it): ansible-core {core} is NOT tested")
+def core_and_python(core: str, version: str | None) -> tuple[Path, Path]:
+    """The venv of a core and its oldest target Python, or the reason the test cannot run."""
+    venv = venv_for(core)
+    assert version, f"the ansible-test of {venv} names no target Python"
+    python = pyenv_python(version)
+    if python is None:
+        pytest.skip(f"Python {version} is not installed under {PYENV_VERSIONS}: modules are NOT tested on ansible-core {core}'s oldest target Python")
+    return venv, python
 
 
-@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=TARGET_IDS)
-def test_kubeconfig_file_info_runs_on_oldest_target_python(tmp_path: Path, core: str, venv: Path, python: Path) -> None:
-    core_and_python(venv, python, core)
+@pytest.mark.parametrize(("core", "version"), TARGETS, ids=TARGET_IDS)
+def test_kubeconfig_file_info_runs_on_oldest_target_python(tmp_path: Path, core: str, version: str | None) -> None:
+    venv, python = core_and_python(core, version)
     path = tmp_path / "config"
     path.write_bytes(KUBECONFIG)
     path.chmod(0o640)
@@ -159,11 +158,11 @@ def test_kubeconfig_file_info_runs_on_oldest_target_python(tmp_path: Path, core:
     assert missing["exists"] is False and missing["directory_exists"] is False
 
 
-@pytest.mark.parametrize(("core", "venv", "python"), TARGETS, ids=TARGET_IDS)
-def test_kubeconfig_file_runs_on_oldest_target_python(tmp_path: Path, core: str, venv: Path, python: Path) -> None:
+@pytest.mark.parametrize(("core", "version"), TARGETS, ids=TARGET_IDS)
+def test_kubeconfig_file_runs_on_oldest_target_python(tmp_path: Path, core: str, version: str | None) -> None:
     if not (ROOT / "plugins" / "modules" / "kubeconfig_file.py").exists():
         pytest.skip("plugins/modules/kubeconfig_file.py does not exist yet")
-    core_and_python(venv, python, core)
+    venv, python = core_and_python(core, version)
     path = tmp_path / "home" / ".kube" / "config"
     (tmp_path / "home").mkdir()
     result = run_module(tmp_path, venv, python, "kubeconfig_file", {"path": str(path), "content": KUBECONFIG.decode(), "mode": "0600"})

@@ -1060,6 +1060,8 @@ KUBECTL_WRITER_STEPS = 40
 # loss is a correct refusal, not a lost entry). So kubectl runs beside our writer for this long at
 # most, then our writer finishes alone.
 KUBECTL_WINDOW = 90.0
+# And at most this many kubectl writes: each one grows the file and voids the step in progress.
+KUBECTL_MAX_WRITES = 60
 
 
 @pytest.mark.skipif(not Path(KUBECTL).exists(), reason="needs kubectl")
@@ -1073,7 +1075,7 @@ def test_our_writer_and_a_kubectl_loop_lose_nothing(tmp_path: Path) -> None:
     refused: Counter[str] = Counter()
     step = 0
     window_ends = time.monotonic() + KUBECTL_WINDOW
-    while writer.poll() is None and time.monotonic() < window_ends:
+    while writer.poll() is None and time.monotonic() < window_ends and len(succeeded) < KUBECTL_MAX_WRITES:
         name = f"kubectl-{step}"
         step += 1
         proc = subprocess.run(
