@@ -6,14 +6,16 @@
 
 """Credential resolution (AK/SK, IAM token, IAM password) and IAM endpoint handling.
 
-Stdlib only. Nothing here talks to the network: ``_http.UcsClient`` uses the resolved
-``Credentials`` to sign requests or to obtain an IAM token.
+Nothing here talks to the network: ``_http.UcsClient`` uses the resolved ``Credentials`` to sign
+requests or to obtain an IAM token. The environment variables named in messages are those of the
+one argument spec (``_argspec.OPTION_ENV``).
 """
 
 import re
 import typing as t
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import OPTION_ENV
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 
 AUTH_METHODS = ("aksk", "token", "password")
@@ -33,20 +35,6 @@ METHOD_REQUIRED = {
     "password": ("username", "password", "domain_name"),
 }
 
-# Mirrors the env fallbacks of _argspec.connection_argument_spec() (a unit test keeps them in step);
-# kept here because this file must stay stdlib only.
-OPTION_ENV = {
-    "access_key": ("HUAWEICLOUD_SDK_AK", "OS_ACCESS_KEY"),
-    "secret_key": ("HUAWEICLOUD_SDK_SK", "OS_SECRET_KEY"),
-    "security_token": ("HUAWEICLOUD_SDK_SECURITY_TOKEN", "OS_SECURITY_TOKEN"),
-    "domain_id": ("HUAWEICLOUD_SDK_DOMAIN_ID", "OS_DOMAIN_ID"),
-    "auth_token": ("OS_AUTH_TOKEN",),
-    "username": ("OS_USERNAME",),
-    "password": ("OS_PASSWORD",),
-    "domain_name": ("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME"),
-    "iam_endpoint": ("OS_AUTH_URL",),
-    "region": ("HUAWEICLOUD_SDK_REGION", "OS_REGION_NAME"),
-}
 ENV_HINT = "Options may also come from environment variables (HUAWEICLOUD_SDK_*, OS_*): check the environment of the task"
 
 # Open Telekom Cloud regions; every other region id is taken as Huawei Cloud.

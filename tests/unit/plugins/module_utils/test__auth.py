@@ -6,7 +6,7 @@ from typing import Any, Optional
 import pytest
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _auth as auth
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import connection_argument_spec
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 
 SK = "sk-SECRET-0123456789"
@@ -295,8 +295,8 @@ def test_credentials_reject_unknown_method() -> None:
         auth.Credentials("kerberos")
 
 
-def test_option_env_mirrors_argspec() -> None:
-    spec = connection_argument_spec()
+def test_option_env_is_what_the_argspec_falls_back_to() -> None:
+    spec = federation_cert_argument_spec()
     for option, names in auth.OPTION_ENV.items():
         fallback = spec[option].get("fallback")
         assert fallback is not None, option
