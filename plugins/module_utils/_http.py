@@ -68,7 +68,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_retry import
     TLS_FAILED,
     RetryPolicy,
 )
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._signer import sign_request
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._signer import encode_query, sign_request
 
 try:
     import requests
@@ -234,17 +234,18 @@ class UcsClient:
 
     # Public API
 
-    def get_json(self, path: str, what: str, expected: t.Sequence[int] = (200,)) -> t.Dict[str, t.Any]:
+    def get_json(self, path: str, what: str, expected: t.Sequence[int] = (200,), query: t.Sequence[t.Tuple[str, t.Any]] = ()) -> t.Dict[str, t.Any]:
         """GET ``path`` and return the JSON object of the answer.
 
         Args:
             path: the path below the endpoint, starting with ``/``.
             what: the operation for messages ("read fleet 1234").
             expected: the success statuses.
+            query: (name, value) pairs, sent as the SDK sends them (``_signer.encode_query``); never in messages.
         Raises:
             UcsApiError, UcsAuthError, UcsConnectionError, UcsResponseError.
         """
-        return self._call("GET", path, None, what, expected)
+        return self._call("GET", path, None, what, expected, query=query)
 
     def post_json(self, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int] = (200, 201)) -> t.Dict[str, t.Any]:
         """POST ``body`` as JSON to ``path`` and return the JSON object of the answer.
@@ -256,6 +257,10 @@ class UcsClient:
             whether the call may have been processed), UcsResponseError.
         """
         return self._call("POST", path, {} if body is None else body, what, expected)
+
+    def send_without_body(self, method: str, path: str, what: str, expected: t.Sequence[int]) -> t.Dict[str, t.Any]:
+        """A POST or DELETE without a body, as the SDK sends EnableFederation and DisableFederation (POST retry rules)."""
+        return self._call(method, path, None, what, expected)
 
     # Internals
 
@@ -275,12 +280,12 @@ class UcsClient:
             raise ValueError("path must start with '/' and have no query string or fragment")
         return self.endpoint + path
 
-    def _call(self, method: str, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int]) -> t.Dict[str, t.Any]:
+    def _call(self, method: str, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str, expected: t.Sequence[int], *, query: t.Any = ()) -> t.Any:
         url = self._url(path)
         data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         reauthenticated = False
         while True:
-            answer, attempts = self._send(_Request(method, url, what), data, authenticate=True)
+            answer, attempts = self._send(_Request(method, url, what), data, authenticate=True, query=encode_query(query))
             if answer.status == 401 and self.credentials.method == "password" and not reauthenticated:
                 # A 401 means UCS did not process the call, so repeating it once is safe, POST included.
                 reauthenticated = True
@@ -376,13 +381,14 @@ class UcsClient:
         kind, reason = box.get("failure", (REQUEST_FAILED, "no answer"))
         return kind, mask_secrets(reason, self._secrets)
 
-    def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool) -> t.Tuple[_Answer, int]:
+    def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool, query: str = "") -> t.Tuple[_Answer, int]:
         """Make attempts until an answer that is final under the retry policy; return it and the attempt count.
 
         Raises UcsConnectionError when no answer was obtained, UcsResponseError for an answer refused while reading.
         """
         method, url, what = req
         path = urlsplit(url).path
+        target = f"{url}?{query}" if query else url  # sent and signed; req.url (messages, errors) has no query
         if authenticate and self.credentials.method == "password":
             self._iam_token()  # before the loop: the IAM call has its own attempts
         attempts = self.policy.attempts
@@ -391,7 +397,7 @@ class UcsClient:
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(method, url, self._headers(method, url, data, authenticate), data)
+            outcome = self._attempt(method, target, self._headers(method, target, data, authenticate), data)
             if isinstance(outcome, _Unusable):
                 self.calls.append((method, path, outcome.status))
                 raise self._unusable_error(req, outcome)
@@ -517,6 +523,8 @@ class UcsClient:
                 url=url,
                 request_id=request_id,
             )
+        if method.upper() == "DELETE":
+            return {}  # DisableFederation documents its 200 body only as "String": nothing in it is used
         return self._json_object(req, answer.body, status=status, request_id=request_id, suffix=suffix)
 
     @staticmethod
