@@ -888,7 +888,7 @@ class Simulator:
                 federationExpirationTimestamp="",
                 connectGatewayEndpoints=[
                     {
-                        "type": "vpcep-service",
+                        "type": "VPCEP",  # "Currently, only VPCEP is supported" (ListClusterGroup)
                         "name": f"ucs-federation-{fleet.federation_id[:8]}",
                         "id": fleet.endpoint_service_id,
                         "region": self.seed["region"],
