@@ -194,3 +194,29 @@ def test_flow_playbook_runs_twice(ansible: AnsibleRunner, quick_jobs: Simulator,
     assert "Server Version: v1.28.3" in second.stdout
     for run in (checked, first, second):
         assert_nothing_leaked(run, sim, secrets_in_kubeconfig(kubeconfig))
+
+
+def test_module_defaults_of_the_action_group_reach_both_modules(ansible: AnsibleRunner, quick_jobs: Simulator) -> None:
+    """Credentials set once for group/ucs_cloud.fleet.ucs, none in the environment; IAM password auth."""
+    sim = quick_jobs
+    seed = sim.seed
+    defaults = {
+        "endpoint": sim.endpoint,
+        "ca_path": sim.ca_path,
+        "auth_method": "password",
+        "username": seed["iam_user"]["name"],
+        "password": seed["iam_user"]["password"],
+        "domain_name": seed["domain"]["name"],
+        "iam_endpoint": sim.info["iam_endpoint"] + "/v3",
+    }
+    tasks = [
+        {"name": "List", INFO: {"fleet_name": "fleet-plain"}, "register": "listed"},
+        {"name": "Enable", FEDERATION: {"fleet_id": "{{ listed.fleets[0].id }}", "wait_sleep": 1}, "register": "enabled"},
+        {"name": "Check", "ansible.builtin.assert": {"that": ["enabled.phase == 'Success'", "enabled.fleet.federation_enabled"]}},
+    ]
+    group = {"group/ucs_cloud.fleet.ucs": defaults}
+    play = [{"name": "Defaults", "hosts": "localhost", "connection": "local", "gather_facts": False, "module_defaults": group, "tasks": tasks}]
+    run = ansible.playbook(yaml.safe_dump(play)).assert_ok()  # no credential environment at all
+    assert run.changed() == 1
+    assert {r["auth"] for r in sim.requests()} == {"iam", "token"}
+    assert_nothing_leaked(run, sim)
