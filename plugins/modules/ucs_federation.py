@@ -38,6 +38,9 @@ attributes:
   idempotent:
     support: full
     details: A fleet already in the wanted state costs two read calls and no write.
+  safe_file_operations:
+    support: N/A
+    details: Writes no file.
   platform:
     platforms: posix
 options:

@@ -17,7 +17,6 @@ author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
   - ucs_cloud.fleet.connection
   - ucs_cloud.fleet.attributes
 attributes:
@@ -28,6 +27,9 @@ attributes:
     support: none
   idempotent:
     support: full
+  safe_file_operations:
+    support: N/A
+    details: Writes no file.
   platform:
     platforms: posix
 options:
@@ -39,7 +41,7 @@ options:
     aliases: [clustergroup_id]
   fleet_name:
     description:
-      - Name of the fleet to describe, compared exactly. It must name exactly one fleet: none or
+      - Name of the fleet to describe, compared exactly. It must name exactly one fleet; none or
         several is an error that lists the fleets' names and IDs.
       - Mutually exclusive with O(fleet_id).
     type: str
