@@ -181,9 +181,10 @@ def test_flow_playbook_runs_twice(ansible: AnsibleRunner, quick_jobs: Simulator,
     kubeconfig = tmp_path / "home" / ".kube" / "config"
     checked = flow(ansible, sim, kubeconfig, "--check").assert_ok()
     assert writes(sim) == [] and not kubeconfig.exists()
+    # Check mode predicts the federation; the kubeconfig of a federation not yet there is not planned.
+    assert checked.changed() == 1 and "would be enabled first; the kubeconfig is planned once the federation exists" in checked.stdout
     first = flow(ansible, sim, kubeconfig).assert_ok()
-    # Enabling federation and writing the kubeconfig: the two changes check mode predicted.
-    assert first.changed() == checked.changed() == 2
+    assert first.changed() == 2, "federation enabled, kubeconfig written"
     assert "Server Version: v1.28.3" in first.stdout, "kubectl reached the federation API server"
     fleet_id = plain(sim)["id"]
     assert writes(sim) == [("POST", f"/v1/clustergroups/{fleet_id}/federations"), ("POST", f"/v1/clustergroups/{fleet_id}/cert")]
@@ -192,7 +193,15 @@ def test_flow_playbook_runs_twice(ansible: AnsibleRunner, quick_jobs: Simulator,
     second = flow(ansible, sim, kubeconfig).assert_ok()
     assert second.changed() == 0 and writes(sim) == [], "the second run changes nothing and writes nothing"
     assert "Server Version: v1.28.3" in second.stdout
-    for run in (checked, first, second):
+    # Once everything is in place, check mode predicts exactly that: nothing.
+    again = flow(ansible, sim, kubeconfig, "--check").assert_ok()
+    assert again.changed() == 0 and writes(sim) == []
+    # Check mode of a fleet already federated whose hosts lack the kubeconfig predicts the write.
+    kubeconfig.unlink()
+    predicted = flow(ansible, sim, kubeconfig, "--check").assert_ok()
+    assert predicted.changed() == 1 and not kubeconfig.exists() and writes(sim) == []
+    assert flow(ansible, sim, kubeconfig).assert_ok().changed() == predicted.changed()
+    for run in (checked, first, second, again, predicted):
         assert_nothing_leaked(run, sim, secrets_in_kubeconfig(kubeconfig))
 
 
