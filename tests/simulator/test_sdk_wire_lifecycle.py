@@ -186,7 +186,7 @@ def body_of(request: requests.PreparedRequest) -> Optional[Any]:
 
 def resign_ours(request: requests.PreparedRequest) -> str:
     """Our signer over a captured request (its signed headers, its date): the Authorization it must carry."""
-    headers = {name: value for name, value in signed(request).items()}
+    headers = signed(request)
     date = headers.pop("x-sdk-date")
     return sign_request(request.method or "", request.url or "", headers, request.body, AK, SK, date)["Authorization"]
 
