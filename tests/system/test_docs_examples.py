@@ -427,6 +427,14 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
         keys: ["{{{{ with_content.keys() | list }}}}"]
   - ucs_cloud.fleet.kubeconfig_file_info:
       path: {work}/fleet.yaml
+  - ucs_cloud.fleet.ucs_fleet_info:
+  - ucs_cloud.fleet.ucs_federation:
+      fleet_id: {sim.plain_fleet["id"]}
+      wait_sleep: 1
+  - ucs_cloud.fleet.ucs_federation:
+      fleet_id: {sim.plain_fleet["id"]}
+      state: absent
+      wait_sleep: 1
   - ucs_cloud.fleet.kubeconfig_file_info:
       path: {work}/fleet.yaml
       mode: "0644"
