@@ -71,7 +71,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_retry import
     TLS_FAILED,
     RetryPolicy,
 )
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._signer import sign_request
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._signer import encode_query, sign_request
 
 try:
     import requests
@@ -248,18 +248,19 @@ class UcsClient:
 
     # Public API
 
-    def get_json(self, path: str, what: str) -> JsonAnswer:
+    def get_json(self, path: str, what: str, query: t.Sequence[t.Tuple[str, t.Any]] = ()) -> JsonAnswer:
         """GET ``path`` and return the JSON object of the (HTTP 200) answer.
 
         Args:
             path: the path below the endpoint, starting with ``/``.
             what: the operation for messages ("read fleet 1234").
+            query: (name, value) pairs, sent as the SDK sends them (``_signer.encode_query``); never in messages.
         Returns:
             The object, which names this request when a field read with ``field()`` has another type.
         Raises:
             UcsApiError, UcsAuthError, UcsConnectionError, UcsResponseError.
         """
-        return self._call(_Request("GET", self._url(path), what, repeatable=True), None, (200,))
+        return self._call(_Request("GET", self._url(path), what, repeatable=True), None, (200,), query=query)
 
     def post_json(self, path: str, body: t.Optional[t.Mapping[str, t.Any]], what: str) -> JsonAnswer:
         """POST ``body`` as JSON to ``path`` (a request that may create something) and return the JSON object of the (200 or 201) answer.
@@ -271,6 +272,11 @@ class UcsClient:
             UcsApiError, UcsAuthError, UcsConnectionError, UcsResponseError.
         """
         return self._call(_Request("POST", self._url(path), what, repeatable=False), {} if body is None else body, (200, 201))
+
+    def send_without_body(self, method: str, path: str, what: str, expected: t.Sequence[int]) -> JsonAnswer:
+        """A POST or DELETE without a body, as the SDK sends EnableFederation and DisableFederation (a
+        request that may change something: POST retry rules, "may have been processed" messages)."""
+        return self._call(_Request(method, self._url(path), what, repeatable=False), None, expected)
 
     # Internals
 
@@ -290,11 +296,11 @@ class UcsClient:
             raise ValueError("path must start with '/' and have no query string or fragment")
         return self.endpoint + path
 
-    def _call(self, req: _Request, body: t.Optional[t.Mapping[str, t.Any]], expected: t.Sequence[int]) -> JsonAnswer:
+    def _call(self, req: _Request, body: t.Optional[t.Mapping[str, t.Any]], expected: t.Sequence[int], *, query: t.Any = ()) -> JsonAnswer:
         data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         reauthenticated = False
         while True:
-            answer, attempts = self._send(req, data, authenticate=True)
+            answer, attempts = self._send(req, data, authenticate=True, query=encode_query(query))
             if answer.status == 401 and self.credentials.method == "password" and not reauthenticated:
                 # A 401 means UCS did not process the call, so repeating it once is safe, POST included.
                 reauthenticated = True
@@ -390,12 +396,13 @@ class UcsClient:
             return t.cast(_Unusable, box["unusable"])
         return t.cast(t.Tuple[str, str], box.get("failure", (REQUEST_FAILED, "no answer")))
 
-    def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool) -> t.Tuple[_Answer, int]:
+    def _send(self, req: _Request, data: t.Optional[bytes], *, authenticate: bool, query: str = "") -> t.Tuple[_Answer, int]:
         """Make attempts until an answer that is final under the retry policy; return it and the attempt count.
 
         Raises UcsConnectionError when no answer was obtained, UcsResponseError for an answer refused while reading.
         """
         method, url, what, repeatable = req
+        target = f"{url}?{query}" if query else url  # sent and signed; req.url (messages, errors) has no query
         if authenticate and self.credentials.method == "password":
             self._iam_token()  # before the loop: the IAM call has its own attempts
         attempts = self.policy.attempts
@@ -404,7 +411,7 @@ class UcsClient:
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(method, url, self._headers(method, url, data, authenticate), data)
+            outcome = self._attempt(method, target, self._headers(method, target, data, authenticate), data)
             if isinstance(outcome, _Unusable):
                 raise self._source(req, outcome.status, outcome.headers).refuse(outcome.problem)
             if not isinstance(outcome, _Answer):
@@ -509,6 +516,8 @@ class UcsClient:
         source = self._source(req, status, answer.headers)
         if status not in expected:
             raise source.refuse(f"was not expected (the API answers {' or '.join(str(code) for code in expected)})")
+        if req.method == "DELETE":
+            return JsonAnswer({}, source)  # DisableFederation documents its 200 body only as "String": nothing in it is used
         content = answer.body
         if not content.strip():
             raise source.refuse("is empty; a JSON object was expected")

@@ -67,6 +67,18 @@ def canonical_query_string(query: str) -> str:
     return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs)
 
 
+def encode_query(params: t.Iterable[t.Tuple[str, t.Any]]) -> str:
+    """Return the query string of (name, value) pairs exactly as huaweicloudsdkcore sends it.
+
+    The SDK sends its canonical query string as the URL's query: pairs sorted, names and values
+    percent-encoded (only RFC 3986 unreserved characters left as they are), a boolean as
+    ``true``/``false``. So the string sent is its own canonical form, and
+    ``canonical_query_string(encode_query(params))`` equals it.
+    """
+    pairs = sorted((str(name), str(value).lower() if isinstance(value, bool) else str(value)) for name, value in params)
+    return "&".join(f"{_encode(name)}={_encode(value)}" for name, value in pairs)
+
+
 def _to_bytes(body: t.Union[bytes, str, None]) -> bytes:
     if body is None:
         return b""

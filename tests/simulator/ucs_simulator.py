@@ -14,11 +14,16 @@ network and fleets; overridable with ``--seed FILE``, a JSON object merged over 
 Served on the UCS port:
 
 - ``POST /v3/auth/tokens``: IAM password authentication (domain-scoped), token in ``X-Subject-Token``.
-- ``GET /v1/clustergroups``, ``GET /v1/clustergroups/{id}``,
-  ``POST /v1/clustergroups/{id}/cert``, ``POST /v1/clustergroups/{id}/kubeconfig``,
-  ``GET /v1/clustergroups/{id}/federations/progress``. Every /v1 call needs ``X-Auth-Token`` (an
-  unexpired token issued here) or an ``SDK-HMAC-SHA256`` signature (``X-Sdk-Date`` within 15 minutes,
-  ``X-Domain-Id`` of the seeded domain, ``X-Security-Token`` for the temporary AK).
+- ``GET /v1/clustergroups`` (paged: ``limit`` -1/0/absent for all, ``offset``, ``order_by``
+  ``create_at``|``update_at``, ``order`` ``desc`` (default)|``asc``; ``{items, total}``),
+  ``GET /v1/clustergroups/{id}``, ``POST /v1/clustergroups/{id}/cert``,
+  ``POST /v1/clustergroups/{id}/kubeconfig`` (a fleet whose connection exists),
+  ``POST /v1/clustergroups/{id}/federations`` (enable: 201 ``{}`` and a job whose phases advance
+  over time), ``DELETE /v1/clustergroups/{id}/federations`` (disable: 200, empty body, and a job),
+  ``GET /v1/clustergroups/{id}/federations/progress`` (the fleet's last job). Every /v1 call needs
+  ``X-Auth-Token`` (an unexpired token issued here) or an ``SDK-HMAC-SHA256`` signature
+  (``X-Sdk-Date`` within 15 minutes, ``X-Domain-Id`` of the seeded domain, ``X-Security-Token`` for
+  the temporary AK).
 
 Federation API server (second port): mutual TLS with the federation CA; ``GET /version``, ``/api``,
 ``/api/v1``, ``/apis``; anything else is a Kubernetes ``Status`` 404.
@@ -32,8 +37,8 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
 - ``GET /_sim/federation-requests``: ``{seq, method, path, status}`` seen by the federation server.
 - ``POST /_sim/faults`` ``{operation, fleet_id?, fault, count?, retry_after?, delay?}``; ``GET`` lists
   the pending faults, ``DELETE`` removes them all. ``operation`` is one of ``list_fleets``,
-  ``get_fleet``, ``create_cert``, ``download_kubeconfig``, ``federation_progress``, ``iam_token`` or
-  ``any``. ``count`` defaults to 1, ``-1`` means always. A fault applies to the first matching
+  ``get_fleet``, ``create_cert``, ``download_kubeconfig``, ``federation_progress``,
+  ``enable_federation``, ``disable_federation``, ``iam_token`` or ``any``. ``count`` defaults to 1, ``-1`` means always. A fault applies to the first matching
   requests that passed authentication (``iam_token``: any request) and is consumed per request.
 - ``GET /_sim/connections``: ``{fleet_id, project_id, vpc_id, subnet_id, endpoint_id, cert_calls,
   certificates_issued, kubeconfig_calls}`` (one connection per fleet and VPC).
@@ -49,6 +54,15 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
   base64) issued since the last reset, so that tests can scan output for them.
 - ``POST /_sim/reset``: seed fleets, no connections, faults, tokens or logged requests; the profile
   goes back to the start-up one (``--profile``).
+- ``GET /_sim/lifecycle``: the federation lifecycle's settings and each fleet's job; ``POST
+  /_sim/lifecycle`` changes some of them until the next reset (block "Federation lifecycle"):
+  ``job`` (``advancing``: Initializing, Running, Running, Success; ``failing``: ... Failed, sub-job
+  CreateNetworkResource with a reason; ``unknown-word``: an undocumented phase word, then Success),
+  ``step`` (seconds per phase, default 1), ``federation_id_at`` (``success`` or ``start`` of the
+  job: when spec.federationId appears, with condition ``Creating`` meanwhile), ``page_cap`` (the
+  most fleets a list page holds), ``no_job`` (progress of a fleet that never had a job: ``400``
+  UCS.01080006, ``404`` or ``empty``) and ``kubeconfig_connection`` (``oldest`` or ``newest``: the
+  connection /kubeconfig serves when the fleet has several).
 - ``GET /_sim/profile``: ``{profile, default, profiles}``; ``POST /_sim/profile`` ``{profile}`` switches
   the behaviour for everything the API documents leave open (see "Profiles" below).
 
@@ -175,7 +189,7 @@ DEFAULT_SEED: Dict[str, Any] = {
     ],
 }
 
-OPERATIONS = ("list_fleets", "get_fleet", "create_cert", "download_kubeconfig", "federation_progress", "iam_token")
+OPERATIONS = ("list_fleets", "get_fleet", "create_cert", "download_kubeconfig", "federation_progress", "iam_token", "enable_federation", "disable_federation")
 KUBECONFIG_FAULTS = frozenset(
     {
         "kubeconfig-missing-users",
@@ -554,6 +568,7 @@ class Simulator:
         self.federation_requests: List[JSONDict] = []
         self.seq = 0
         init_profiles(self)
+        init_lifecycle(self)
         # project -> VPC -> subnets that exist: the seed's, plus those added with POST /_sim/networks
         # until the next reset.
         self.seed_networks: Dict[str, Dict[str, set]] = {}
@@ -579,6 +594,7 @@ class Simulator:
             self.clear_requests()
             self.federation_requests = []
             reset_profile(self)
+            init_lifecycle(self)
 
     def clear_requests(self) -> int:
         with self.lock:
@@ -665,6 +681,8 @@ class Simulator:
             ("GET", 1): "get_fleet",
             ("POST", 2, "cert"): "create_cert",
             ("POST", 2, "kubeconfig"): "download_kubeconfig",
+            ("POST", 2, "federations"): "enable_federation",
+            ("DELETE", 2, "federations"): "disable_federation",
         }
         if len(rest) < 2:
             operation = table.get((method, len(rest)))
@@ -683,6 +701,7 @@ class Simulator:
                 raise ApiError(ucs_error(404, UCS_NO_ROUTE, f"The API {request.method} {request.path} does not exist"))
             if operation != "iam_token":
                 self.authenticate(request)
+            settle_lifecycle(self)
             fault = self.take_fault(operation, fleet_id)
             reply = self.run(operation, request, fleet_id, fault)
         except ApiError as error:
@@ -712,6 +731,8 @@ class Simulator:
             "create_cert": self.op_create_cert,
             "download_kubeconfig": self.op_download_kubeconfig,
             "federation_progress": self.op_federation_progress,
+            "enable_federation": lambda *args, **kwargs: op_enable_federation(self, *args, **kwargs),
+            "disable_federation": lambda *args, **kwargs: op_disable_federation(self, *args, **kwargs),
         }
         handler = handlers[operation]
         name = fault.fault if fault else None
@@ -884,7 +905,7 @@ class Simulator:
                 federationExpirationTimestamp="",
                 connectGatewayEndpoints=[
                     {
-                        "type": "vpcep-service",
+                        "type": "VPCEP",  # "Currently, only VPCEP is supported" (ListClusterGroup)
                         "name": f"ucs-federation-{fleet.federation_id[:8]}",
                         "id": fleet.endpoint_service_id,
                         "region": self.seed["region"],
@@ -918,16 +939,7 @@ class Simulator:
 
     def op_list_fleets(self, request: Request, _fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
         del commit, mutation
-        query = dict(parse_qsl(request.query))
-        with self.lock:
-            fleets = sorted(self.fleets.values(), key=lambda item: item.name)
-        try:
-            offset = max(0, int(query.get("offset", 0)))
-            limit = int(query.get("limit", 0)) or len(fleets)
-        except ValueError:
-            raise ApiError(ucs_error(400, UCS_BAD_REQUEST, "limit and offset must be integers")) from None
-        items = [self.fleet_document(fleet) for fleet in fleets[offset : offset + limit]]
-        return Reply(200, {"items": items, "total": len(fleets)})
+        return list_page(self, request)
 
     def op_get_fleet(self, _request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
         del commit, mutation
@@ -936,8 +948,9 @@ class Simulator:
     def op_federation_progress(self, _request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
         del commit, mutation
         fleet = self.fleet(fleet_id)
-        if not fleet.federation:
-            raise ApiError(ucs_error(400, UCS_FEDERATION_NOT_ENABLED, f"Federation is not enabled for fleet {fleet.id}"))
+        reply = lifecycle_progress(self, fleet)
+        if reply is not None:
+            return reply
         phase = "Success" if fleet.federation_ready else "Running"
         return Reply(
             200,
@@ -1020,8 +1033,9 @@ class Simulator:
                     ucs_error(400, UCS_NO_CONNECTION, f"Fleet {fleet.id} has no federation connection: create one with POST /v1/clustergroups/{fleet.id}/cert")
                 )
             if commit:
-                existing[0].kubeconfig_calls += 1
-                existing[0].certificates_issued += 1
+                served = chosen_connection(self, existing)
+                served.kubeconfig_calls += 1
+                served.certificates_issued += 1
         return Reply(201, self.kubeconfig(fleet, days, mutation))
 
     def kubeconfig(self, fleet: Fleet, days: int, mutation: Optional[str]) -> JSONDict:
@@ -1065,6 +1079,7 @@ class Simulator:
     # -- control API --
 
     def control(self, method: str, path: str, body: bytes) -> Reply:
+        settle_lifecycle(self)
         parts = [part for part in path.split("/") if part][1:]
         try:
             document = json.loads(body) if body.strip() else {}
@@ -1089,6 +1104,8 @@ class Simulator:
             ("POST", "reset"): self.control_reset,
             ("GET", "profile"): lambda _: Reply(200, profile_info(self)),
             ("POST", "profile"): lambda doc: Reply(200, set_profile(self, doc.get("profile"))),
+            ("GET", "lifecycle"): lambda doc: lifecycle_control(self, "GET", doc),
+            ("POST", "lifecycle"): lambda doc: lifecycle_control(self, "POST", doc),
         }
         if method == "DELETE" and len(parts) == 2 and parts[0] == "fleets":
             return self.control_delete_fleet(parts[1])
@@ -1383,6 +1400,263 @@ def send_stream(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
 
 
 # --- end of hostile mode ---------------------------------------------------------------------------
+
+
+# --- Federation lifecycle (issue 21) ------------------------------------------------------------------
+# The paged fleet list, the enabling and disabling jobs with phases that advance over time,
+# DELETE /federations and the connection /kubeconfig serves. Every behaviour the API documents
+# leave open is a setting of POST /_sim/lifecycle (docs/fidelity.md); the code above calls these
+# functions at a few marked places.
+
+LIFECYCLE_DEFAULTS: JSONDict = {
+    # advancing: Initializing, Running, Running, Success (the reference's and CCE's job words);
+    # failing: Initializing, Running, Failed (sub-job CreateNetworkResource fails);
+    # unknown-word: Initializing, then an undocumented word (UNKNOWN_PHASE), then Success.
+    "job": "advancing",
+    "step": 1.0,  # seconds each phase lasts
+    "federation_id_at": "success",  # when spec.federationId appears: "success" of the job or its "start"
+    "page_cap": None,  # the most fleets one list page holds, whatever limit asks (None: no cap)
+    "no_job": "400",  # progress of a fleet that never had a job: 400 UCS.01080006, 404, or "empty" (200 {})
+    "kubeconfig_connection": "oldest",  # the connection /kubeconfig serves when a fleet has several
+}
+LIFECYCLE_CHOICES: Dict[str, Tuple[Any, ...]] = {
+    "job": ("advancing", "failing", "unknown-word"),
+    "federation_id_at": ("success", "start"),
+    "no_job": ("400", "404", "empty"),
+    "kubeconfig_connection": ("oldest", "newest"),
+}
+UNKNOWN_PHASE = "Provisioning"
+JOB_SCHEDULES: Dict[str, List[str]] = {
+    "advancing": ["Initializing", "Running", "Running", "Success"],
+    "failing": ["Initializing", "Running", "Failed"],
+    "unknown-word": ["Initializing", UNKNOWN_PHASE, UNKNOWN_PHASE, "Success"],
+    "disable": ["Running", "Success"],
+}
+# The sub-jobs of the reference's example (ShowFederationProgress), in its order.
+ENABLE_SUB_JOBS = ("InstallFederationChart", "CreateNetworkResource", "CreateCert", "CreateNode")
+FAILED_SUB_JOB = "CreateNetworkResource"
+FAILED_REASON = "create the ELB of the federation API server: quota of load balancers exceeded"
+# Documented: UCS.01080002 "Cluster group has federalized", UCS.01000011 "Bad query parameter value";
+# UCS.01080004 ("federation validate failed") for a job that is still running is a guess.
+UCS_ALREADY_FEDERATED = "UCS.01080002"
+UCS_FEDERATION_BUSY = "UCS.01080004"
+UCS_BAD_QUERY = "UCS.01000011"
+
+
+def go_time(moment: float) -> str:
+    """A wall-clock time as the reference's job examples write it ("2023-07-31 13:16:20.715779 +0000 UTC")."""
+    return dt.datetime.fromtimestamp(moment, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
+
+
+@dataclass
+class FederationJob:
+    kind: str  # "enable" or "disable"
+    schedule: List[str]
+    step: float
+    federation_uid: str
+    started: float = field(default_factory=time.monotonic)
+    started_wall: float = field(default_factory=time.time)
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    applied: bool = False
+
+    def index(self) -> int:
+        elapsed = time.monotonic() - self.started
+        return min(int(elapsed / self.step) if self.step > 0 else len(self.schedule), len(self.schedule) - 1)
+
+    @property
+    def phase(self) -> str:
+        return self.schedule[self.index()]
+
+    @property
+    def done(self) -> bool:
+        return self.index() == len(self.schedule) - 1
+
+    def wall(self, index: int) -> float:
+        return self.started_wall + index * self.step
+
+
+def init_lifecycle(sim: Simulator) -> None:
+    sim.lifecycle = dict(LIFECYCLE_DEFAULTS)
+    sim.federation_jobs = {}
+
+
+def lifecycle_control(sim: Simulator, method: str, document: JSONDict) -> Reply:
+    """GET /_sim/lifecycle: the settings; POST: change some (the others stay); reset restores the defaults."""
+    if method == "POST":
+        unknown = sorted(set(document) - set(LIFECYCLE_DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown lifecycle settings {unknown}; known: {sorted(LIFECYCLE_DEFAULTS)}")
+        for key, value in document.items():
+            if key in LIFECYCLE_CHOICES and value not in LIFECYCLE_CHOICES[key]:
+                raise ValueError(f"{key} must be one of {list(LIFECYCLE_CHOICES[key])}, got {value!r}")
+        if "step" in document and (isinstance(document["step"], bool) or not isinstance(document["step"], (int, float)) or document["step"] < 0):
+            raise ValueError("step must be a number of seconds, 0 or more")
+        cap = document.get("page_cap")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError("page_cap must be a positive integer or null")
+        sim.lifecycle.update(document)
+    return Reply(200, {**sim.lifecycle, "jobs": {fleet_id: {"kind": job.kind, "phase": job.phase} for fleet_id, job in sim.federation_jobs.items()}})
+
+
+def settle_lifecycle(sim: Simulator) -> None:
+    """Apply the outcome of every job that reached its last phase (before any request is served)."""
+    with sim.lock:
+        for fleet_id, job in sim.federation_jobs.items():
+            fleet = sim.fleets.get(fleet_id)
+            if job.applied or not job.done or fleet is None:
+                continue
+            job.applied = True
+            if job.kind == "disable":
+                fleet.federation, fleet.federation_id = False, ""
+                fleet.federation_status, fleet.federation_reason = "True", "Available"
+                sim.connections = {key: item for key, item in sim.connections.items() if item.fleet_id != fleet_id}
+            elif job.phase == "Success":
+                fleet.federation, fleet.federation_id = True, job.federation_uid
+                fleet.federation_status, fleet.federation_reason = "True", "Available"
+            else:
+                fleet.federation, fleet.federation_id = False, ""
+                fleet.federation_status, fleet.federation_reason = "True", "Available"
+
+
+def running_job(sim: Simulator, fleet_id: str) -> Optional[FederationJob]:
+    job = sim.federation_jobs.get(fleet_id)
+    return job if job is not None and not job.done else None
+
+
+def op_enable_federation(sim: Simulator, request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+    """POST /v1/clustergroups/{id}/federations (no body; optional query retryjoinall): 201 {} and a job."""
+    del mutation
+    fleet = sim.fleet(fleet_id)
+    query = dict(parse_qsl(request.query, keep_blank_values=True))
+    if query.get("retryjoinall", "false") not in ("true", "false"):
+        raise ApiError(ucs_error(400, UCS_BAD_QUERY, "Bad query parameter value: retryjoinall must be true or false"))
+    with sim.lock:
+        job = running_job(sim, fleet.id)
+        if job is not None:
+            raise ApiError(ucs_error(400, UCS_FEDERATION_BUSY, f"A federation job ({job.kind}) of fleet {fleet.id} is running"))
+        if fleet.federation:
+            raise ApiError(ucs_error(400, UCS_ALREADY_FEDERATED, f"Cluster group {fleet.id} has federalized"))
+        if commit:
+            settings = sim.lifecycle
+            job = FederationJob("enable", list(JOB_SCHEDULES[settings["job"]]), float(settings["step"]), str(uuid.uuid4()))
+            sim.federation_jobs[fleet.id] = job
+            if settings["federation_id_at"] == "start":
+                fleet.federation, fleet.federation_id = True, job.federation_uid
+                fleet.federation_status, fleet.federation_reason = "Creating", "FederationCreating"
+    return Reply(201, {})
+
+
+def op_disable_federation(sim: Simulator, _request: Request, fleet_id: Optional[str], *, commit: bool = True, mutation: Optional[str] = None) -> Reply:
+    """DELETE /v1/clustergroups/{id}/federations: 200 with an empty body; the federation goes after a job."""
+    del mutation
+    fleet = sim.fleet(fleet_id)
+    with sim.lock:
+        job = running_job(sim, fleet.id)
+        if job is not None:
+            raise ApiError(ucs_error(400, UCS_FEDERATION_BUSY, f"A federation job ({job.kind}) of fleet {fleet.id} is running"))
+        if not fleet.federation:
+            raise ApiError(ucs_error(400, UCS_FEDERATION_NOT_ENABLED, f"Cluster group {fleet.id} has not been federalized"))
+        if commit:
+            sim.federation_jobs[fleet.id] = FederationJob("disable", list(JOB_SCHEDULES["disable"]), float(sim.lifecycle["step"]), fleet.federation_id)
+            fleet.federation_status, fleet.federation_reason = "Deleting", "FederationDeleting"
+    return Reply(200, raw=b"")
+
+
+def job_document(fleet: Fleet, job: FederationJob) -> JSONDict:
+    """A job as ShowFederationProgress's example shows it (kind Job, apiVersion v3, Go-style times)."""
+    index, last = job.index(), len(job.schedule) - 1
+    phase = job.schedule[index]
+    status: JSONDict = {"phase": phase, "startTime": go_time(job.started_wall)}
+    if index == last:
+        status["completionTime"] = go_time(job.wall(last))
+    sub_jobs: List[JSONDict] = []
+    if job.kind == "enable":
+        for number, sub_type in enumerate(ENABLE_SUB_JOBS):
+            sub_phase = "Success" if phase == "Success" or number < index else "Running"
+            sub_status: JSONDict = {"phase": sub_phase, "startTime": go_time(job.started_wall)}
+            if phase == "Failed":
+                sub_status["phase"] = "Failed" if sub_type == FAILED_SUB_JOB else "Success"
+            if sub_status["phase"] == "Failed":
+                sub_status["reason"] = FAILED_REASON
+            if sub_status["phase"] != "Running":
+                sub_status["completionTime"] = go_time(job.wall(min(number + 1, last)))
+            sub_jobs.append(
+                {
+                    "kind": "Job",
+                    "apiVersion": "v3",
+                    "metadata": {"uid": str(uuid.uuid5(uuid.UUID(job.uid), sub_type)), "creationTimestamp": go_time(job.started_wall)},
+                    "spec": {"type": sub_type, "federationUID": job.federation_uid},
+                    "status": sub_status,
+                }
+            )
+    if phase == "Failed":
+        status["reason"] = f"sub-job {FAILED_SUB_JOB} failed"
+    return {
+        "kind": "Job",
+        "apiVersion": "v3",
+        "metadata": {"uid": job.uid, "creationTimestamp": go_time(job.started_wall), "updateTimestamp": go_time(job.wall(index))},
+        "spec": {
+            "type": "CreateFederationContainer" if job.kind == "enable" else "DeleteFederation",
+            "federationUID": job.federation_uid,
+            "resourceID": job.federation_uid,
+            "resourceName": job.federation_uid,
+            "subJobs": sub_jobs,
+        },
+        "status": status,
+    }
+
+
+def lifecycle_progress(sim: Simulator, fleet: Fleet) -> Optional[Reply]:
+    """The fleet's last job; for a fleet that never had one and has no federation, the ``no_job`` answer.
+
+    None: a fleet seeded with federation and no job here (the simulator's older synthetic Success job).
+    """
+    with sim.lock:
+        job = sim.federation_jobs.get(fleet.id)
+        if job is not None:
+            return Reply(200, job_document(fleet, job))
+    if fleet.federation:
+        return None
+    answer = sim.lifecycle["no_job"]
+    if answer == "404":
+        return ucs_error(404, "UCS.01000013", f"No requested resources found: fleet {fleet.id} has no federation job")
+    if answer == "empty":
+        return Reply(200, {})
+    return ucs_error(400, UCS_FEDERATION_NOT_ENABLED, f"Federation is not enabled for fleet {fleet.id}")
+
+
+def list_page(sim: Simulator, request: Request) -> Reply:
+    """GET /v1/clustergroups?limit=&offset=&order_by=&order=: one page, newest first by default.
+
+    ``limit`` -1 (the documented default), 0 or absent: every fleet from ``offset``; ``page_cap``
+    caps any page. Bad values answer 400 UCS.01000011, as the reference's error table names it.
+    """
+    query = dict(parse_qsl(request.query, keep_blank_values=True))
+    try:
+        limit = int(query.get("limit", "-1"))
+        offset = int(query.get("offset", "0"))
+    except ValueError:
+        raise ApiError(ucs_error(400, UCS_BAD_QUERY, "Bad query parameter value: limit and offset must be integers")) from None
+    order_by, order = query.get("order_by", "create_at"), query.get("order", "desc")
+    if limit < -1 or offset < 0 or order_by not in ("create_at", "update_at") or order not in ("asc", "desc"):
+        raise ApiError(ucs_error(400, UCS_BAD_QUERY, "Bad query parameter value: limit >= -1, offset >= 0, order_by create_at|update_at, order asc|desc"))
+    with sim.lock:
+        fleets = sorted(sim.fleets.values(), key=lambda item: item.name)
+        fleets.sort(key=lambda item: item.created, reverse=order == "desc")
+        cap = sim.lifecycle["page_cap"]
+    size = len(fleets) if limit in (-1, 0) else limit
+    if cap is not None:
+        size = min(size, cap)
+    items = [sim.fleet_document(fleet) for fleet in fleets[offset : offset + size]]
+    return Reply(200, {"items": items, "total": len(fleets)})
+
+
+def chosen_connection(sim: Simulator, connections: List[Connection]) -> Connection:
+    """The connection /kubeconfig serves when a fleet has several (creation order: dict order)."""
+    return connections[-1] if sim.lifecycle["kubeconfig_connection"] == "newest" else connections[0]
+
+
+# --- End of the federation lifecycle ------------------------------------------------------------------
 
 
 # --- HTTP plumbing --------------------------------------------------------------------------------

@@ -244,8 +244,14 @@ def hosts_groups(pattern: str) -> list[str]:
 # --- running them ----------------------------------------------------------------------------------
 
 
+# The fleet the examples name by its name ("{{ fleet_name }}"): without federation, so that
+# ucs_federation's examples really enable it.
+DOC_FLEET_NAME = "production"
+
+
 def seed_ids(sim: Simulator, example: Example) -> None:
-    """Make the IDs of the example (and of the docs) exist in the simulator."""
+    """Make the IDs of the example (and of the docs) exist in the simulator, and the fleet it names."""
+    sim.control("POST", "fleets", {"name": DOC_FLEET_NAME, "federation": False})
     ids = literal_values(example_data(example), ID_KEY_RE)
     for key, values in DOC_IDS.items():
         ids.setdefault(key, [])
@@ -267,6 +273,7 @@ def variables_for(sim: Simulator, text: str) -> dict[str, Any]:
 
     known: dict[str, Any] = {
         "fleet_id": first("fleet_id"),
+        "fleet_name": DOC_FLEET_NAME,
         "project_id": first("project_id"),
         "vpc_id": first("vpc_id"),
         "subnet_id": first("subnet_id"),
@@ -420,6 +427,14 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
         keys: ["{{{{ with_content.keys() | list }}}}"]
   - ucs_cloud.fleet.kubeconfig_file_info:
       path: {work}/fleet.yaml
+  - ucs_cloud.fleet.ucs_fleet_info:
+  - ucs_cloud.fleet.ucs_federation:
+      fleet_id: {sim.plain_fleet["id"]}
+      wait_sleep: 1
+  - ucs_cloud.fleet.ucs_federation:
+      fleet_id: {sim.plain_fleet["id"]}
+      state: absent
+      wait_sleep: 1
   - ucs_cloud.fleet.kubeconfig_file_info:
       path: {work}/fleet.yaml
       mode: "0644"

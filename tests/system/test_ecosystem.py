@@ -229,6 +229,7 @@ TARBALL_ALLOW_LIST = [
     "meta/runtime.yml",
     "meta/execution-environment.yml",
     "playbooks/federation_kubeconfig.yml",
+    "playbooks/fleet_federation.yml",
     "playbooks/awx_credential_type.yml",
     "playbooks/inventory/demo.yml",
     "plugins/*.py",
