@@ -86,7 +86,9 @@ def federation_cert_argument_spec() -> t.Dict[str, t.Dict[str, t.Any]]:
     spec = connection_argument_spec()
     spec.update(
         state={"type": "str", "default": "present", "choices": ["present", "absent"]},
-        fleet_id={"type": "str", "required": True, "aliases": ["clustergroup_id"]},
+        # One of the two, checked by _settings.check_fleet (the role's reader has no "required").
+        fleet_id={"type": "str", "aliases": ["clustergroup_id"]},
+        fleet_name={"type": "str"},
         project_id=_option({"type": "str"}, "project_id"),
         vpc_id={"type": "str"},
         subnet_id={"type": "str"},

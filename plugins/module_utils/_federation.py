@@ -22,6 +22,17 @@ class UcsFederationStateError(UcsError):
     """The fleet exists but its federation cannot serve a kubeconfig."""
 
 
+def uses_existing_connection(request: t.Any, label: t.Callable[[str], str] = str) -> bool:
+    """True when neither vpc_id nor subnet_id is given: the kubeconfig comes from the fleet's
+    existing connection (POST /kubeconfig). With either, /cert creates (or reuses) the connection
+    in that VPC and needs all three IDs; a partial set is an error naming what is missing. A
+    project_id alone (HUAWEICLOUD_SDK_PROJECT_ID is often exported for other tools) names no VPC."""
+    if request.vpc_id is None and request.subnet_id is None:
+        return True
+    require_connection_ids(request, label)
+    return False
+
+
 def require_connection_ids(request: t.Any, label: t.Callable[[str], str] = str) -> None:
     """The /cert call needs the project, VPC and subnet; say which are missing before calling."""
     missing = [name for name in CONNECTION_ID_OPTIONS if not getattr(request, name)]

@@ -39,11 +39,6 @@ else:
     _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     _SafeDumperBase = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-# Name of the cluster extension that records which fleet (and VPC) a kubeconfig was issued for.
-# kubectl keeps cluster extensions when it rewrites a kubeconfig, so the stamp survives
-# `kubectl config use-context` and friends.
-IDENTITY_EXTENSION = "ucs_cloud.fleet"
-
 # Conventional order of a kubeconfig's top-level keys (what people expect to read).
 TOP_LEVEL_ORDER = ("apiVersion", "kind", "clusters", "contexts", "current-context", "preferences", "users")
 
@@ -93,7 +88,7 @@ class FleetEntries(t.NamedTuple):
     most 30 days (cert-manager's rule). ``standalone``: the file holds the fleet alone.
     """
 
-    fleet_id: str
+    fleet_id: t.Optional[str]  # None: the fleet is known by fleet_name (the stamp records both)
     vpc_id: t.Optional[str]
     cluster_name: str
     user_name: str
@@ -102,6 +97,7 @@ class FleetEntries(t.NamedTuple):
     set_current: bool
     renew_before_days: t.Optional[int]
     standalone: bool = False
+    fleet_name: t.Optional[str] = None
 
 
 def default_entry_name(fleet_id: str) -> str:
@@ -415,47 +411,6 @@ def normal_cluster(cluster: Entry) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
 
 def normal_user(user: Entry) -> t.Dict[str, t.Any]:
     return _without_empty(user.body)
-
-
-# --------------------------------------------------------------------------------------------
-# identity stamp
-
-
-def read_stamp(cluster_body: t.Mapping[str, t.Any]) -> t.Optional[t.Mapping[str, t.Any]]:
-    """The ``ucs_cloud.fleet`` extension of a cluster body, None when it has none (or a malformed one)."""
-    extensions = cluster_body.get("extensions")
-    for item in extensions if isinstance(extensions, list) else []:
-        if isinstance(item, t.Mapping) and item.get("name") == IDENTITY_EXTENSION:
-            data = item.get("extension")
-            return data if isinstance(data, t.Mapping) else None
-    return None
-
-
-def read_identity(cluster_body: t.Mapping[str, t.Any]) -> t.Tuple[t.Optional[str], t.Optional[str]]:
-    """Read (fleet_id, vpc_id) from the identity stamp; a missing or malformed stamp gives (None, None)."""
-    data = read_stamp(cluster_body) or {}
-    fleet_id, vpc_id = data.get("fleet-id"), data.get("vpc-id")
-    return (fleet_id if isinstance(fleet_id, str) and fleet_id else None, vpc_id if isinstance(vpc_id, str) and vpc_id else None)
-
-
-def stamped(
-    cluster_body: t.Mapping[str, t.Any], fleet_id: str, vpc_id: t.Optional[str], checked: t.Optional[t.Mapping[str, t.Any]] = None
-) -> t.Dict[str, t.Any]:
-    """A copy of a cluster body carrying the ``ucs_cloud.fleet`` extension (other extensions kept):
-    the fleet and VPC, and ``checked``, the seal of the facts found when it was downloaded."""
-    body = dict(cluster_body)
-    extensions = body.get("extensions")
-    if extensions is None:
-        extensions = []
-    if not isinstance(extensions, list):
-        raise UcsKubeconfigError("the cluster's extensions must be a list")
-    identity = {"fleet-id": fleet_id}  # type: t.Dict[str, t.Any]
-    if vpc_id is not None:
-        identity["vpc-id"] = vpc_id
-    identity.update(checked or {})
-    kept = [item for item in extensions if not (isinstance(item, t.Mapping) and item.get("name") == IDENTITY_EXTENSION)]
-    body["extensions"] = [*kept, {"name": IDENTITY_EXTENSION, "extension": identity}]
-    return body
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,13 +41,11 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import
     normal_user,
     parse_kubeconfig,
     quote,
-    read_identity,
-    read_stamp,
     select_context,
-    stamped,
     type_name,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import KubeconfigTooLargeError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_stamp import read_identity, read_stamp, stamped
 
 # cryptography is imported only when a certificate must be read (_lib): a file whose entries carry
 # a valid seal needs none, and the import alone costs about 60 ms of every run.
@@ -89,6 +87,7 @@ class KubeconfigInfo(t.NamedTuple):
     cert_sha256: t.Optional[str]
     fleet_id: t.Optional[str]
     vpc_id: t.Optional[str]
+    fleet_name: t.Optional[str] = None
 
 
 class Verdict(t.NamedTuple):
@@ -332,7 +331,7 @@ def _unsealed(cluster: Entry, user_body: t.Mapping[str, t.Any]) -> t.Optional[_F
 def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str, t.Any], context: t.Tuple[str, t.Mapping[str, t.Any]]) -> KubeconfigInfo:
     """Describe checked entries; ``context`` is (context name, its body or the wanted fields)."""
     context_name, context_body = context
-    fleet_id, vpc_id = read_identity(cluster.body)
+    fleet_id, vpc_id, fleet_name = read_identity(cluster.body)
     return KubeconfigInfo(
         server=facts.server,
         cluster_name=cluster.name,
@@ -347,6 +346,7 @@ def _describe(facts: _Facts, cluster: Entry, user: Entry, config: t.Mapping[str,
         cert_sha256=facts.cert_sha256,
         fleet_id=fleet_id,
         vpc_id=vpc_id,
+        fleet_name=fleet_name,
     )
 
 
@@ -381,9 +381,14 @@ def expiry_reason(
 
 def renewal_reason(info: KubeconfigInfo, wanted: FleetEntries, now: datetime.datetime) -> t.Optional[str]:
     """Why entries that validated need a new certificate (a predicate), or None."""
-    if info.fleet_id is None:
+    if wanted.fleet_id is None:
+        # Known by its name only (fleet_name): the stamp's name, recorded with the ID, tells.
+        if info.fleet_name != wanted.fleet_name:
+            found = f" ({clean_text(info.fleet_name, 80)})" if info.fleet_name else ""
+            return f"belongs to another fleet{found}, or records no fleet name" if not found else f"belongs to another fleet{found}"
+    elif info.fleet_id is None:
         return "has no ucs_cloud.fleet identity"
-    if info.fleet_id != wanted.fleet_id:
+    elif info.fleet_id != wanted.fleet_id:
         return f"belongs to another fleet ({clean_text(info.fleet_id, 80)})"
     if wanted.vpc_id is not None and info.vpc_id != wanted.vpc_id:
         return "was issued for another VPC" + (f" ({clean_text(info.vpc_id, 80)})" if info.vpc_id else "")
@@ -419,7 +424,7 @@ def accept_download(
         if refuse is not None:
             raise refuse(f"is a kubeconfig kubectl cannot use: {exc.msg}") from None
         raise UcsKubeconfigError(f"UCS returned an unusable kubeconfig for fleet {wanted.fleet_id}: {exc.msg}") from None
-    own = fleet_kubeconfig(stamped(cluster.body, wanted.fleet_id, wanted.vpc_id, seal_of(facts, cluster.body, user.body)), user.body, wanted)
+    own = fleet_kubeconfig(stamped(cluster.body, wanted, seal_of(facts, cluster.body, user.body)), user.body, wanted)
     named = Entry("clusters[0]", wanted.cluster_name, own["clusters"][0]["cluster"])
     info = _describe(facts, named, Entry("users[0]", wanted.user_name, user.body), own, (wanted.context_name, wanted.context_fields))
     lifetime = info.not_after - info.not_before if info.not_after and info.not_before else None
@@ -533,5 +538,6 @@ def summary(info: KubeconfigInfo) -> t.Dict[str, t.Any]:
         "cert_sha256": info.cert_sha256,
         "insecure_skip_tls_verify": info.insecure_skip_tls_verify,
         "fleet_id": info.fleet_id,
+        "fleet_name": info.fleet_name,
         "vpc_id": info.vpc_id,
     }

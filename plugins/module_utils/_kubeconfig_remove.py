@@ -25,9 +25,9 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import
     dump_kubeconfig,
     entries,
     parse_kubeconfig,
-    read_identity,
     require_yaml,
 )
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_stamp import is_the_fleets
 
 with contextlib.suppress(ImportError):  # reported by require_yaml()
     import yaml
@@ -54,7 +54,7 @@ class Removal(t.NamedTuple):
 def fleet_entries_in(config: t.Mapping[str, t.Any], wanted: FleetEntries) -> Removal:
     """The fleet's entries in a parsed kubeconfig: by the configured names and by the stamp."""
     found = {section: entries(config, section, strict=False) for section, _body in SECTIONS}
-    clusters = {e.name for e in found["clusters"] if e.name == wanted.cluster_name or read_identity(e.body)[0] == wanted.fleet_id}
+    clusters = {e.name for e in found["clusters"] if e.name == wanted.cluster_name or is_the_fleets(e.body, wanted)}
     contexts = {e.name for e in found["contexts"] if e.name == wanted.context_name or e.body.get("cluster") in clusters}
     kept_users = {e.body.get("user") for e in found["contexts"] if e.name not in contexts}
     users = {wanted.user_name} | {e.body.get("user") for e in found["contexts"] if e.name in contexts}

@@ -15,7 +15,7 @@ import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import MAX_RETRIES, MAX_TIMEOUT, _check_id, _check_text
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import check_connection, check_fleet, check_text, check_whole
 
 PRESENT, ABSENT = "present", "absent"
 DEFAULT_WAIT_TIMEOUT = 600
@@ -62,31 +62,17 @@ class Outcome(t.NamedTuple):
 # --- options ------------------------------------------------------------------------------------------
 
 
-def _whole(params: t.Mapping[str, t.Any], option: str, low: int, high: int, *, unit: str, label: Label) -> None:
-    value = params.get(option)
-    if value is None:
-        return
-    # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
-    if isinstance(value, bool):
-        raise UcsValidationError(f"{label(option)} must be a whole number, not a boolean ({value})", option=option)
-    if not low <= value <= high:
-        raise UcsValidationError(f"{label(option)} must be between {low} and {high}{unit}, got {value}", option=option)
-
-
 def check_options(params: t.Mapping[str, t.Any], label: Label = str) -> Target:
     """The fleet options and connection numbers of ucs_fleet_info and ucs_federation, before any call."""
-    _check_text(params, label)
-    _check_id("fleet_id", params.get("fleet_id"), label)
-    if params.get("fleet_name") == "":
-        raise UcsValidationError(f"{label('fleet_name')} must not be empty", option="fleet_name")
-    _whole(params, "timeout", 1, MAX_TIMEOUT, unit=" seconds", label=label)
-    _whole(params, "retries", 0, MAX_RETRIES, unit="", label=label)
-    return Target(params.get("fleet_id"), params.get("fleet_name"))
+    check_text(params, label)
+    fleet_id, fleet_name = check_fleet(params, label, required=False)
+    check_connection(params, label)
+    return Target(fleet_id, fleet_name)
 
 
 def check_wait_options(params: t.Mapping[str, t.Any], label: Label = str) -> None:
-    _whole(params, "wait_timeout", 1, MAX_WAIT_TIMEOUT, unit=" seconds", label=label)
-    _whole(params, "wait_sleep", 1, MAX_WAIT_SLEEP, unit=" seconds", label=label)
+    check_whole(params, "wait_timeout", 1, MAX_WAIT_TIMEOUT, unit=" seconds", label=label)
+    check_whole(params, "wait_sleep", 1, MAX_WAIT_SLEEP, unit=" seconds", label=label)
     if params["wait_sleep"] > params["wait_timeout"]:
         raise UcsValidationError(
             f"{label('wait_sleep')} ({params['wait_sleep']}) must not be longer than {label('wait_timeout')} ({params['wait_timeout']})",

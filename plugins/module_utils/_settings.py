@@ -27,7 +27,7 @@ MAX_RETRIES = 10
 
 # IDs end up in URL paths: allow what UCS and VPC IDs are made of (UUIDs, 32-hex project IDs),
 # nothing that could change the path.
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ID_RULE = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
 CONNECTION_ID_OPTIONS = ("project_id", "vpc_id", "subnet_id")
 NAME_OPTIONS = ("cluster_name", "user_name", "context_name")
@@ -42,7 +42,8 @@ class Settings(t.NamedTuple):
     """What the options ask for: the certificate request, the fleet's entries and the file."""
 
     state: str  # present: the fleet's entries are to be there; absent: taken out
-    fleet_id: str
+    fleet_id: t.Optional[str]  # None when the fleet is named by fleet_name (resolved before a download)
+    fleet_name: t.Optional[str]
     project_id: t.Optional[str]
     vpc_id: t.Optional[str]
     subnet_id: t.Optional[str]
@@ -59,7 +60,15 @@ class Settings(t.NamedTuple):
     @property
     def fleet(self) -> str:
         """The key of a download: one per fleet and VPC."""
-        return self.fleet_id + "/" + (self.vpc_id or "")
+        return (self.fleet_id or "name:" + t.cast(str, self.fleet_name)) + "/" + (self.vpc_id or "")
+
+    def label(self) -> str:
+        """The fleet for messages: its ID, or its name."""
+        return self.fleet_id or f"named {self.fleet_name!r}"
+
+    def resolved(self, fleet_id: str) -> "Settings":
+        """These settings for the fleet's ID, found from its name (the entries keep their names)."""
+        return self._replace(fleet_id=fleet_id, wanted=self.wanted._replace(fleet_id=fleet_id))
 
 
 def plain(value: t.Any) -> t.Any:
@@ -70,7 +79,8 @@ def plain(value: t.Any) -> t.Any:
     return str.__str__(value) if isinstance(value, str) else value
 
 
-def _check_text(params: t.Mapping[str, t.Any], label: Label) -> None:
+def check_text(params: t.Mapping[str, t.Any], label: Label) -> None:
+    """Every string option: no control characters, no surrounding white space, not blank."""
     for option, value in params.items():
         if not isinstance(value, str) or value == "":
             continue
@@ -83,23 +93,53 @@ def _check_text(params: t.Mapping[str, t.Any], label: Label) -> None:
             )
 
 
-def _check_id(option: str, value: t.Optional[str], label: Label) -> None:
+def check_id(option: str, value: t.Optional[str], label: Label) -> None:
     if value is None:
         return
     if value == "":
         raise UcsValidationError(f"{label(option)} must not be empty", option=option)
-    if not _ID_RE.fullmatch(value):
+    if not ID_RE.fullmatch(value):
         raise UcsValidationError(f"{label(option)} is malformed: it must be {ID_RULE}", option=option)
 
 
+def check_whole(params: t.Mapping[str, t.Any], option: str, low: int, high: int, *, unit: str, label: Label) -> None:
+    """A whole-number option within [low, high] (unset is fine)."""
+    value = params.get(option)
+    if value is None:
+        return
+    # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
+    if isinstance(value, bool):
+        raise UcsValidationError(f"{label(option)} must be a whole number, not a boolean ({value})", option=option)
+    if not low <= value <= high:
+        raise UcsValidationError(f"{label(option)} must be between {low} and {high}{unit}, got {value}", option=option)
+
+
+def check_connection(params: t.Mapping[str, t.Any], label: Label) -> None:
+    """The numbers of the connection options every UCS module takes."""
+    check_whole(params, "timeout", 1, MAX_TIMEOUT, unit=" seconds", label=label)
+    check_whole(params, "retries", 0, MAX_RETRIES, unit="", label=label)
+
+
+def check_fleet(params: t.Mapping[str, t.Any], label: Label, required: bool = True) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+    """(fleet_id, fleet_name): at most one of them (exactly one when ``required``), each well formed."""
+    fleet_id, fleet_name = params.get("fleet_id"), params.get("fleet_name")
+    if fleet_id is not None and fleet_name is not None:
+        raise UcsValidationError(f"{label('fleet_id')} and {label('fleet_name')} are mutually exclusive: name the fleet by one of them", option="fleet_name")
+    if required and fleet_id is None and fleet_name is None:
+        raise UcsValidationError(
+            f"{label('fleet_id')} is not set (nor {label('fleet_name')}): the fleet whose kubeconfig to obtain, by ID or by name", option="fleet_id"
+        )
+    check_id("fleet_id", fleet_id, label)
+    if fleet_name == "":
+        raise UcsValidationError(f"{label('fleet_name')} must not be empty", option="fleet_name")
+    return fleet_id, fleet_name
+
+
 def _check_numbers(params: t.Mapping[str, t.Any], label: Label) -> None:
-    for option in ("duration", "renew_before", "timeout", "retries"):
-        # Ansible's int type keeps a boolean (YAML true is an int to Python): it must not pass as 1.
-        if isinstance(params.get(option), bool):
-            raise UcsValidationError(f"{label(option)} must be a whole number, not a boolean ({params[option]})", option=option)
+    check_whole(params, "duration", MIN_DURATION, MAX_DURATION, unit=" days", label=label)
     duration, renew_before = params["duration"], params.get("renew_before")
-    if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise UcsValidationError(f"{label('duration')} must be between {MIN_DURATION} and {MAX_DURATION} days, got {duration}", option="duration")
+    if isinstance(renew_before, bool):
+        raise UcsValidationError(f"{label('renew_before')} must be a whole number, not a boolean ({renew_before})", option="renew_before")
     if renew_before is not None and renew_before < 0:
         raise UcsValidationError(f"{label('renew_before')} must be 0 or more days, got {renew_before}", option="renew_before")
     if renew_before is not None and renew_before >= duration:
@@ -109,10 +149,7 @@ def _check_numbers(params: t.Mapping[str, t.Any], label: Label) -> None:
             "leave it unset to renew after two thirds of the validity",
             option="renew_before",
         )
-    for option, low, high, unit in (("timeout", 1, MAX_TIMEOUT, " seconds"), ("retries", 0, MAX_RETRIES, "")):
-        value = params.get(option)
-        if value is not None and not low <= value <= high:
-            raise UcsValidationError(f"{label(option)} must be between {low} and {high}{unit}, got {value}", option=option)
+    check_connection(params, label)
 
 
 def _check_remote_path(path: str, label: Label) -> None:
@@ -121,14 +158,15 @@ def _check_remote_path(path: str, label: Label) -> None:
         raise UcsValidationError(f"{label('dest')} must be an absolute path, or start with ~, and name a file, not a directory", option="dest")
 
 
-def _wanted_entries(params: t.Mapping[str, t.Any], fleet_id: str, label: Label) -> FleetEntries:
-    names = {option: params.get(option) or default_entry_name(fleet_id) for option in NAME_OPTIONS}
+def _wanted_entries(params: t.Mapping[str, t.Any], fleet_id: t.Optional[str], fleet_name: t.Optional[str], label: Label) -> FleetEntries:
+    names = {option: params.get(option) or default_entry_name(t.cast(str, fleet_id or fleet_name)) for option in NAME_OPTIONS}
     context_fields, errors = read_context_fields(lambda key: plain(params.get(key)), label=label)
     if errors:
         option, message = errors[0]
         raise UcsValidationError(message, option=option)
     return FleetEntries(
         fleet_id=fleet_id,
+        fleet_name=fleet_name,
         vpc_id=params.get("vpc_id"),
         context_fields=context_fields,
         set_current=params.get("set_current_context", True),
@@ -148,12 +186,10 @@ def build(params: t.Mapping[str, t.Any], label: Label = str, remote_dest: bool =
         remote_dest: ``dest`` is a path on a target, not yet resolved (the role's).
     """
     params = {option: plain(value) for option, value in params.items()}
-    _check_text(params, label)
-    fleet_id = params.get("fleet_id")
-    if fleet_id is None:
-        raise UcsValidationError(f"{label('fleet_id')} is not set: the ID of the fleet whose kubeconfig to obtain", option="fleet_id")
-    for option in ("fleet_id", *CONNECTION_ID_OPTIONS):
-        _check_id(option, params.get(option), label)
+    check_text(params, label)
+    fleet_id, fleet_name = check_fleet(params, label)
+    for option in CONNECTION_ID_OPTIONS:
+        check_id(option, params.get(option), label)
     for option in NAME_OPTIONS:
         if params.get(option) == "":
             raise UcsValidationError(f"{label(option)} must not be empty", option=option)
@@ -165,12 +201,13 @@ def build(params: t.Mapping[str, t.Any], label: Label = str, remote_dest: bool =
     return Settings(
         state=params.get("state") or "present",
         fleet_id=fleet_id,
+        fleet_name=fleet_name,
         project_id=params.get("project_id"),
         vpc_id=params.get("vpc_id"),
         subnet_id=params.get("subnet_id"),
         duration=params["duration"],
         force=bool(params.get("force")),
-        wanted=_wanted_entries(params, fleet_id, label),
+        wanted=_wanted_entries(params, fleet_id, fleet_name, label),
         dest=dest,
         mode=params.get("mode"),
         dir_mode=parse_mode(params.get("dir_mode", "0700"), label("dir_mode"), base=0o700),

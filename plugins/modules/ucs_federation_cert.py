@@ -69,23 +69,39 @@ options:
   fleet_id:
     description:
       - ID of the fleet (cluster group) whose federation API server to connect to.
+      - One of O(fleet_id) and O(fleet_name) is required; they are mutually exclusive.
     type: str
-    required: true
     aliases: [clustergroup_id]
+  fleet_name:
+    description:
+      - Name of the fleet, instead of O(fleet_id). It is looked up in the account's paged fleet
+        list (C(GET /v1/clustergroups)) when a kubeconfig must be downloaded; none or several
+        fleets of that name is an error that lists the candidates' names and IDs.
+      - The stamp of the fleet's entries records the name with the ID, so a run whose O(dest) is
+        right makes no API call, as with O(fleet_id).
+      - The entries' default names are then C(ucs-fleet-<fleet_name>).
+    type: str
   project_id:
     description:
-      - ID of the project that owns O(vpc_id). Required when a connection must be created.
-      - If not set, the value of E(HUAWEICLOUD_SDK_PROJECT_ID) or E(OS_PROJECT_ID) is used.
+      - ID of the project that owns O(vpc_id). Required with O(vpc_id) and O(subnet_id).
+      - If not set, the value of E(HUAWEICLOUD_SDK_PROJECT_ID) or E(OS_PROJECT_ID) is used. A
+        project ID alone names no VPC and does not select the path that creates a connection.
     type: str
   vpc_id:
     description:
-      - ID of the VPC in which the endpoint to the federation API server is created.
-        Required when a connection must be created.
+      - ID of the VPC in which the endpoint to the federation API server is created (or reused),
+        with C(POST /v1/clustergroups/{id}/cert); then O(project_id) and O(subnet_id) are required
+        too, and a missing one is named before any call.
+      - When O(vpc_id) and O(subnet_id) are both omitted, the kubeconfig comes from the fleet's
+        existing connection (made in the console, say) with
+        C(POST /v1/clustergroups/{id}/kubeconfig); the stamp then names no VPC. When the fleet has
+        several connections, which one's endpoint that kubeconfig points at is not documented (see
+        the collection's docs/fidelity.md); name the VPC to choose.
       - When set, entries at O(dest) issued for another VPC are replaced.
     type: str
   subnet_id:
     description:
-      - ID of the subnet of O(vpc_id) for the endpoint. Required when a connection must be created.
+      - ID of the subnet of O(vpc_id) for the endpoint. Required with O(vpc_id).
     type: str
   duration:
     description:
@@ -263,7 +279,8 @@ RETURN = r"""
 connection_created:
   description:
     - Whether the module called the API that creates the federation connection (the cloud
-      reuses the endpoint of the same VPC).
+      reuses the endpoint of the same VPC); false when the kubeconfig came from the fleet's
+      existing connection.
   returned: always
   type: bool
   sample: true
@@ -278,10 +295,15 @@ reason:
   type: str
   sample: cluster 'ucs-fleet-2a9a5b8c' expires on 2026-12-12T10:00:00Z (within 30 days)
 fleet_id:
-  description: The fleet.
+  description: The fleet's ID (found from O(fleet_name) when the fleet was named so and looked up, or read from the stamp).
   returned: always
   type: str
   sample: 2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04
+fleet_name:
+  description: The fleet's name, when it was named by O(fleet_name) (or its stamp records it).
+  returned: always
+  type: str
+  sample: production
 server:
   description: URL of the federation API server.
   returned: when the fleet's entries are in hand (not in check mode before the first download)
@@ -369,204 +391,14 @@ kubeconfig:
 """
 
 import datetime
-import os
-import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import LABELS_ENV, federation_cert_argument_spec, role_variable, unset_blank_values
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import resolve_endpoint
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings, build
-
-
-class Target(t.NamedTuple):
-    """Where the kubeconfig is kept, checked before any API call."""
-
-    dest: str
-    uid: t.Optional[int]
-    gid: t.Optional[int]
-
-
-def check_target(settings: Settings) -> t.Optional[Target]:
-    """Check dest, owner and group early: a run bound to fail must not issue a certificate."""
-    uid, gid = file_options.resolve_owner(settings.owner), file_options.resolve_group(settings.group)
-    if settings.dest is None:
-        return None
-    return Target(file_options.check_dest(settings.dest, uid=uid, create_parent=True), uid, gid)
-
-
-def download(
-    module: AnsibleModule, settings: Settings, endpoint: str, now: datetime.datetime, target: t.Optional[Target]
-) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo]]:
-    """Read the fleet, then (not in check mode) POST /cert; return the accepted fleet kubeconfig and its info."""
-    if target is not None:
-        # A certificate only for a write that can happen (owner, flags, free space, ...).
-        files.check_write(target.dest, target.uid, target.gid, backup=settings.backup)
-    # Imported here: requests alone costs about 100 ms, and a run whose dest is right calls nothing.
-    from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http  # noqa: PLC0415
-    from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import resolve_credentials  # noqa: PLC0415
-
-    if http.REQUESTS_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("requests"), exception=http.REQUESTS_IMPORT_ERROR)
-    params = module.params
-    label = option_label()
-    federation.require_connection_ids(settings, label)
-    warning = http.tls_warning(params["validate_certs"], params["ca_path"], label)
-    if warning:
-        module.warn(warning)
-    client = http.UcsClient(
-        endpoint,
-        resolve_credentials(params, label),
-        validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"],
-        timeout=params["timeout"],
-        retries=params["retries"],
-        on_retry=module.warn,
-        on_secret=module.no_log_values.add,
-        label=label,
-    )
-    for warning in federation.check_federation(federation.read_fleet(client, settings, label), settings.fleet_id):
-        module.warn(warning)
-    if module.check_mode:
-        return None, None
-    answer = federation.create_federation_cert(client, settings)
-    # A refusal names the request and its request id, as every other bad answer does.
-    config, info, warnings = check.accept_download(answer, settings.wanted, settings.duration, now, refuse=getattr(answer, "refuse", None))
-    if not params["return_content"]:
-        # Defence in depth: even an accidental echo of these values is masked.
-        module.no_log_values.update(kubeconfig.sensitive_values(config))
-    for warning in warnings:
-        module.warn(f"Fleet {settings.fleet_id}: {warning}")
-    return config, info
-
-
-def write(settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, t.Optional[bytes]]:
-    """Merge the fleet's entries into dest (or take them out) under kubectl's lock, again if dest
-    changed meanwhile; a file that would hold nothing else is removed."""
-
-    def swap(content: t.Optional[bytes], expected: str) -> planner.Swap:
-        if content is None:
-            written = files.remove_file(target.dest, expected_checksum=expected, backup=settings.backup)
-        else:
-            files.make_directories(target.dest, settings.dir_mode, target.uid, target.gid)
-            written = files.write_file(
-                target.dest, content, mode=settings.mode, owner=target.uid, group=target.gid, backup=settings.backup, expected_checksum=expected
-            )
-        return planner.Swap(written.conflict, written.state.content, written.state.checksum, written)
-
-    return planner.merge_and_swap(
-        state.content,
-        state.checksum,
-        lambda existing: planner.content_to_write(existing, fleet, plan.entries, settings, path=target.dest),
-        swap,
-        path=target.dest,
-    )
-
-
-def attributes(state: t.Optional[files.FileState]) -> t.Dict[str, t.Any]:
-    """Mode, owner and group of a file as a diff shows them."""
-    if state is None or not state.exists:
-        return {}
-    return {
-        "mode": f"{state.mode:04o}",
-        "owner": state.owner if state.owner is not None else str(state.uid),
-        "group": state.group if state.group is not None else str(state.gid),
-    }
-
-
-def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo]) -> None:
-    if info is not None:
-        summary = check.summary(info)
-        for key in ("server", "context_name", "current_context", "auth", "not_before", "not_after", *info.context_fields):
-            result[key] = summary[key]
-
-
-def remove(module: AnsibleModule, settings: Settings, now: datetime.datetime) -> t.Dict[str, t.Any]:
-    """State absent: take the fleet's entries out of dest; no API call, so no credentials."""
-    target = check_target(settings)
-    if target is None:
-        raise UcsValidationError("dest is required with state=absent: name the kubeconfig to take the fleet's entries out of", option="dest")
-    state = files.read_regular(target.dest)
-    plan = planner.decide(state.content, [], settings, now, path=target.dest, existing_mode=state.mode)
-    result = {"changed": plan.write, "reason": plan.reason, "fleet_id": settings.fleet_id, "dest": target.dest}
-    if plan.write and not module.check_mode:
-        written, _content = write(settings, target, plan, state, None)
-        result["changed"] = written.changed
-        if written.backup_file:
-            result["backup_file"] = written.backup_file
-    if module._diff:
-        result["diff"] = planner.diff(plan, settings, attributes(state), {}, None, header=target.dest)
-    return result
-
-
-def plan_for(settings: Settings, target: t.Optional[Target], state: t.Optional[files.FileState], now: datetime.datetime) -> planner.Plan:
-    if target is None or state is None:
-        return planner.Plan("no dest is set", True, True, True, None, [])
-    drift = files.attribute_drift(state, planner.wanted_mode(settings, state.mode), target.uid, target.gid)
-    return planner.decide(state.content, drift, settings, now, path=target.dest, existing_mode=state.mode)
-
-
-def keep(
-    module: AnsibleModule, settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, *, fleet: t.Any, result: t.Dict[str, t.Any]
-) -> t.Tuple[files.FileState, t.Optional[bytes]]:
-    """Write dest where the plan says so (not in check mode); return its state and the content
-    it holds (or, in check mode, would hold where that is known without a download)."""
-    result["dest"] = target.dest
-    if plan.write and not module.check_mode:
-        written, content = write(settings, target, plan, state, fleet)
-        result["changed"] = written.changed
-        if written.backup_file:
-            result["backup_file"] = written.backup_file
-        return written.state, content
-    if plan.entries and not plan.fetch:
-        return state, planner.content_to_write(state.content, None, plan.entries, settings, path=target.dest)  # the exact prediction
-    return state, None
-
-
-def option_label() -> t.Callable[[str], str]:
-    """How messages name options: by the role's variables when the role runs the module."""
-    return role_variable if os.environ.get(LABELS_ENV) == "role" else str
-
-
-def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
-    params = module.params
-    settings = build(params, option_label())
-    if settings.state == "absent":
-        return remove(module, settings, now)
-    if params["return_content"] and not module.no_log:
-        raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task", option="return_content")
-    # Before anything else, and also when no call is needed: a run that would send credentials to
-    # a guessed host must fail today, not months later at the first renewal.
-    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"), option_label())
-    target = check_target(settings)
-    state = files.read_regular(target.dest) if target else None
-    plan = plan_for(settings, target, state, now)
-    for warning in plan.warnings:
-        module.warn(warning)
-    result = {"changed": plan.write, "connection_created": False, "kubeconfig_downloaded": False, "reason": plan.reason, "fleet_id": settings.fleet_id}
-    fleet, info = download(module, settings, endpoint, now, target) if plan.fetch else (None, plan.info)
-    result.update(connection_created=fleet is not None, kubeconfig_downloaded=fleet is not None)
-    after = state
-    if target is not None and state is not None:
-        after, content = keep(module, settings, target, plan, state, fleet=fleet, result=result)
-        # Describe dest as written: the merge may keep a namespace or another current context.
-        info = planner.after_info(content, settings, now) or info
-    describe(result, info)
-    if params["return_content"] and fleet is not None:
-        result["kubeconfig"] = kubeconfig.dump_kubeconfig(fleet)
-    if module._diff:
-        before = attributes(state)
-        predicted = planner.predicted_attributes(settings, before, state.mode if state else None) if module.check_mode or after is None else attributes(after)
-        written_info = info if (fleet is not None or not plan.fetch) else None
-        result["diff"] = planner.diff(plan, settings, before, predicted, written_info, header=target.dest if target else "kubeconfig")
-    return result
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec, unset_blank_values
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._federation_cert import run
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import S
 # What the role registers for each host (documented in meta/argument_specs.yml).
 RESULT_VARIABLE = ROLE_PREFIX + "result"
 # The options of ucs_federation_cert that a download needs, besides the connection's.
-FETCH_OPTIONS = ("fleet_id", "project_id", "vpc_id", "subnet_id", "duration", "renew_before")
+FETCH_OPTIONS = ("fleet_id", "fleet_name", "project_id", "vpc_id", "subnet_id", "renew_before")
 SECRET_OPTIONS = tuple(name for name, option in connection_argument_spec().items() if option.get("no_log"))
 CONNECTION_OPTIONS = tuple(name for name in connection_argument_spec() if name not in SECRET_OPTIONS)
 
@@ -44,7 +44,8 @@ class RoleSettings(t.NamedTuple):
         """The options of ucs_federation_cert a download takes from this host's variables: the
         ones set, never a secret (kubeconfig_fetch reads those itself). Unset ones are left to
         module_defaults and the environment of the controller."""
-        args = {name: self.params[name] for name in FETCH_OPTIONS if name in self.given or name in ("fleet_id", "duration")}
+        args = {name: self.params[name] for name in FETCH_OPTIONS if name in self.given}
+        args["duration"] = self.params["duration"]
         args.update((name, self.params[name]) for name in CONNECTION_OPTIONS if name in self.given)
         return args
 

@@ -782,3 +782,25 @@ def test_the_roles_messages_name_its_variables(ansible: AnsibleRunner, sim: Simu
     assert run.recap["host"]["failed"] == 1
     assert expected in run.output, run.output[-3000:]
     assert not (tmp_path / "config").exists() and cert_posts(sim) == {}
+
+
+def test_a_fleet_named_by_its_name_and_its_existing_connection(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """Issue 21: ucs_kubeconfig_fleet_name alone (no ID, no VPC): one lookup and one download of the
+    existing connection for the play, then a second run that makes no call at all."""
+    fleet = sim.federated_fleet
+    # A connection of the fleet, as the console would have made it.
+    seed = write_inventory(tmp_path / "seed.yml", {"seed": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "seed"))}, **fleet_vars(sim))
+    run_role(ansible, seed).assert_ok()
+    clear_log(sim)
+    hosts = {name: local_host_vars(ucs_kubeconfig_path=str(tmp_path / name / "config")) for name in ("one", "two")}
+    inventory = write_inventory(tmp_path / "inventory.yml", hosts, ucs_kubeconfig_fleet_name=fleet["name"])
+    first = run_role(ansible, inventory).assert_ok()
+    assert changed_hosts(first) == {"one", "two"}
+    posts = [entry["path"] for entry in sim.calls("POST")]
+    assert posts == [f"/v1/clustergroups/{fleet['id']}/kubeconfig"], posts
+    assert [entry["path"] for entry in sim.calls("GET")] == ["/v1/clustergroups"]
+    config = load(tmp_path / "one" / "config")
+    assert config["current-context"] == f"ucs-fleet-{fleet['name']}"
+    clear_log(sim)
+    second = run_role(ansible, inventory).assert_ok()
+    assert changed_hosts(second) == set() and sim.requests() == []

@@ -26,4 +26,16 @@ except ImportError:  # ansible-core < 2.19
             basic._ANSIBLE_ARGS = saved
 
 
-__all__ = ["patch_module_args"]
+__all__ = ["SYSLOG_REFUSES_NUL", "patch_module_args", "refused_naming"]
+
+
+# Python 3.13's syslog refuses a NUL, and AnsibleModule logs every module's invocation there (or
+# to the journal) before the module's code runs: a NUL in an option is then refused by
+# ansible-core itself, before any request, in words that name no option.
+SYSLOG_REFUSES_NUL = "Failed to log to syslog (embedded null character)"
+
+
+def refused_naming(option: str, value: str, msg: str) -> bool:
+    """Whether ``msg`` refuses ``value`` of ``option``: by naming the option, or (a NUL) as
+    ansible-core refuses it on Python 3.13 and later."""
+    return option in msg or ("\x00" in value and msg.startswith(SYSLOG_REFUSES_NUL))

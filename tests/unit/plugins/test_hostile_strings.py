@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import federation_cert_argument_spec, role_argument_spec, role_variable
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables
+from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import refused_naming
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import (
     FLEET,
     VPC,
@@ -59,7 +60,7 @@ def test_the_module_refuses_it_before_any_request(option: str, kind: str, capsys
     value = hostile(option, kind, tmp_path)
     result = run_main(capsys, **{"dest": str(tmp_path / "config"), option: value})
     assert result.get("failed"), f"{option} with a {kind} was accepted"
-    assert option in result["msg"], result["msg"]
+    assert refused_naming(option, value, result["msg"]), result["msg"]
     assert calls(FakeClient) == [] and not (tmp_path / "config").exists()
     if federation_cert_argument_spec()[option].get("no_log"):
         assert value.strip("\n\x00 x") not in result["msg"]

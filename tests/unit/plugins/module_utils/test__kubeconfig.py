@@ -16,6 +16,7 @@ import yaml
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files, _kubeconfig_limits
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_stamp as stamp
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import KubeconfigTooLargeError
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import (
@@ -34,7 +35,7 @@ WANTED = kc.FleetEntries(FLEET_ID, VPC_ID, "ucs-fleet", "ucs-fleet", "ucs-fleet"
 
 def stamped_base() -> dict[str, Any]:
     config = BASE.copy()
-    config["clusters"][0]["cluster"] = kc.stamped(config["clusters"][0]["cluster"], FLEET_ID, VPC_ID)
+    config["clusters"][0]["cluster"] = stamp.stamped(config["clusters"][0]["cluster"], WANTED)
     return config
 
 
@@ -352,20 +353,23 @@ def test_empty_fields_are_left_out() -> None:
 
 
 def test_stamp_replaces_an_old_stamp_and_keeps_other_extensions() -> None:
-    body = {"server": SERVER, "extensions": [{"name": "other", "extension": {"a": 1}}, {"name": kc.IDENTITY_EXTENSION, "extension": {"fleet-id": "old"}}]}
-    result = kc.stamped(body, FLEET_ID, None)
-    assert result["extensions"] == [{"name": "other", "extension": {"a": 1}}, {"name": kc.IDENTITY_EXTENSION, "extension": {"fleet-id": FLEET_ID}}]
+    body = {"server": SERVER, "extensions": [{"name": "other", "extension": {"a": 1}}, {"name": stamp.IDENTITY_EXTENSION, "extension": {"fleet-id": "old"}}]}
+    result = stamp.stamped(body, WANTED._replace(vpc_id=None))
+    assert result["extensions"] == [{"name": "other", "extension": {"a": 1}}, {"name": stamp.IDENTITY_EXTENSION, "extension": {"fleet-id": FLEET_ID}}]
     assert body["extensions"][1]["extension"] == {"fleet-id": "old"}, "the input must not change"
-    assert kc.read_identity(kc.stamped({}, FLEET_ID, VPC_ID)) == (FLEET_ID, VPC_ID)
+    assert stamp.read_identity(stamp.stamped({}, WANTED)) == (FLEET_ID, VPC_ID, None)
+    named = WANTED._replace(fleet_name="production")
+    assert stamp.read_identity(stamp.stamped({}, named)) == (FLEET_ID, VPC_ID, "production")
+    assert stamp.is_the_fleets(stamp.stamped({}, named), named._replace(fleet_id=None)) and not stamp.is_the_fleets({}, named._replace(fleet_id=None))
     with pytest.raises(UcsKubeconfigError, match="extensions must be a list"):
-        kc.stamped({"extensions": {}}, FLEET_ID, None)
+        stamp.stamped({"extensions": {}}, WANTED)
 
 
 @pytest.mark.parametrize(
-    "extensions", [None, "x", [{"name": kc.IDENTITY_EXTENSION, "extension": "x"}], [{"name": kc.IDENTITY_EXTENSION, "extension": {"fleet-id": 5}}]]
+    "extensions", [None, "x", [{"name": stamp.IDENTITY_EXTENSION, "extension": "x"}], [{"name": stamp.IDENTITY_EXTENSION, "extension": {"fleet-id": 5}}]]
 )
 def test_malformed_stamp_means_no_identity(extensions: Any) -> None:
-    assert kc.read_identity({"extensions": extensions}) == (None, None)
+    assert stamp.read_identity({"extensions": extensions}) == (None, None, None)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import yaml
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kc
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as ck
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_stamp as stamp
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsKubeconfigError
 from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import (
     FLEET_ID,
@@ -222,7 +223,7 @@ def test_accepted_kubeconfig_is_named_stamped_and_never_changes_its_input() -> N
     assert config == BASE.config
     assert [own[s][0]["name"] for s in ("clusters", "users", "contexts")] == ["ucs-fleet"] * 3
     assert own["contexts"][0]["context"] == {"cluster": "ucs-fleet", "user": "ucs-fleet", "namespace": "team-a"}
-    assert kc.read_identity(own["clusters"][0]["cluster"]) == (FLEET_ID, VPC_ID)
+    assert stamp.read_identity(own["clusters"][0]["cluster"]) == (FLEET_ID, VPC_ID, None)
     assert (info.fleet_id, info.vpc_id, info.context_fields["namespace"], info.context_name) == (FLEET_ID, VPC_ID, "team-a", "ucs-fleet")
     summary = ck.summary(info)
     assert summary["not_after"] == ck.format_time(info.not_after) and not leaked(repr(summary) + repr(info), SECRETS)

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsApiError
 from ansible_collections.ucs_cloud.fleet.plugins.modules import ucs_federation, ucs_fleet_info
-from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args
+from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import patch_module_args, refused_naming
 
 PROD = "2a9a5b8c-6f3e-11ef-8a2b-0255ac100b04"
 DEV = "7a8b9c0d-1e2f-4a3b-8c5d-6e7f8091a2b3"
@@ -246,7 +246,7 @@ def test_hostile_strings_are_refused_before_any_request(capsys: pytest.CaptureFi
     if option == "fleet_name":
         args["fleet_id"] = None
     result = run(capsys, module, **args)
-    assert result["failed"] is True and option in result["msg"], result["msg"]
+    assert result["failed"] is True and refused_naming(option, value, result["msg"]), result["msg"]
     assert value not in result["msg"] and FakeApi.calls == []
 
 

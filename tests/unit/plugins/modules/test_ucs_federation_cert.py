@@ -54,8 +54,11 @@ class FakeClient:
         self.calls: list[tuple[str, str]] = []
         FakeClient.instances.append(self)
 
-    def get_json(self, path: str, what: str, expected: tuple[int, ...] = (200,)) -> dict[str, Any]:
+    def get_json(self, path: str, what: str, query: Any = ()) -> dict[str, Any]:
         self.calls.append(("GET", path))
+        if path == "/v1/clustergroups":  # the paged list, one page
+            others = [{"metadata": {"uid": f"other-{n}", "name": f"staging-{n}"}} for n in range(2)]
+            return {"items": [*others, dict(self.fleet, metadata={"uid": FLEET, "name": "prod"})], "total": 3}
         return self.fleet
 
     def post_json(self, path: str, body: dict[str, Any], what: str, expected: tuple[int, ...] = (200, 201)) -> dict[str, Any]:
@@ -659,7 +662,7 @@ def racing_write_file(monkeypatch: pytest.MonkeyPatch, dest: Path, times: int) -
         log.append("check" if check_mode else "write")
         return real(path, content, check_mode=check_mode, **options)
 
-    monkeypatch.setattr(ucs_federation_cert.files, "write_file", write_file)
+    monkeypatch.setattr(_files, "write_file", write_file)
     return log
 
 
@@ -846,3 +849,67 @@ def test_no_key_material_in_any_result(fake: type[FakeClient], capsys: pytest.Ca
     lines = [line for line in pem.splitlines() if "PRIVATE KEY" not in line]
     text = json.dumps(result)
     assert key not in text and not [line for line in lines if line in text]
+
+
+# ---------------------------------------------------------------------------------------------
+# fleet_name and the existing connection (issue 21)
+
+LIST = ("GET", "/v1/clustergroups")
+KUBECONFIG = ("POST", f"/v1/clustergroups/{FLEET}/kubeconfig")
+
+
+def test_a_fleet_named_by_its_name_is_looked_up_once_and_then_known_by_its_stamp(
+    fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    dest = tmp_path / "config"
+    first = run_main(capsys, fleet_id=None, fleet_name="prod", dest=str(dest))
+    assert first["changed"] and (first["fleet_id"], first["fleet_name"]) == (FLEET, "prod")
+    assert calls(fake) == [LIST, POST], "the list, then /cert for the fleet's ID: no second read"
+    config = load(dest)
+    stamp = next(item["extension"] for item in config["clusters"][0]["cluster"]["extensions"] if item["name"] == "ucs_cloud.fleet")
+    assert (stamp["fleet-id"], stamp["fleet-name"]) == (FLEET, "prod")
+    assert config["current-context"] == "ucs-fleet-prod"
+    fake.instances.clear()
+    second = run_main(capsys, fleet_id=None, fleet_name="prod", dest=str(dest))
+    assert second["changed"] is False and calls(fake) == [] and second["fleet_id"] == FLEET
+
+
+@pytest.mark.parametrize(("name", "words"), [("nope", f"prod ({FLEET}), staging-0 (other-0), staging-1 (other-1)"), ("PROD", "prod")])
+def test_an_unknown_fleet_name_lists_the_candidates(fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, words: str) -> None:
+    result = run_main(capsys, fleet_id=None, fleet_name=name, dest=str(tmp_path / "config"))
+    assert result["failed"] and words in result["msg"] and calls(fake) == [LIST]
+    assert not (tmp_path / "config").exists()
+
+
+def test_fleet_id_and_fleet_name_are_mutually_exclusive(fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = run_main(capsys, fleet_name="prod", dest=str(tmp_path / "config"))
+    assert result["failed"] and result["msg"].startswith("fleet_id and fleet_name are mutually exclusive") and calls(fake) == []
+    result = run_main(capsys, fleet_id=None, dest=str(tmp_path / "config"))
+    assert result["failed"] and result["msg"].startswith("fleet_id is not set (nor fleet_name)")
+
+
+def test_the_existing_connection_needs_fleet_id_and_dest_alone(fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    dest = tmp_path / "config"
+    result = run_main(capsys, project_id=None, vpc_id=None, subnet_id=None, dest=str(dest))
+    assert result["changed"] and result["kubeconfig_downloaded"] and result["connection_created"] is False
+    assert calls(fake) == [GET, KUBECONFIG]
+    stamp = next(item["extension"] for item in load(dest)["clusters"][0]["cluster"]["extensions"] if item["name"] == "ucs_cloud.fleet")
+    assert "vpc-id" not in stamp
+    fake.instances.clear()
+    assert run_main(capsys, project_id=None, vpc_id=None, subnet_id=None, dest=str(dest))["changed"] is False and calls(fake) == []
+
+
+def test_a_project_id_from_the_environment_alone_still_means_the_existing_connection(
+    fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUAWEICLOUD_SDK_PROJECT_ID", "08d44be1ef00d22e2f6fc0061f54a2f1")
+    result = run_main(capsys, project_id=None, vpc_id=None, subnet_id=None, dest=str(tmp_path / "config"))
+    assert result["changed"] and calls(fake) == [GET, KUBECONFIG]
+
+
+@pytest.mark.parametrize(("given", "missing"), [({"subnet_id": None}, "subnet_id is required"), ({"vpc_id": None}, "vpc_id is required")])
+def test_a_partial_set_of_connection_ids_names_what_is_missing(
+    fake: type[FakeClient], capsys: pytest.CaptureFixture[str], tmp_path: Path, given: dict[str, Any], missing: str
+) -> None:
+    result = run_main(capsys, dest=str(tmp_path / "config"), **given)
+    assert result["failed"] and result["msg"].startswith(missing) and calls(fake) == []
