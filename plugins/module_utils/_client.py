@@ -8,7 +8,8 @@
 
 Endpoint, credentials and TLS options are checked here before any request; secrets the client
 holds or obtains are registered with the module so that Ansible masks them in any output.
-ucs_federation_cert builds its client the same way (its ``download()``).
+ucs_federation_cert builds its client here too (its ``download()``), with the role's names for
+the options in messages when the role runs it.
 """
 
 import typing as t
@@ -18,7 +19,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import resolve_endpoint
 
 
-def ucs_client(module: t.Any) -> t.Any:
+def ucs_client(module: t.Any, label: t.Callable[[str], str] = str) -> t.Any:
     """Return a ``_http.UcsClient`` for the module's connection options.
 
     Fails the module (``missing_required_lib``) when requests is missing.
@@ -35,9 +36,9 @@ def ucs_client(module: t.Any) -> t.Any:
         module.fail_json(msg=missing_required_lib("requests"), exception=http.REQUESTS_IMPORT_ERROR)
     params = module.params
     # Before anything else: credentials must never go to a guessed host.
-    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"))
-    credentials = resolve_credentials(params)
-    warning = http.tls_warning(params["validate_certs"], params["ca_path"])
+    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"), label)
+    credentials = resolve_credentials(params, label)
+    warning = http.tls_warning(params["validate_certs"], params["ca_path"], label)
     if warning:
         module.warn(warning)
     return http.UcsClient(
@@ -49,4 +50,5 @@ def ucs_client(module: t.Any) -> t.Any:
         retries=params["retries"],
         on_retry=module.warn,
         on_secret=module.no_log_values.add,
+        label=label,
     )

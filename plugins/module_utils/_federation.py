@@ -148,9 +148,9 @@ def check_federation(fleet: t.Mapping[str, t.Any], fleet_id: str) -> t.List[str]
         )
     if not state.enabled:
         raise UcsFederationStateError(
-            f"Fleet {label}: {state.description}. Enable federation for the fleet in the UCS console "
-            f"(Fleets > the fleet > Enable Federation) or with POST /v1/clustergroups/{fleet_id}/federations, "
-            "wait until it is available, then run again."
+            f"Fleet {label}: {state.description}. Enable federation for the fleet with the module ucs_cloud.fleet.ucs_federation "
+            "(state: present, which waits until it is available), or in the UCS console (Fleets > the fleet > Enable Federation), "
+            "then run again."
         )
     return [f"Fleet {label}: {state.warning}"] if state.warning else []
 

@@ -13,7 +13,7 @@ import datetime
 import os
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
@@ -22,6 +22,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import LABELS_ENV, role_variable
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._client import ucs_client
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import resolve_endpoint
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsResponseError, UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import ID_RE, Settings, build
@@ -52,29 +53,11 @@ def download(
     if target is not None:
         # A certificate only for a write that can happen (owner, flags, free space, ...).
         files.check_write(target.dest, target.uid, target.gid, backup=settings.backup)
-    # Imported here: requests alone costs about 100 ms, and a run whose dest is right calls nothing.
-    from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http as http  # noqa: PLC0415
-    from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import resolve_credentials  # noqa: PLC0415
-
-    if http.REQUESTS_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("requests"), exception=http.REQUESTS_IMPORT_ERROR)
     params = module.params
     label = option_label()
     existing = federation.uses_existing_connection(settings, label)
-    warning = http.tls_warning(params["validate_certs"], params["ca_path"], label)
-    if warning:
-        module.warn(warning)
-    client = http.UcsClient(
-        endpoint,
-        resolve_credentials(params, label),
-        validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"],
-        timeout=params["timeout"],
-        retries=params["retries"],
-        on_retry=module.warn,
-        on_secret=module.no_log_values.add,
-        label=label,
-    )
+    # The HTTP code is imported there only now: a run whose dest is right calls nothing.
+    client = ucs_client(module, label)
     if settings.fleet_id is None:
         fleet = federation.find_fleet_by_name(client, t.cast(str, settings.fleet_name), label)
         fleet_id = federation.fleet_id_of(fleet)

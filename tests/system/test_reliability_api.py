@@ -492,8 +492,8 @@ FAULT_CASES = status_cases() + THROTTLE_CASES + CONNECTION_CASES + ANSWER_CASES 
 
 WAIT_FOR_FEDERATION = ": it is being installed or changed. Wait until it is available (UCS console: Fleets > the fleet), then run again."
 ENABLE_FEDERATION = (
-    ". Enable federation for the fleet in the UCS console (Fleets > the fleet > Enable Federation) or with "
-    "POST /v1/clustergroups/{fleet}/federations, wait until it is available, then run again."
+    ". Enable federation for the fleet with the module ucs_cloud.fleet.ucs_federation (state: present, which waits until it is "
+    "available), or in the UCS console (Fleets > the fleet > Enable Federation), then run again."
 )
 FLEET_CASES = [
     case(
