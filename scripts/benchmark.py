@@ -139,7 +139,6 @@ def base_env(work: Path) -> Dict[str, str]:
     env = ansible_env(work)
     # The import-time measurement imports module_utils by their collection names.
     env["PYTHONPATH"] = env["ANSIBLE_COLLECTIONS_PATH"]
-    env["ANSIBLE_ROLES_PATH"] = str(make_floor_spec_role(work))
     return env
 
 
@@ -361,20 +360,6 @@ RATIOS = (
     ("steady", ("role.yml", "steady"), ("baseline.yml", "steady")),
 )
 PHASE_BOOKS = {"first": ("role.yml", "naive.yml", "baseline.yml"), "steady": ("role.yml", "floor.yml", "floor_spec.yml", "naive.yml", "baseline.yml")}
-
-
-def make_floor_spec_role(work: Path) -> Path:
-    """The role of floor_spec.yml: one stat, and a copy of this role's argument spec (so that its
-    cost follows the real one's), in a roles directory of the work area."""
-    role = work / "roles" / "bench_floor_spec"
-    (role / "meta").mkdir(parents=True)
-    (role / "tasks").mkdir()
-    shutil.copy2(ROOT / "roles" / "ucs_kubeconfig" / "meta" / "argument_specs.yml", role / "meta" / "argument_specs.yml")
-    (role / "tasks" / "main.yml").write_text(
-        '---\n- name: Look at the kubeconfig file\n  ansible.builtin.stat:\n    path: "{{ ucs_kubeconfig_path }}"\n'
-        "    get_checksum: false\n    get_mime: false\n    get_attributes: false\n"
-    )
-    return role.parent
 
 
 def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, Any]:
