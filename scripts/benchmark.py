@@ -126,7 +126,17 @@ class Bench:
             raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
         return Timing(wall, cpu, proc.returncode, proc.stdout + proc.stderr)
 
+    # The collection of --before REV (the role as it was), run by the pseudo-book BEFORE.
+    before: Optional[Path] = None
+
     def playbook(self, name: str, inventory: Path, *options: str, auth: str = "aksk") -> Timing:
+        if name == BEFORE:
+            saved = self.env
+            self.env = dict(saved, ANSIBLE_COLLECTIONS_PATH=str(self.before))
+            try:
+                return self.playbook("role.yml", inventory, *options, auth=auth)
+            finally:
+                self.env = saved
         args = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOKS / name), *options]
         return self.run(args, auth)
 
@@ -140,6 +150,15 @@ def base_env(work: Path) -> Dict[str, str]:
     # The import-time measurement imports module_utils by their collection names.
     env["PYTHONPATH"] = env["ANSIBLE_COLLECTIONS_PATH"]
     return env
+
+
+def export_collection(rev: str, root: Path) -> Path:
+    """The collection as it was at git revision ``rev``, laid out for ANSIBLE_COLLECTIONS_PATH."""
+    target = root / "ansible_collections" / "ucs_cloud" / "fleet"
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "plugins", "roles", "meta", "galaxy.yml"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return root
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,6 +365,8 @@ def spread(values: List[float]) -> Dict[str, float]:
 
 
 BOOKS = ("role.yml", "baseline.yml")
+# role.yml run against the collection of --before REV, in the same attempts (before and after).
+BEFORE = "role_before"
 # The references: the floor (one stat per host: the least a per-host check can cost), the floor
 # with this role's argument spec (the least a role with validated arguments can cost) and the
 # naive play (IAM token, download and copy 0600 on every run).
@@ -358,6 +379,13 @@ RATIOS = (
     ("first_vs_naive", ("role.yml", "first"), ("naive.yml", "first")),
     ("first", ("role.yml", "first"), ("baseline.yml", "first")),
     ("steady", ("role.yml", "steady"), ("baseline.yml", "steady")),
+)
+# The same four ratios of the role of --before REV.
+BEFORE_RATIOS = (
+    ("before_steady_vs_floor", (BEFORE, "steady"), ("floor.yml", "steady")),
+    ("before_steady_vs_floor_spec", (BEFORE, "steady"), ("floor_spec.yml", "steady")),
+    ("before_steady_vs_naive", (BEFORE, "steady"), ("naive.yml", "steady")),
+    ("before_first_vs_naive", (BEFORE, "first"), ("naive.yml", "first")),
 )
 PHASE_BOOKS = {"first": ("role.yml", "naive.yml", "baseline.yml"), "steady": ("role.yml", "floor.yml", "floor_spec.yml", "naive.yml", "baseline.yml")}
 
@@ -372,16 +400,19 @@ def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, A
     reported with the medians of the times. The naive play has no steady state: it downloads
     and writes on every run, so its "steady" run is just its next run.
     """
+    before = bench.before is not None
+    ratios_of = RATIOS + (BEFORE_RATIOS if before else ())
+    phase_books = {phase: books + ((BEFORE,) if before else ()) for phase, books in PHASE_BOOKS.items()}
     results: Dict[str, Any] = {}
     for size in sizes:
-        books = BOOKS + REFERENCES
+        books = BOOKS + REFERENCES + ((BEFORE,) if before else ())
         names = {book: f"{Path(book).stem}{size}" for book in books}
         inventories = {book: write_inventory(bench, names[book], size) for book in books}
         per: Dict[str, Dict[str, List[float]]] = {}
-        ratios: Dict[str, List[float]] = {name: [] for name, _top, _bottom in RATIOS}
+        ratios: Dict[str, List[float]] = {name: [] for name, _top, _bottom in ratios_of}
         for attempt in range(repeats):
             walls: Dict[Any, float] = {}
-            for phase, order in PHASE_BOOKS.items():
+            for phase, order in phase_books.items():
                 for book in order if attempt % 2 == 0 else order[::-1]:
                     if phase == "first":
                         bench.sim.reset()
@@ -391,15 +422,15 @@ def measure_scaling(bench: Bench, sizes: List[int], repeats: int) -> Dict[str, A
                     series["wall"].append(timing.wall)
                     series["cpu"].append(timing.cpu)
                     walls[(book, phase)] = timing.wall
-            for name, top, bottom in RATIOS:
+            for name, top, bottom in ratios_of:
                 ratios[name].append(walls[top] / walls[bottom])
         entry: Dict[str, Any] = {key: {"wall": spread(v["wall"]), "cpu": spread(v["cpu"])} for key, v in per.items()}
-        for name, _top, _bottom in RATIOS:
+        for name, _top, _bottom in ratios_of:
             entry[f"ratio_{name}"] = round(statistics.median(ratios[name]), 2)
             entry[f"ratios_{name}"] = [round(ratio, 2) for ratio in ratios[name]]
         results[str(size)] = entry
         medians = " ".join(f"{key} {value['wall']['median']:.2f}s" for key, value in sorted(entry.items()) if isinstance(value, dict))
-        figures = " ".join(f"{name} {entry[f'ratio_{name}']} {entry[f'ratios_{name}']}" for name, _top, _bottom in RATIOS)
+        figures = " ".join(f"{name} {entry[f'ratio_{name}']} {entry[f'ratios_{name}']}" for name, _top, _bottom in ratios_of)
         print(f"  {size:>4} hosts: {medians}", flush=True)
         print(f"        ratios: {figures}", flush=True)
     return results
@@ -600,6 +631,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: api,module,scaling,profile,variants")
     parser.add_argument("--profile-size", type=int, default=10, help="hosts of the per-task profile run")
     parser.add_argument("--variants-size", type=int, default=50, help="hosts of the A/B runs of the role without parts of it")
+    parser.add_argument("--before", metavar="REV", help="also run the role of this git revision in the scaling runs (before and after in one run)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -612,6 +644,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = time.monotonic()
     try:
         bench = Bench(sim, work, base_env(work))
+        if args.before:
+            bench.before = export_collection(args.before, work / "before")
         if "api" not in skip:
             print(f"API calls (role, {args.api_hosts} hosts):", flush=True)
             report["api_calls"] = measure_api_calls(bench, args.api_hosts)

@@ -62,8 +62,9 @@ options:
     type: str
   state:
     description:
-      - V(present) writes O(content); V(absent) removes the file (with O(expected_checksum): only
-        if it still has it), under the same lock, keeping a copy with O(backup=true).
+      - V(present) writes O(content); V(absent) removes the file under the same lock (with
+        O(expected_checksum), only if it still has that checksum), keeping a copy with
+        O(backup=true).
     type: str
     choices: [present, absent]
     default: present

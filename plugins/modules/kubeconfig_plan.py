@@ -27,7 +27,7 @@ description:
     step, base64-encoded in C(content) (so that the file is read only once more, under the
     lock), and is then C(no_log). Every other result holds no key material.
   - When the tags of the run leave out the write step, nothing is to be written or downloaded,
-    and RV(msg) says so.
+    and C(msg) says so.
   - Takes no options; it reads the role's variables, so that a task running it outside the role
     sets those the role's defaults would give (see the example).
   - Alone, it is a read-only audit of which hosts need a new kubeconfig and why (RV(reason)),

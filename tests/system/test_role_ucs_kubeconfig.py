@@ -449,7 +449,7 @@ def test_a_role_tagged_by_the_play_writes_what_it_downloads(ansible: AnsibleRunn
         )
     target = tmp_path / "host" / "config"
     inventory = write_inventory(tmp_path / "inventory.yml", {"host": local_host_vars(ucs_kubeconfig_path=str(target))}, **fleet_vars(sim))
-    for _ in range(2):
+    for _run in range(2):
         ansible.playbook(play, "--tags", "kubecfg", env=ansible.credential_env("aksk"), inventory=inventory).assert_ok()
     assert target.is_file() and cert_posts(sim) == {sim.federated_fleet["id"]: 1}
 

@@ -19,3 +19,20 @@ MAX_LINES = 600
 def test_no_product_file_is_over_600_lines(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(PLUGINS)} has {lines} lines: split it by job"
+
+
+@pytest.mark.parametrize("path", sorted((PLUGINS / "modules").glob("*.py")), ids=lambda path: path.name)
+def test_the_documentation_blocks_are_yaml(path: Path) -> None:
+    """A plain scalar with ': ' in it breaks ansible-doc (and sanity) minutes later: caught here."""
+    import ast
+
+    import yaml
+
+    blocks = {
+        node.targets[0].id: node.value.value
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id in ("DOCUMENTATION", "EXAMPLES", "RETURN")
+    }
+    assert set(blocks) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}, path.name
+    for name, text in blocks.items():
+        assert yaml.safe_load(text) is not None, f"{path.name}: {name} is empty"

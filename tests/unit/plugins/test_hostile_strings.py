@@ -21,7 +21,7 @@ from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_fed
     VPC,
     FakeClient,
     calls,
-    fake,  # noqa: F401  (a fixture, used by name)
+    fake,  # noqa: F401  # pylint: disable=unused-import  (a fixture, used by name)
     run_main,
 )
 
