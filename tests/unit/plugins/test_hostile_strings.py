@@ -16,14 +16,11 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import fe
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import read_variables
 from ansible_collections.ucs_cloud.fleet.tests.unit.module_args import refused_naming
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import (
-    FLEET,
-    VPC,
-    FakeClient,
-    calls,
-    fake,  # noqa: F401  # pylint: disable=unused-import  (a fixture, used by name)
-    run_main,
-)
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules import test_ucs_federation_cert as cert_tests
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.modules.test_ucs_federation_cert import FLEET, VPC, FakeClient, calls, run_main
+
+# The module tests' fixture that puts FakeClient in place of UcsClient, used here by name.
+fake = cert_tests.fake
 
 HOSTILE = {"trailing newline": "{}\n", "leading space": " {}", "NUL": "{}\x00x"}
 # A plausible value of each string option, made hostile below.
