@@ -19,10 +19,10 @@ import typing as t
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsKubeconfigError, UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_options import DEFAULT_MODE, loose_mode_warning, parse_mode
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import parse_kubeconfig, render_kubeconfig
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import render_kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import KubeconfigInfo, check_entries, format_time, summary
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_limits import KubeconfigTooLargeError
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_remove import Removal, fleet_entries_in, remove_fleet
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_remove import Removal, remove_fleet
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Label, Settings
 
 # Compare-and-swap rounds before giving up: each lost round means another writer succeeded.
@@ -63,7 +63,7 @@ def wanted_mode(settings: Settings, existing_mode: t.Optional[int]) -> int:
     return parse_mode(settings.mode, base=DEFAULT_MODE if existing_mode is None else existing_mode)
 
 
-def unmergeable(settings: Settings, path: str, problem: str, label: Label, too_large: bool = False) -> UcsValidationError:
+def unmergeable(path: str, problem: str, label: Label, too_large: bool = False) -> UcsValidationError:
     """The one message for a file the fleet cannot be merged into, whichever step found it. A file
     beyond this collection's size limits is no fault of the file: replacing it would lose every
     other context, so that is never advised."""
@@ -100,25 +100,27 @@ def decide(
     warnings = [warning for warning in [loose_mode_warning(mode, label("mode"))] if warning]
     verdict = check_entries(content, settings.wanted, now)
     if verdict.blocker is not None and not settings.wanted.standalone:
-        raise unmergeable(settings, path, verdict.blocker, label, verdict.too_large)
+        raise unmergeable(path, verdict.blocker, label, verdict.too_large)
     reason, fetch = verdict.reason, verdict.fetch
     if settings.force and not fetch:
         reason, fetch = f"{label('force')} is set", True
     if fetch and verdict.info is not None:
-        warnings.append(f"Renewing the federation kubeconfig of fleet {settings.fleet_id} in {path}: {reason}")
+        warnings.append(f"Renewing the federation kubeconfig of fleet {settings.label()} in {path}: {reason}")
     reasons = ([reason] if reason else []) + (list(drift) if content is not None else [])
     return Plan("; ".join(reasons) or None, bool(reasons), fetch, reason is not None, verdict.info, warnings)
 
 
 def _decide_absent(content: t.Optional[bytes], settings: Settings) -> Plan:
     """State absent: the fleet's entries are to go; their file stays unless nothing else is in it."""
-    try:
-        removal = fleet_entries_in(parse_kubeconfig(content, allow_empty=True), settings.wanted) if content is not None else None
-    except UcsKubeconfigError:
-        removal = None  # not a kubeconfig at all: none of the fleet's entries can be in it
-    if removal is None or not removal.found:
+    if content is None:
         return Plan(None, False, False, False, None, [])
-    goes = remove_fleet(t.cast(bytes, content), settings.wanted)[1] is None
+    try:
+        removal, remaining = remove_fleet(content, settings.wanted)
+    except UcsKubeconfigError:
+        return Plan(None, False, False, False, None, [])  # not a kubeconfig at all: none of the fleet's entries can be in it
+    if not removal.found:
+        return Plan(None, False, False, False, None, [])
+    goes = remaining is None
     reason = removal.describe() + ("; nothing else is in it, so the file is removed" if goes else "")
     return Plan(reason, True, False, True, None, [], removal, goes)
 
@@ -137,7 +139,7 @@ def content_to_write(existing: t.Optional[bytes], fleet: t.Any, entries: bool, s
         return render_kubeconfig(existing, fleet, settings.wanted).encode("utf-8")
     except UcsKubeconfigError as exc:
         # The fleet's own kubeconfig was checked when it was downloaded: the file is at fault.
-        raise unmergeable(settings, path, exc.msg, label, isinstance(exc, KubeconfigTooLargeError)) from None
+        raise unmergeable(path, exc.msg, label, isinstance(exc, KubeconfigTooLargeError)) from None
 
 
 def merge_and_swap(
