@@ -22,6 +22,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import (
     connection_argument_spec,
     role_argument_spec,
     role_variable,
+    role_variables,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import is_set
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError, clean_text
@@ -57,25 +58,19 @@ def _spec_by_variable() -> t.Dict[str, t.Dict[str, t.Any]]:
 def read_variables(lookup: t.Callable[[str], t.Any]) -> RoleSettings:
     """Read, type and check this host's role variables through ``lookup(variable)`` (None: not
     set); raises UcsValidationError naming the first variable that breaks a rule."""
-    spec = _spec_by_variable()
+    spec, option_of = _spec_by_variable(), role_variables()
     given = {}  # type: t.Dict[str, t.Any]
     for variable in spec:
         value = lookup(variable)
-        name = _option_of(variable)
-        if value is None or (value == "" and name in OPTION_ENV):
+        if value is None or (value == "" and option_of[variable] in OPTION_ENV):
             continue
         given[variable] = plain(value)
     validated = ArgumentSpecValidator(spec).validate(given)
     if validated.error_messages:
         raise UcsValidationError(validated.error_messages[0])
-    params = {_option_of(variable): value for variable, value in validated.validated_parameters.items()}
+    params = {option_of[variable]: value for variable, value in validated.validated_parameters.items()}
     settings = build(params, label=role_variable, remote_dest=True)
-    return RoleSettings(settings, params, frozenset(_option_of(variable) for variable in given))
-
-
-def _option_of(variable: str) -> str:
-    name = variable[len(ROLE_PREFIX) :]
-    return "dest" if name == "path" else name
+    return RoleSettings(settings, params, frozenset(option_of[variable] for variable in given))
 
 
 def unknown_variables(names: t.Iterable[str]) -> t.List[str]:
