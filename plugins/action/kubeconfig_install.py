@@ -105,8 +105,12 @@ class ActionModule(ActionBase):
         if written.get("warnings"):
             report["warnings"] = list(written["warnings"])
         attributes = {key: written.get(key) for key in ("mode", "owner", "group")}
-        after = planner.view(attributes, info) if plan["needs_entries"] else dict(plan["diff"]["before"], **planner.view(attributes, None))
-        report["diff"] = dict(plan["diff"], after=after)
+        if settings.state == "absent":
+            report["diff"] = plan["diff"]  # the entries that went, as the plan named them
+        elif plan["needs_entries"]:
+            report["diff"] = dict(plan["diff"], after=planner.view(attributes, info))
+        else:
+            report["diff"] = dict(plan["diff"], after=dict(plan["diff"]["before"], **planner.view(attributes, None)))
         return report
 
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
