@@ -74,7 +74,7 @@ class ActionModule(ActionBase):
             if content is None:
                 args["state"] = "absent"  # state absent, and nothing else was in the file
             else:
-                args.update(content=content.decode("utf-8"), mode=settings.mode, dir_mode=f"{settings.dir_mode:04o}")
+                args.update(content=content.decode("utf-8"), mode=settings.mode, dir_mode=f"{settings.dir_mode:04o}", warn_loose_mode=False)
                 args.update((key, value) for key, value in (("owner", settings.owner), ("group", settings.group)) if value is not None)
             written = self._execute_module(WRITE_MODULE, module_args=args, task_vars=task_vars)
             if written.get("failed"):
@@ -139,7 +139,7 @@ class ActionModule(ActionBase):
             report = self._write(plan, fleet, task_vars)
         except UcsError as exc:
             return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: {exc.msg}")
-        # kubeconfig_file repeats the plan's warning about a loose mode, in its own words.
+        # The plan has warned of a loose mode already (the write is told not to repeat it).
         written = [relabel(warning_text(warning)) for warning in report.pop("warnings", [])]
         result["warnings"] = notes + [warning for warning in written if warning not in notes]
         diff = report.pop("diff")

@@ -78,7 +78,8 @@ class FederationState(t.NamedTuple):
 
 def _word(value: t.Optional[str]) -> str:
     word = (value or "").strip().lower()
-    return word[len("federation") :] if word.startswith("federation") and len(word) > len("federation") else word
+    prefix = "federation"
+    return word.replace(prefix, "", 1) if word.startswith(prefix) and word != prefix else word
 
 
 def _as_answer(fleet: t.Mapping[str, t.Any]) -> JsonAnswer:
@@ -261,10 +262,9 @@ def list_fleets(client: t.Any, *, page_size: int = LIST_PAGE_SIZE, max_pages: in
         offset += len(items)
         if not items or (total is not None and offset >= total):
             return fleets
+    counted = f", the server counts {total})" if total is not None else ")"
     raise _list_error(
-        f"the list did not end after {max_pages} pages of {page_size} ({len(fleets)} fleets so far"
-        + (f", the server counts {total})" if total is not None else ")")
-        + "; the server keeps answering new pages"
+        f"the list did not end after {max_pages} pages of {page_size} ({len(fleets)} fleets so far{counted}; the server keeps answering new pages"
     )
 
 

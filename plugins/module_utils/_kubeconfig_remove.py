@@ -144,9 +144,11 @@ def _cuts(text: str, sequence: t.Any, gone: t.List[bool]) -> t.List[t.Tuple[int,
     if sequence.flow_style:
         # [a, b, c]: the items that stay, each as written, joined by the separator written
         # between the first two (", " or a JSON line break and indent).
-        separator = text[items[0].end_mark.index : items[1].start_mark.index]
-        kept = separator.join(text[item.start_mark.index : item.end_mark.index] for item, out in zip(items, gone) if not out)
-        return [(items[0].start_mark.index, items[-1].end_mark.index, kept)]
+        spans = [(item.start_mark.index, item.end_mark.index) for item in items]
+        first_end, second_start = spans[0][1], spans[1][0]
+        separator = text[first_end:second_start]
+        kept = separator.join(text[start:end] for (start, end), out in zip(spans, gone) if not out)
+        return [(spans[0][0], spans[-1][1], kept)]
     # Block sequence: an item is the lines from its "-" to the next item's "-" (or its own end).
     starts = [_dash_line(text, item.start_mark.index) for item in items]
     cuts = []

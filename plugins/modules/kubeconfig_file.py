@@ -81,9 +81,19 @@ options:
         (V(u=rw,go=)), applied to the existing file's mode, or V(0600) for a new file.
       - An integer that does not read as the octal meant is refused, with the advice to quote it.
         YAML reads C(mode=600) as the decimal 600, which is the mode V(01130).
-      - A mode that gives the group or other users any access is written, with a warning.
+      - A mode that gives the group or other users any access is written, with a warning
+        (unless O(warn_loose_mode=false)).
     type: raw
     default: "0600"
+  warn_loose_mode:
+    description:
+      - Warn when O(mode) gives the group or other users any access to the file.
+      - The C(ucs_cloud.fleet.ucs_kubeconfig) role sets V(false) when it writes, since it has warned
+        already, in its plan and naming its own variable. From ansible-core 2.21 on, the warnings
+        of a module that an action plugin runs reach the job output whatever the plugin returns,
+        so the role could not replace this one with its own.
+    type: bool
+    default: true
   owner:
     description:
       - Name or number of the user who owns the file. Checked before anything is written.
@@ -238,6 +248,7 @@ def argument_spec() -> dict:
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "expected_checksum": {"type": "str"},
         "mode": {"type": "raw", "default": "0600"},
+        "warn_loose_mode": {"type": "bool", "default": True},
         "owner": {"type": "str"},
         "group": {"type": "str"},
         "backup": {"type": "bool", "default": False},
@@ -267,7 +278,7 @@ def run(module: AnsibleModule) -> dict:
     mode = params["mode"]
     dir_mode = file_options.parse_mode(params["dir_mode"], "dir_mode", base=0o700, directory=True)
     warning = file_options.loose_mode_warning(file_options.parse_mode(mode))
-    if warning:
+    if warning and params["warn_loose_mode"]:
         module.warn(warning)
     expected = files.check_expected_checksum(params["expected_checksum"])
     content = params["content"].encode("utf-8")

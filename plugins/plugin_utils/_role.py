@@ -76,10 +76,10 @@ def read_variables(lookup: t.Callable[[str], t.Any]) -> RoleSettings:
 def unknown_variables(names: t.Iterable[str]) -> t.List[str]:
     """A warning for each ucs_kubeconfig_* variable the role does not know, with the closest one."""
     known = set(_spec_by_variable()) | {RESULT_VARIABLE}
-    suffixes = sorted(name[len(ROLE_PREFIX) :] for name in known)
+    suffixes = sorted(name.replace(ROLE_PREFIX, "", 1) for name in known)
     warnings = []
     for name in sorted(name for name in names if name.startswith(ROLE_PREFIX) and name not in known):
-        close = difflib.get_close_matches(name[len(ROLE_PREFIX) :], suffixes, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(name.replace(ROLE_PREFIX, "", 1), suffixes, n=1, cutoff=0.75)
         hint = f"; did you mean {ROLE_PREFIX}{close[0]}?" if close else ""
         warnings.append(f"ucs_kubeconfig: the variable {name} is not a variable of the role, so it has no effect{hint}")
     return warnings
@@ -149,7 +149,7 @@ def relabel(message: str) -> str:
     option it is about, in the role's words: ``path ...`` becomes ``ucs_kubeconfig_path ...``."""
     for option, name in (("path", "dest"), ("mode", "mode"), ("owner", "owner"), ("group", "group"), ("dir_mode", "dir_mode")):
         if message.startswith(option + " "):
-            return role_variable(name) + message[len(option) :]
+            return role_variable(name) + " " + message.split(" ", 1)[1]
     return message
 
 

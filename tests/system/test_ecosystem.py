@@ -268,8 +268,10 @@ def test_tarball_holds_only_the_allow_list(built: dict[str, Path]) -> None:
     # Every allowed pattern is still matched by some file (a stale allow-list hides nothing).
     stale = [pattern for pattern in TARBALL_ALLOW_LIST if not any(fnmatch.fnmatchcase(name, pattern) for name in files)]
     assert not stale, f"allow-list patterns that match no file in the tarball: {stale}"
+    # The allow-list judges names; the size catches a large file under an allowed name (a
+    # benchmark result, a generated kubeconfig). 0.1.0 with its lifecycle modules is about 210 kB.
     size = built["tarball"].stat().st_size
-    assert size < 200_000, f"the tarball is {size} bytes"
+    assert size < 300_000, f"the tarball is {size} bytes"
 
 
 def test_installed_tarball_runs_module_by_fqcn(ansible: AnsibleRunner, sim: Simulator, built: dict[str, Path], tmp_path: Path) -> None:

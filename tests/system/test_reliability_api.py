@@ -529,7 +529,7 @@ UNKNOWN_FLEET = case(
 )
 
 NOT_VERIFIED = "Failed to read fleet {fleet}: the server certificate of {host} did not verify ("
-SET_CA_PATH = "). Set ca_path to the CA bundle that issued it (or validate_certs=false, for testing only)"
+SET_CA_PATH = "). Set ca_path (or UCS_CA_PATH) to the CA bundle that issued it (or validate_certs=false, for testing only)"
 # UCS_CA_PATH is not set for these: only ca_path (or the system's CAs) can verify the simulator.
 TLS_CASES = [
     case("no-ca", controller_env="no-ca", gets=0, msg=(NOT_VERIFIED, SET_CA_PATH)),
@@ -594,7 +594,9 @@ BAD_INPUT_CASES = [
     bad("vpc-id-malformed", {"vpc_id": "vpc 1"}, "vpc_id " + ID_RULE),
     bad("subnet-id-empty", {"subnet_id": ""}, "subnet_id must not be empty"),
     bad("subnet-id-malformed", {"subnet_id": "subnet?x=1"}, "subnet_id " + ID_RULE),
-    bad("vpc-and-subnet-missing", {"vpc_id": None, "subnet_id": None}, "vpc_id, subnet_id are required to create the federation connection of fleet {fleet}"),
+    # vpc_id and subnet_id both omitted is the existing connection (POST /kubeconfig); one of them is not.
+    bad("subnet-missing", {"subnet_id": None}, "subnet_id is required to create the federation connection of fleet {fleet}"),
+    bad("vpc-and-project-missing", {"vpc_id": None, "project_id": None}, "project_id, vpc_id are required to create the federation connection"),
     bad("endpoint-http", {"endpoint": "http://127.0.0.1:1"}, "endpoint must be an https:// URL (got scheme 'http')"),
     bad("mode-hex", {"mode": "0x600"}, "mode '0x600' is invalid: use a quoted octal string such as '0600' or a symbolic mode such as 'u=rw,go='"),
     bad("mode-symbolic-typo", {"mode": "u=rwz"}, "mode 'u=rwz' is invalid"),
@@ -710,7 +712,9 @@ CREDENTIAL_CASES = [
     credentials(
         "no-credentials",
         (),
-        "No credentials: set access_key, secret_key and domain_id (AK/SK), auth_token (IAM token), or username, password and domain_name (IAM password)",
+        "No credentials: set access_key (or HUAWEICLOUD_SDK_AK), secret_key (or HUAWEICLOUD_SDK_SK) and domain_id (or HUAWEICLOUD_SDK_DOMAIN_ID) (AK/SK), "
+        "auth_token (or OS_AUTH_TOKEN) (IAM token), or username (or OS_USERNAME), password (or OS_PASSWORD) and domain_name (or OS_USER_DOMAIN_NAME) "
+        "(IAM password)",
     ),
     bad("auth-method-unknown", {"auth_method": "kerberos"}, "value of auth_method must be one of: auto, aksk, token, password, got: kerberos"),
 ]
@@ -1266,7 +1270,8 @@ def test_dest_not_writable_for_the_user_running_the_module(ansible: AnsibleRunne
             "tasks": [{"name": "Run the module", MODULE: args, "environment": {"PYTHONPATH": str(libraries)}}],
         }
     ]
-    run = ansible.playbook(yaml.safe_dump(play), "-vvvv", inventory=inventory)
+    # ansible-core 2.21 adds the invocation only when asked; older cores always do (the variable is ignored).
+    run = ansible.playbook(yaml.safe_dump(play), "-vvvv", inventory=inventory, env={"ANSIBLE_INJECT_INVOCATION": "true"})
     result = json.loads((run.callback_dir / "tree" / "as-bob").read_text())
     assert "ESTABLISH SSH CONNECTION FOR USER: ucs-bob" in run.stdout
     assert run.recap["as-bob"]["failed"] == 1, result

@@ -119,6 +119,16 @@ def test_loose_mode_warns_naming_it(capsys: pytest.CaptureFixture[str], tmp_path
     assert json.dumps(result.get("warnings", [])).count("gives") <= 1 and result["mode"] == "0600"
 
 
+def test_loose_mode_unwarned_when_the_caller_has_warned(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Warnings of earlier tests in this process stay in Ansible's list: count them first.
+    before = json.dumps(run_main(capsys, path=tmp_path / "seed", mode="0600").get("warnings", [])).count("0604 gives")
+    result = run_main(capsys, path=tmp_path / "config", mode="0604", warn_loose_mode=False)
+    assert result["changed"] and result["mode"] == "0604"
+    assert json.dumps(result.get("warnings", [])).count("0604 gives") == before
+    result = run_main(capsys, path=tmp_path / "other", mode="0604")
+    assert json.dumps(result.get("warnings", [])).count("0604 gives") == before + 1
+
+
 def kubectl_lock(lock: Path, age: float = 0) -> None:
     """A lock as kubectl makes it (empty, mode 0000), written age seconds ago."""
     os.close(os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
