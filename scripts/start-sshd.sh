@@ -23,8 +23,16 @@ if [ $# -ne 1 ]; then
 fi
 mkdir -p "$1"
 state=$(cd "$1" && pwd)
-users=(ucs-alice ucs-bob)
-group=ucs-ops
+# UCS_SYSTEM_SLOT (empty, or digits) names the set of test users, so that two system test runs
+# can share the machine (scripts/test.sh runs two side by side): "" gives ucs-alice and ucs-bob
+# in ucs-ops, "2" gives ucs2-alice and ucs2-bob in ucs2-ops. tests/system/sshd.py names them alike.
+slot=${UCS_SYSTEM_SLOT:-}
+if ! [[ "$slot" =~ ^[0-9]*$ ]]; then
+    echo "$0: UCS_SYSTEM_SLOT must be empty or digits, got '$slot'" >&2
+    exit 2
+fi
+users=("ucs$slot-alice" "ucs$slot-bob")
+group="ucs$slot-ops"
 sshd=/usr/sbin/sshd
 python=$(command -v python3)
 
@@ -51,6 +59,9 @@ fi
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
 
+# Under a lock: two runs starting at once would both find a user missing and both add it.
+exec 9>/tmp/ucs-fleet-test-users.lock
+flock 9
 getent group "$group" >/dev/null || groupadd "$group"
 for user in "${users[@]}"; do
     if ! getent passwd "$user" >/dev/null; then
@@ -59,6 +70,7 @@ for user in "${users[@]}"; do
     # "*" = no password but not locked: sshd refuses public key logins of locked ("!") accounts.
     usermod --password '*' "$user"
 done
+flock -u 9
 
 [ -f "$state/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "ucs-test-host" -f "$state/ssh_host_ed25519_key"
 [ -f "$state/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "ucs-test-client" -f "$state/id_ed25519"

@@ -7,22 +7,29 @@
 #      other core it can run. A core whose Python is missing here (2.20 and 2.21 need 3.12 or
 #      later) is named, with the reason, and fails the run unless UCS_ALLOW_MISSING_CORES=1.
 #   1. quick checks, newest core (.venv): ruff, changelog lint, unit and simulator tests.
-#   2. jobs, two at a time (the machine has 2 cores), each logging to .tmp/test-logs/<job>.log:
+#   2. jobs, up to three at a time (the machine has 2 cores; a system test run keeps about one
+#      busy, so a third job fills the other), each logging to .tmp/test-logs/<job>.log:
+#      - newest core, system: every system test but the reliability suite (module and role,
+#        parity, fidelity, executable docs, ecosystem, AWX job with ansible-runner, Python floor),
+#        with the second set of test users (UCS_SYSTEM_SLOT=2), so it overlaps the other jobs'
+#        system tests;
 #      - newest core, tools: ansible-test sanity, ansible-lint (production profile), antsibull-docs
 #        lint and galaxy-importer on the built tarball (tests/system/test_galaxy_tools.py);
-#      - every other core: the unit tests, the module and role system tests and ansible-test
-#        sanity, with that core's venv.
-#   3. newest core, alone (its timing-sensitive reliability scenarios get the whole machine):
-#      every system test: module and role, reliability, fidelity, executable docs, ecosystem,
-#      AWX job with ansible-runner, Python floor.
+#      - every other core: the unit tests, ansible-test sanity and the module and role system
+#        tests, with that core's venv.
+#   3. newest core, alone (its timing-sensitive scenarios get the whole machine): the reliability
+#      suite (tests/system/test_reliability_*.py).
 #
-# System tests use shared test users and their homes: they run under /tmp/ucs-fleet-system.lock,
-# which every checkout on the machine takes, so no two runs overlap. ansible-test sanity takes
-# /tmp/ucs-fleet-sanity.lock (scripts/sanity.sh): its venvs under ~/.ansible/test are shared.
+# System tests use shared test users and their homes: a run takes the lock of its set of users,
+# /tmp/ucs-fleet-system.lock (ucs-alice, ucs-bob) or /tmp/ucs-fleet-system2.lock (ucs2-alice,
+# ucs2-bob), which every checkout on the machine takes, so no two runs of one set overlap.
+# ansible-test sanity takes /tmp/ucs-fleet-sanity.lock (scripts/sanity.sh): its venvs under
+# ~/.ansible/test are shared.
 #
-# Every step prints its name, result and time; a failed step does not stop the others. The
-# summary at the end lists every step and every core that was not tested; the exit status is 1
-# when a step failed or a core could not be tested (unless UCS_ALLOW_MISSING_CORES=1).
+# Every step prints its name, result and time (system test steps also their slowest tests); a
+# failed step does not stop the others. The summary at the end lists every step and every core
+# that was not tested; the exit status is 1 when a step failed or a core could not be tested
+# (unless UCS_ALLOW_MISSING_CORES=1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -33,6 +40,8 @@ mkdir -p "$logs"
 summary="$logs/summary"
 : >"$summary"
 system_lock=/tmp/ucs-fleet-system.lock
+second_system_lock=/tmp/ucs-fleet-system2.lock
+reliability=(tests/system/test_reliability_*.py)
 
 # step NAME COMMAND...: run COMMAND, print and record its name, result and time.
 step() {
@@ -80,15 +89,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-# --- 1. quick checks -------------------------------------------------------------------------
+# --- 1. quick checks -----------------------------------------------------------------------------
 step "ruff lint" ruff check . || failed=1
 step "ruff format" ruff format --check . || failed=1
 step "changelog lint" antsibull-changelog lint || failed=1
 step "[$newest] unit and simulator tests" pytest -q -p no:cacheprovider tests/unit tests/simulator || failed=1
 
-# --- 2. jobs, two at a time --------------------------------------------------------------------
+# --- 2. jobs, up to three at a time --------------------------------------------------------------
 sanity() {  # sanity VENV: ansible-test sanity with that venv's ansible-test and Python
     UCS_VENV="$1" bash scripts/sanity.sh
+}
+
+job_newest_system() {
+    step "[$newest] system tests (all but the reliability suite)" env UCS_SYSTEM_SLOT=2 flock "$second_system_lock" \
+        bash scripts/system-tests.sh --durations=20 --ignore=tests/system/test_galaxy_tools.py \
+        "${reliability[@]/#/--ignore=}"
 }
 
 job_newest_tools() {
@@ -102,9 +117,11 @@ job_newest_tools() {
 job_core() {  # job_core CORE
     local core=$1 python="$root/.venv-$1/bin/python" rc=0
     step "[$core] unit tests" "$python" -m pytest -q -p no:cacheprovider tests/unit || rc=1
-    step "[$core] module and role system tests" flock "$system_lock" "$python" -m pytest -q -p no:cacheprovider \
-        tests/system/test_ucs_federation_cert.py tests/system/test_role_ucs_kubeconfig.py || rc=1
+    # Sanity before the system tests: a job that then waits for the system lock has done its
+    # lock-free work (a step's time includes its wait for the lock).
     step "[$core] ansible-test sanity" sanity "$root/.venv-$core" || rc=1
+    step "[$core] module and role system tests" flock "$system_lock" "$python" -m pytest -q -p no:cacheprovider --durations=10 \
+        tests/system/test_ucs_federation_cert.py tests/system/test_role_ucs_kubeconfig.py || rc=1
     return "$rc"
 }
 
@@ -130,7 +147,7 @@ finish_one() {
 start_job() {  # start_job NAME FUNCTION ARGS...
     local name=$1
     shift
-    [ "$running" -lt 2 ] || finish_one
+    [ "$running" -lt 3 ] || finish_one
     echo "=== job $name: started"
     "$@" >"$logs/$name.log" 2>&1 &
     job_names[$!]=$name
@@ -139,6 +156,8 @@ start_job() {  # start_job NAME FUNCTION ARGS...
 }
 
 jobs_start=$SECONDS
+export UCS_SYSTEM_SLOT=""
+start_job "core-$newest-system" job_newest_system
 start_job "core-$newest-tools" job_newest_tools
 for core in "${other_cores[@]}"; do
     start_job "core-$core" job_core "$core"
@@ -146,9 +165,9 @@ done
 while [ "$running" -gt 0 ]; do finish_one; done
 echo "=== jobs: done in $((SECONDS - jobs_start)) s"
 
-# --- 3. newest core: every system test --------------------------------------------------------
-step "[$newest] system tests (all, with the reliability suite)" flock "$system_lock" bash scripts/system-tests.sh \
-    --ignore=tests/system/test_galaxy_tools.py || failed=1
+# --- 3. newest core, alone: the reliability suite ------------------------------------------------
+step "[$newest] reliability suite" flock "$system_lock" "$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=20 \
+    "${reliability[@]}" || failed=1
 
 echo "=== summary (steps of the jobs ran in parallel; logs in $logs)"
 sed 's/^/    /' "$summary"

@@ -1,8 +1,9 @@
 """Target hosts for the role tests: an OpenSSH server on loopback, plus local-connection hosts.
 
 `sshd` (session fixture) runs scripts/start-sshd.sh, which starts a private sshd on 127.0.0.1
-with its own host key and test users (ucs-alice, ucs-bob in group ucs-ops), and stops it at the
-end of the session. Every inventory host below points at the same machine, so each one must be
+with its own host key and test users (ALICE and BOB in GROUP: ucs-alice, ucs-bob in ucs-ops, or
+with UCS_SYSTEM_SLOT=2 ucs2-alice, ucs2-bob in ucs2-ops, so that two runs can share the machine),
+and stops it at the end of the session. Every inventory host below points at the same machine, so each one must be
 given its own kubeconfig path (except the one host that connects as a user and uses its home).
 """
 
@@ -28,6 +29,11 @@ START_SSHD = ROOT / "scripts" / "start-sshd.sh"
 # Python of the ssh targets: the system's, as on a real host (the role's target-side tasks need
 # only ansible.builtin modules).
 TARGET_PYTHON = "/usr/bin/python3"
+# The test users of this run, as scripts/start-sshd.sh names them from UCS_SYSTEM_SLOT.
+SLOT = os.environ.get("UCS_SYSTEM_SLOT", "")
+if not SLOT.isdigit() and SLOT != "":
+    raise RuntimeError(f"UCS_SYSTEM_SLOT must be empty or digits, got {SLOT!r}")
+ALICE, BOB, GROUP = f"ucs{SLOT}-alice", f"ucs{SLOT}-bob", f"ucs{SLOT}-ops"
 
 
 @dataclass

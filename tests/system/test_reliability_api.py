@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from conftest import AnsibleRunner, Run, Simulator, assert_no_secrets, assert_nothing_leaked, report_figure, secrets_in_kubeconfig
-from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
+from sshd import BOB, SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
 from test_ucs_federation_cert import MODULE, failure, one_task_playbook, run_module, task_args, writes
 
 FAULTS = pytest.mark.reliability(
@@ -1261,10 +1261,10 @@ def test_dest_not_writable_for_the_user_running_the_module(ansible: AnsibleRunne
         domain_id=seed["domain"]["id"],
     )
     libraries = python_libraries(shared_dir / "lib")
-    inventory = write_inventory(ansible.tmp_path / "inventory.yml", {"as-bob": sshd.host_vars("ucs-bob", ucs_secret_key=seed["aksk"]["secret_key"])})
+    inventory = write_inventory(ansible.tmp_path / "inventory.yml", {"as-bob": sshd.host_vars(BOB, ucs_secret_key=seed["aksk"]["secret_key"])})
     play = [
         {
-            "name": "As ucs-bob",
+            "name": f"As {BOB}",
             "hosts": "all",
             "gather_facts": False,
             "tasks": [{"name": "Run the module", MODULE: args, "environment": {"PYTHONPATH": str(libraries)}}],
@@ -1273,7 +1273,7 @@ def test_dest_not_writable_for_the_user_running_the_module(ansible: AnsibleRunne
     # ansible-core 2.21 adds the invocation only when asked; older cores always do (the variable is ignored).
     run = ansible.playbook(yaml.safe_dump(play), "-vvvv", inventory=inventory, env={"ANSIBLE_INJECT_INVOCATION": "true"})
     result = json.loads((run.callback_dir / "tree" / "as-bob").read_text())
-    assert "ESTABLISH SSH CONNECTION FOR USER: ucs-bob" in run.stdout
+    assert f"ESTABLISH SSH CONNECTION FOR USER: {BOB}" in run.stdout
     assert run.recap["as-bob"]["failed"] == 1, result
     assert result["msg"] == f"dest {dest}: the directory {locked} is not writable"
     assert result["invocation"]["module_args"]["secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"

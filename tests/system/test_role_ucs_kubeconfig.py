@@ -24,7 +24,7 @@ import pytest
 import yaml
 from conftest import VENV_BIN, AnsibleRunner, Run, Simulator, assert_nothing_leaked, secrets_in_kubeconfig
 from cryptography import x509
-from sshd import SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
+from sshd import ALICE, BOB, GROUP, SshServer, local_host_vars, sshd, write_inventory  # noqa: F401  # pylint: disable=unused-import
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import role_argument_spec, role_variable
 
@@ -157,17 +157,17 @@ def test_first_run_writes_second_run_changes_nothing(ansible: AnsibleRunner, sim
     """Over ssh as root (file owned by ucs-alice:ucs-ops), over ssh as ucs-bob (his own
     ~/.kube/config) and locally; then idempotence, no key material in -vvv --diff output, and
     kubectl on a target host reaching the federation API server with the written file."""
-    sshd.clean_home("ucs-bob")
+    sshd.clean_home(BOB)
     fleet_id = sim.federated_fleet["id"]
     root_file = tmp_path / "as-root" / ".kube" / "config"
-    bob_file = sshd.home("ucs-bob") / ".kube" / "config"
+    bob_file = sshd.home(BOB) / ".kube" / "config"
     local_file = tmp_path / "local" / "config"
     local_file.parent.mkdir()
     inventory = write_inventory(
         tmp_path / "inventory.yml",
         {
-            "as-root": sshd.host_vars("root", ucs_kubeconfig_path=str(root_file), ucs_kubeconfig_owner="ucs-alice", ucs_kubeconfig_group="ucs-ops"),
-            "as-bob": sshd.host_vars("ucs-bob"),
+            "as-root": sshd.host_vars("root", ucs_kubeconfig_path=str(root_file), ucs_kubeconfig_owner=ALICE, ucs_kubeconfig_group=GROUP),
+            "as-bob": sshd.host_vars(BOB),
             "local": local_host_vars(ucs_kubeconfig_path=str(local_file)),
         },
         **fleet_vars(sim),
@@ -177,9 +177,9 @@ def test_first_run_writes_second_run_changes_nothing(ansible: AnsibleRunner, sim
     assert changed_hosts(first) == {"as-root", "as-bob", "local"}
     assert cert_posts(sim) == {fleet_id: 1}, "one download for the whole play"
 
-    assert mode(root_file) == 0o600 and owner(root_file) == ("ucs-alice", "ucs-ops")
-    assert mode(root_file.parent) == 0o700 and owner(root_file.parent) == ("ucs-alice", "ucs-ops")
-    assert mode(bob_file) == 0o600 and owner(bob_file) == ("ucs-bob", "ucs-bob")
+    assert mode(root_file) == 0o600 and owner(root_file) == (ALICE, GROUP)
+    assert mode(root_file.parent) == 0o700 and owner(root_file.parent) == (ALICE, GROUP)
+    assert mode(bob_file) == 0o600 and owner(bob_file) == (BOB, BOB)
     assert mode(bob_file.parent) == 0o700
     assert mode(local_file) == 0o600
     for path in (root_file, bob_file, local_file):
@@ -220,7 +220,7 @@ def test_first_run_writes_second_run_changes_nothing(ansible: AnsibleRunner, sim
 """
     kubectl_inventory = write_inventory(
         tmp_path / "kubectl-inventory.yml",
-        {"as-root": sshd.host_vars("root", kubeconfig_file=str(root_file)), "as-bob": sshd.host_vars("ucs-bob", kubeconfig_file=str(bob_file))},
+        {"as-root": sshd.host_vars("root", kubeconfig_file=str(root_file)), "as-bob": sshd.host_vars(BOB, kubeconfig_file=str(bob_file))},
     )
     ansible.playbook(kubectl_play, inventory=kubectl_inventory).assert_ok()
     for host in ("as-root", "as-bob"):
@@ -619,21 +619,21 @@ def test_home_overridden_one_file_per_host(
     """~ is resolved once, on the target, from the HOME of the target process: a local host run
     with HOME=/tmp/x, an ssh host whose play sets HOME, and a become_user host. Each writes one
     file; the second run changes nothing and makes no API call."""
-    sshd.clean_home("ucs-bob")
+    sshd.clean_home(BOB)
     home = tmp_path / "x"
     home.mkdir()
     # Outside tmp_path, which only root may enter.
-    bob_home = Path(tempfile.mkdtemp(prefix="ucs-bob-home-"))
+    bob_home = Path(tempfile.mkdtemp(prefix=f"{BOB}-home-"))
     request.addfinalizer(lambda: shutil.rmtree(bob_home, ignore_errors=True))
-    os.chown(bob_home, pwd.getpwnam("ucs-bob").pw_uid, pwd.getpwnam("ucs-bob").pw_gid)
+    os.chown(bob_home, pwd.getpwnam(BOB).pw_uid, pwd.getpwnam(BOB).pw_gid)
     root_config = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".kube" / "config"
     root_before = root_config.read_bytes() if root_config.exists() else None
     inventory = write_inventory(
         tmp_path / "inventory.yml",
         {
             "local": local_host_vars(),
-            "ssh-bob": sshd.host_vars("ucs-bob", ansible_env_home=str(bob_home)),
-            "become-bob": sshd.host_vars("root", ansible_become=True, ansible_become_method="su", ansible_become_user="ucs-bob"),
+            "ssh-bob": sshd.host_vars(BOB, ansible_env_home=str(bob_home)),
+            "become-bob": sshd.host_vars("root", ansible_become=True, ansible_become_method="su", ansible_become_user=BOB),
         },
         **fleet_vars(sim),
     )
@@ -648,11 +648,11 @@ def test_home_overridden_one_file_per_host(
     env = {**ansible.credential_env("aksk"), "HOME": str(home)}
     first = ansible.playbook(play, env=env, inventory=inventory).assert_ok()
     assert changed_hosts(first) == {"local", "ssh-bob", "become-bob"}
-    files = {"local": home / ".kube" / "config", "ssh-bob": bob_home / ".kube" / "config", "become-bob": sshd.home("ucs-bob") / ".kube" / "config"}
+    files = {"local": home / ".kube" / "config", "ssh-bob": bob_home / ".kube" / "config", "become-bob": sshd.home(BOB) / ".kube" / "config"}
     for host, path in files.items():
         assert load(path)["current-context"] == names(sim.federated_fleet["id"]), host
         assert mode(path) == 0o600
-    assert owner(files["become-bob"])[0] == "ucs-bob" and owner(files["ssh-bob"])[0] == "ucs-bob"
+    assert owner(files["become-bob"])[0] == BOB and owner(files["ssh-bob"])[0] == BOB
     assert (root_config.read_bytes() if root_config.exists() else None) == root_before, "the passwd home was not touched"
 
     before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files.values()}
