@@ -11,6 +11,8 @@ run wrote, and they must be equal:
   (empty, mode 0000) is waited for, and refused before any call when it is older than the wait;
 - immutable and append-only files and directories (chattr): refused before any call;
 - kubeconfig_file_info's write_blocker, which the role's plan reads on the target;
+- the play's shape: under serial (1, a percentage, a list) the hosts of one fleet share one
+  certificate; strategy free and host_pinned are refused before any call;
 - kubeconfigs as large as kubectl takes (6,500 certificate contexts, 9,000 token users, 4,000
   RSA contexts): merged, with the module's time and peak memory as figures; beyond 32 MiB,
   refused naming the cap.
@@ -497,6 +499,55 @@ def test_role_issues_no_certificate_for_a_write_bound_to_fail(ansible: AnsibleRu
         subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
         if disk:
             disk.stop()
+
+
+# --- One certificate per fleet, whatever the play's shape -------------------------------------------
+
+SHAPED_PLAY = """\
+- name: Install the fleet kubeconfig
+  hosts: all
+  gather_facts: false
+{shape}
+  roles:
+    - role: ucs_cloud.fleet.ucs_kubeconfig
+"""
+SHAPES = {
+    "serial 1": "  serial: 1",
+    "serial 50%": '  serial: "50%"',
+    "serial list": "  serial: [1, 3]",
+    "strategy free": "  strategy: free",
+    "strategy host_pinned": "  strategy: ansible.builtin.host_pinned",
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_one_certificate_per_fleet_whatever_the_plays_shape(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, shape: str) -> None:
+    """Under serial, later batches use the first batch's download (hostvars, no_log); under a
+    strategy whose hosts do not wait for each other, the role refuses before any call."""
+    paths = {f"host{number}": tmp_path / f"host{number}" / "config" for number in range(1, 5)}
+    settings = role_vars(sim, tmp_path / "unused")
+    del settings["ucs_kubeconfig_path"]
+    hosts = {name: local_host_vars(ucs_kubeconfig_path=str(path)) for name, path in paths.items()}
+    inventory = write_inventory(ansible.tmp_path / f"inventory-{ansible.count + 1}.yml", hosts, **settings)
+    playbook = ansible.tmp_path / f"playbook-{ansible.count + 1}.yml"
+    playbook.write_text(SHAPED_PLAY.format(shape=SHAPES[shape]))
+    command = [str(VENV_BIN / "ansible-playbook"), "-i", inventory, str(playbook)]
+    ledger = Ledger(sim, *paths.values())
+    run = ansible._run(command, ansible.credential_env("aksk"))
+    if shape.startswith("strategy"):
+        strategy = SHAPES[shape].split(": ")[1]
+        assert all(run.recap[name]["failed"] == 1 for name in paths), run.stdout[-3000:]
+        assert f"the role cannot run under strategy {strategy}" in run.stdout, run.stdout[-3000:]
+        assert (ledger.issued(), ledger.written()) == (0, 0)
+        return
+    assert all(run.recap[name]["failed"] == 0 and run.recap[name]["changed"] >= 1 for name in paths), run.stdout[-3000:]
+    assert (ledger.issued(), ledger.written()) == (1, len(paths)), f"certificates issued {ledger.issued()}, files written {ledger.written()}"
+    report_figure(f"writes: {shape}, 4 hosts of one fleet: {ledger.issued()} certificate, {ledger.written()} files written")
+    again = Ledger(sim, *paths.values())
+    run = ansible._run(command, ansible.credential_env("aksk"))
+    assert all(run.recap[name]["failed"] == 0 and run.recap[name]["changed"] == 0 for name in paths), run.stdout[-3000:]
+    assert (again.issued(), again.written()) == (0, 0)
+    assert_nothing_leaked(run, sim)
 
 
 # --- 5. Kubeconfigs as large as kubectl takes -------------------------------------------------------
