@@ -311,6 +311,12 @@ def federation_condition(fleet: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str,
     return next((c for c in conditions if isinstance(c, dict) and _word(c.get("type")).lower() == "federation"), None)
 
 
+def has_federation(fleet: t.Mapping[str, t.Any]) -> bool:
+    """Whether the fleet's details name a federation (spec.federationId set and not empty)."""
+    spec = fleet.get("spec")
+    return isinstance(spec, dict) and bool(spec.get("federationId"))
+
+
 def fleet_facts(fleet: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     """What ucs_fleet_info returns for a fleet: identity, federation facts, verbatim where they are the API's."""
     spec = fleet.get("spec")
@@ -320,7 +326,7 @@ def fleet_facts(fleet: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
         "id": fleet_id_of(fleet),
         "name": fleet_name_of(fleet),
         "description": spec.get("description") or None,
-        "federation_enabled": bool(spec.get("federationId")),
+        "federation_enabled": has_federation(fleet),
         "federation_id": spec.get("federationId") or None,
         "federation_version": spec.get("federationVersion") or None,
         "federation_expiration": spec.get("federationExpirationTimestamp") or None,

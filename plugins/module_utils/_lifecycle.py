@@ -118,9 +118,8 @@ def decide(state: str, fleet: t.Mapping[str, t.Any], job: t.Optional[federation.
     A job whose phase is an unknown word counts as running. Raises UcsFederationBusyError when a
     job that leads elsewhere runs: starting another one would fight it.
     """
-    spec = fleet.get("spec") if isinstance(fleet.get("spec"), dict) else {}
     seen = _Seen(
-        enabled=bool(spec.get("federationId")),
+        enabled=federation.has_federation(fleet),
         condition=_condition_word(fleet),
         job=job,
         running=job is not None and not job.finished,
@@ -254,26 +253,26 @@ class Waiter:
 
     def enabled(self) -> Outcome:
         """Wait until the enabling job succeeded and the fleet has its spec.federationId."""
-        while True:
-            state = self._read()
-            if state is not None and state.kind == "enable" and state.outcome == federation.FAILED:
-                raise self._failed("enabling", state)
-            spec = self.fleet.get("spec") if isinstance(self.fleet.get("spec"), dict) else {}
-            ready = bool(spec.get("federationId")) and _condition_word(self.fleet) != CREATING
-            if ready and (state is None or state.kind != "enable" or state.outcome == federation.SUCCEEDED):
-                return self._outcome()
-            self._pause("enabled")
+
+        def done(state: t.Optional[federation.JobState]) -> bool:
+            ready = federation.has_federation(self.fleet) and _condition_word(self.fleet) != CREATING
+            return ready and (state is None or state.kind != "enable" or state.outcome == federation.SUCCEEDED)
+
+        return self._wait("enable", ("enabling", "enabled"), done)
 
     def disabled(self) -> Outcome:
         """Wait until the fleet has no spec.federationId any more (or its disabling job failed)."""
+        return self._wait("disable", ("disabling", "disabled"), lambda _state: not federation.has_federation(self.fleet))
+
+    def _wait(self, kind: str, words: t.Tuple[str, str], done: t.Callable[[t.Optional[federation.JobState]], bool]) -> Outcome:
+        """Read until done(job), failing when a job of this kind failed; words: (failing, timing out)."""
         while True:
             state = self._read()
-            if state is not None and state.kind == "disable" and state.outcome == federation.FAILED:
-                raise self._failed("disabling", state)
-            spec = self.fleet.get("spec") if isinstance(self.fleet.get("spec"), dict) else {}
-            if not spec.get("federationId"):
+            if state is not None and state.kind == kind and state.outcome == federation.FAILED:
+                raise self._failed(words[0], state)
+            if done(state):
                 return self._outcome()
-            self._pause("disabled")
+            self._pause(words[1])
 
     def _outcome(self) -> Outcome:
         return Outcome(self.fleet, self.job.phase if self.job is not None else None, self.progress, self.warnings)
