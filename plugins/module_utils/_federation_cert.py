@@ -45,7 +45,7 @@ def check_target(settings: Settings) -> t.Optional[Target]:
 
 
 def download(
-    module: AnsibleModule, settings: Settings, endpoint: str, now: datetime.datetime, target: t.Optional[Target]
+    module: AnsibleModule, settings: Settings, now: datetime.datetime, target: t.Optional[Target]
 ) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo], Settings]:
     """Read the fleet (found by its name, when it is named so), then (not in check mode) download a
     kubeconfig: POST /cert for a connection in the given VPC, POST /kubeconfig for the existing
@@ -105,17 +105,6 @@ def write(settings: Settings, target: Target, plan: planner.Plan, state: files.F
     )
 
 
-def attributes(state: t.Optional[files.FileState]) -> t.Dict[str, t.Any]:
-    """Mode, owner and group of a file as a diff shows them."""
-    if state is None or not state.exists:
-        return {}
-    return {
-        "mode": f"{state.mode:04o}",
-        "owner": state.owner if state.owner is not None else str(state.uid),
-        "group": state.group if state.group is not None else str(state.gid),
-    }
-
-
 def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo]) -> None:
     if info is not None:
         summary = check.summary(info)
@@ -137,7 +126,7 @@ def remove(module: AnsibleModule, settings: Settings, now: datetime.datetime) ->
         if written.backup_file:
             result["backup_file"] = written.backup_file
     if module._diff:
-        result["diff"] = planner.diff(plan, settings, attributes(state), {}, None, header=target.dest)
+        result["diff"] = planner.diff(plan, settings, files.attributes(state), {}, None, header=target.dest)
     return result
 
 
@@ -179,7 +168,7 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
         raise UcsValidationError("return_content=true returns the client key: set no_log: true on the task", option="return_content")
     # Before anything else, and also when no call is needed: a run that would send credentials to
     # a guessed host must fail today, not months later at the first renewal.
-    endpoint = resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"), option_label())
+    resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"), option_label())
     target = check_target(settings)
     state = files.read_regular(target.dest) if target else None
     plan = plan_for(settings, target, state, now)
@@ -188,7 +177,7 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     result = {"changed": plan.write, "connection_created": False, "kubeconfig_downloaded": False, "reason": plan.reason}
     fleet, info = None, plan.info
     if plan.fetch:
-        fleet, info, settings = download(module, settings, endpoint, now, target)
+        fleet, info, settings = download(module, settings, now, target)
     # /cert creates (or reuses) the connection in the VPC; /kubeconfig uses the existing one.
     result.update(connection_created=fleet is not None and settings.vpc_id is not None, kubeconfig_downloaded=fleet is not None)
     result.update(fleet_id=settings.fleet_id or (info.fleet_id if info else None), fleet_name=settings.fleet_name or (info.fleet_name if info else None))
@@ -201,8 +190,10 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     if params["return_content"] and fleet is not None:
         result["kubeconfig"] = kubeconfig.dump_kubeconfig(fleet)
     if module._diff:
-        before = attributes(state)
-        predicted = planner.predicted_attributes(settings, before, state.mode if state else None) if module.check_mode or after is None else attributes(after)
+        before = files.attributes(state)
+        predicted = (
+            planner.predicted_attributes(settings, before, state.mode if state else None) if module.check_mode or after is None else files.attributes(after)
+        )
         written_info = info if (fleet is not None or not plan.fetch) else None
         result["diff"] = planner.diff(plan, settings, before, predicted, written_info, header=target.dest if target else "kubeconfig")
     return result

@@ -110,6 +110,18 @@ class WriteResult(t.NamedTuple):
     previous: t.Optional[FileState] = None  # the file as read under the lock, before the write
 
 
+def attributes(state: t.Optional[FileState]) -> t.Dict[str, t.Any]:
+    """Mode, owner and group of a file as results and diffs show them (a number where the id has
+    no name); empty when there is no file."""
+    if state is None or not state.exists:
+        return {}
+    return {
+        "mode": f"{state.mode:04o}",
+        "owner": state.owner if state.owner is not None else str(state.uid),
+        "group": state.group if state.group is not None else str(state.gid),
+    }
+
+
 def size_text(size: int) -> str:
     """A size for messages: 33554432 -> '32 MiB'."""
     for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):

@@ -261,12 +261,7 @@ def _view(state: "files.FileState") -> dict:
     """What the result and the diff say about a file: never its content."""
     if not state.exists:
         return {"checksum": None, "mode": None, "owner": None, "group": None}
-    return {
-        "checksum": state.checksum,
-        "mode": f"{state.mode:04o}",
-        "owner": state.owner if state.owner is not None else str(state.uid),
-        "group": state.group if state.group is not None else str(state.gid),
-    }
+    return {"checksum": state.checksum, **files.attributes(state)}
 
 
 def run(module: AnsibleModule) -> dict:
