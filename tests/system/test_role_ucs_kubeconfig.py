@@ -153,6 +153,7 @@ def leak_scan(run: Run, sim: Simulator, *files: Path) -> None:
 # --- tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.every_core
 def test_first_run_writes_second_run_changes_nothing(ansible: AnsibleRunner, sim: Simulator, sshd: SshServer, tmp_path: Path) -> None:  # noqa: F811
     """Over ssh as root (file owned by ucs-alice:ucs-ops), over ssh as ucs-bob (his own
     ~/.kube/config) and locally; then idempotence, no key material in -vvv --diff output, and
@@ -297,6 +298,7 @@ def test_unparsable_file_is_kept_in_merge_mode_and_replaced_in_standalone_mode(a
     leak_scan(run, sim, files["standalone"])
 
 
+@pytest.mark.every_core
 def test_check_mode_predicts_renewal_and_drift_exactly(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """fine (valid, 0600), expiring (valid for 10 days < renew_before 30), loose (valid, 0644),
     missing (no file): check mode changes nothing and predicts exactly what the real run does."""
@@ -336,6 +338,7 @@ def test_check_mode_predicts_renewal_and_drift_exactly(ansible: AnsibleRunner, s
     leak_scan(real, sim, *files.values())
 
 
+@pytest.mark.every_core
 def test_two_fleets_one_play_one_download_each(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     second = sim.control("POST", "fleets", {"name": "fleet-federated-2", "federation": True})
     fleets = [sim.federated_fleet, second]
@@ -357,6 +360,7 @@ def test_two_fleets_one_play_one_download_each(ansible: AnsibleRunner, sim: Simu
     assert load(tmp_path / "a-1" / "config")["users"] != load(tmp_path / "b-1" / "config")["users"]
 
 
+@pytest.mark.every_core
 def test_failing_fetch_fails_only_that_fleets_hosts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     good, plain = sim.federated_fleet, sim.plain_fleet
     hosts = {name: local_host_vars(ucs_kubeconfig_path=str(tmp_path / name / "config")) for name in ("good-1", "plain-1", "plain-2")}
@@ -385,6 +389,7 @@ def test_preflight_names_the_missing_fleet_id(ansible: AnsibleRunner, sim: Simul
     assert not (tmp_path / "config").exists()
 
 
+@pytest.mark.every_core
 def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """A host whose settings break a rule fails with the rule; the others of the play go on."""
     kept = tmp_path / "bad-mode" / "config"
@@ -436,6 +441,7 @@ def test_plan_tag_audits_without_any_call_or_write(ansible: AnsibleRunner, sim: 
     assert sim.requests() == []
 
 
+@pytest.mark.every_core
 @pytest.mark.parametrize("how", ["tagged role", "tagged include"])
 def test_a_role_tagged_by_the_play_writes_what_it_downloads(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, how: str) -> None:
     """Tags the play gives the role select every step: two runs with --tags give one certificate
@@ -454,6 +460,7 @@ def test_a_role_tagged_by_the_play_writes_what_it_downloads(ansible: AnsibleRunn
     assert target.is_file() and cert_posts(sim) == {sim.federated_fleet["id"]: 1}
 
 
+@pytest.mark.every_core
 def test_settings_given_as_key_value_extra_vars(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """-e name=value makes every value a string ("5", "false"): the role must take them."""
     hosts = {"host": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "config"))}
@@ -466,6 +473,7 @@ def test_settings_given_as_key_value_extra_vars(ansible: AnsibleRunner, sim: Sim
     assert 8 <= days <= 10
 
 
+@pytest.mark.every_core
 def test_role_included_twice_in_one_play(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """A host whose first kubeconfig is right still gets the second: each include of the role
     plans, fetches and writes on its own."""
@@ -565,6 +573,7 @@ THREE_WAYS = """\
 """
 
 
+@pytest.mark.every_core
 @pytest.mark.parametrize("source", ["module_defaults", "environment", "role_variables"])
 def test_credentials_from_one_source_for_roles_include_and_import(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, source: str) -> None:
     """Credentials and connection settings from module_defaults alone (play, block and task level),
@@ -609,6 +618,7 @@ def test_credentials_from_one_source_for_roles_include_and_import(ansible: Ansib
 # --- one path per host (issue 13) ---------------------------------------------------------------
 
 
+@pytest.mark.every_core
 def test_home_overridden_one_file_per_host(
     ansible: AnsibleRunner,
     sim: Simulator,
@@ -731,6 +741,7 @@ def test_namespace_is_set_and_changed_without_a_new_certificate(ansible: Ansible
     assert entries(load(config), "contexts")[name]["context"]["namespace"] == "team-b"
 
 
+@pytest.mark.every_core
 def test_secret_variables_in_inventory_are_taken_per_fleet(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """The download runs once, in the first host's context, but a fleet whose hosts carry their
     own secret in the inventory (group_vars) is downloaded with that secret: here fleet b's

@@ -67,6 +67,7 @@ def writes(sim: Simulator) -> list[dict[str, Any]]:
     return [r for r in sim.requests() if r["method"] != "GET" and not r["path"].startswith("/v3/")]
 
 
+@pytest.mark.every_core
 def test_first_run_creates_second_run_changes_nothing(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "kube" / "fleet.yaml"
     dest.parent.mkdir()
@@ -91,6 +92,7 @@ def test_first_run_creates_second_run_changes_nothing(ansible: AnsibleRunner, si
     assert_no_secrets(run.output + run2.output, sim.secrets() + secrets_in_kubeconfig(dest))
 
 
+@pytest.mark.every_core
 def test_check_mode_reads_only_and_predicts(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
     _run, result = run_module(ansible, sim, task_args(sim, dest), "--check", "--diff")
@@ -141,6 +143,7 @@ def test_each_auth_method(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path
     assert_no_secrets(run.output, sim.secrets() + secrets_in_kubeconfig(tmp_path / "fleet.yaml"))
 
 
+@pytest.mark.every_core
 @pytest.mark.parametrize("extra", ["", " duration=7", " duration=1"])
 def test_adhoc_with_credentials_from_environment(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, extra: str) -> None:
     """The README's command: credentials and UCS_ENDPOINT from the environment, dest under ~;
@@ -163,6 +166,7 @@ def test_adhoc_with_credentials_from_environment(ansible: AnsibleRunner, sim: Si
     assert_no_secrets(run.output + again.output, sim.secrets() + secrets_in_kubeconfig(dest))
 
 
+@pytest.mark.every_core
 def test_adhoc_without_endpoint_or_region_fails_before_any_request(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     net = network(sim)
     module_args = (
@@ -174,6 +178,7 @@ def test_adhoc_without_endpoint_or_region_fails_before_any_request(ansible: Ansi
     assert sim.requests() == [] and not (tmp_path / "k").exists()
 
 
+@pytest.mark.every_core
 def test_return_content_requires_no_log(ansible: AnsibleRunner, sim: Simulator) -> None:
     run = ansible.playbook(one_task_playbook(task_args(sim, None, return_content=True)), env=ansible.credential_env())
     assert run.returncode != 0 and "set no_log: true on the task" in run.output
@@ -190,6 +195,7 @@ def failure(ansible: AnsibleRunner, sim: Simulator, args: dict[str, Any], *optio
     return run, result
 
 
+@pytest.mark.every_core
 def test_blank_environment_values_count_as_unset(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """AWX injects every credential-type variable, empty when the field is blank."""
     env = {
@@ -331,6 +337,7 @@ def test_adding_a_namespace_later_needs_no_api_call(ansible: AnsibleRunner, sim:
     assert result2["changed"] is False and sim.requests() == []
 
 
+@pytest.mark.every_core
 def test_fresh_home_without_kube_directory(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     home = tmp_path / "fresh-home"
     home.mkdir(mode=0o755)
