@@ -32,10 +32,9 @@
 # ~/.ansible/test are shared.
 #
 # Every step prints its name, result, time and CPU time (system test steps also their slowest
-# tests); a
-# failed step does not stop the others. The summary at the end lists every step and every core
-# that was not tested; the exit status is 1 when a step failed or a core could not be tested
-# (unless UCS_ALLOW_MISSING_CORES=1).
+# tests); a failed step does not stop the others. The summary at the end lists every step and
+# every core that was not tested; the exit status is 1 when a step failed or a core could not be
+# tested (unless UCS_ALLOW_MISSING_CORES=1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

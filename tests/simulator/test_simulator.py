@@ -521,6 +521,25 @@ def test_slow_fault(simulator: SimHandle) -> None:
     assert simulator.connections()[0]["cert_calls"] == 1, "the server did its work"
 
 
+def test_streams_record_how_long_the_client_kept_reading(simulator: SimHandle) -> None:
+    """A trickled answer read to its end is complete; one the client leaves is cut at its hang-up."""
+    path = f"/v1/clustergroups/{fed_id(simulator)}"
+    simulator.fault("hostile-trickle", operation="get_fleet", delay=0.001)
+    assert simulator.call("GET", path).status_code == 200
+    streams = simulator.control("GET", "streams")
+    whole = streams[-1]
+    assert whole["path"] == path and whole["complete"] is True
+    simulator.fault("hostile-trickle", operation="get_fleet", delay=0.03)
+    # Read 5 bytes of the answer (about 4 s of it), then hang up.
+    with simulator.session.get(simulator.endpoint + path, headers=simulator.signed_headers("GET", path, b""), stream=True, timeout=15) as response:
+        assert response.raw.read(5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(simulator.control("GET", "streams")) == len(streams):
+        time.sleep(0.05)
+    cut = simulator.control("GET", "streams")[-1]
+    assert cut["complete"] is False and cut["seconds"] < 5, cut
+
+
 @pytest.mark.parametrize("fault", ["drop", "reset"])
 def test_connection_faults(simulator: SimHandle, fault: str) -> None:
     simulator.fault(fault, operation="create_cert")

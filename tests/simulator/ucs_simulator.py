@@ -35,6 +35,9 @@ Control API (test-only, UCS port, prefix ``/_sim/``, no auth, JSON; its own call
   connection. Never headers, bodies or query strings. ``DELETE /_sim/requests`` clears the list and
   the ``request_log`` file (which mirrors the list, one JSON object per line).
 - ``GET /_sim/federation-requests``: ``{seq, method, path, status}`` seen by the federation server.
+- ``GET /_sim/streams``: ``{path, seconds, complete}`` of each answer sent in chunks (the hostile
+  ``large`` and ``trickle`` faults): how long the client kept the answer coming, from the status
+  line to the last chunk or to the client's hang-up, as the server saw it.
 - ``POST /_sim/faults`` ``{operation, fleet_id?, fault, count?, retry_after?, delay?}``; ``GET`` lists
   the pending faults, ``DELETE`` removes them all. ``operation`` is one of ``list_fleets``,
   ``get_fleet``, ``create_cert``, ``download_kubeconfig``, ``federation_progress``,
@@ -566,6 +569,7 @@ class Simulator:
         self.issued_keys: List[str] = []
         self.requests: List[JSONDict] = []
         self.federation_requests: List[JSONDict] = []
+        self.streams: List[JSONDict] = []
         self.seq = 0
         init_profiles(self)
         init_lifecycle(self)
@@ -593,6 +597,7 @@ class Simulator:
             self.issued_keys = []
             self.clear_requests()
             self.federation_requests = []
+            self.streams = []
             reset_profile(self)
             init_lifecycle(self)
 
@@ -660,6 +665,10 @@ class Simulator:
             self.requests.append(entry)
             with self.request_log.open("a", encoding="utf-8") as stream:
                 stream.write(json.dumps(entry) + "\n")
+
+    def log_stream(self, path: str, seconds: float, complete: bool) -> None:
+        with self.lock:
+            self.streams.append({"path": path, "seconds": round(seconds, 3), "complete": complete})
 
     def log_federation(self, method: str, path: str, status: int) -> None:
         with self.lock:
@@ -1091,6 +1100,7 @@ class Simulator:
             ("GET", "requests"): lambda _: Reply(200, list(self.requests)),
             ("DELETE", "requests"): lambda _: Reply(200, {"cleared": self.clear_requests()}),
             ("GET", "federation-requests"): lambda _: Reply(200, list(self.federation_requests)),
+            ("GET", "streams"): lambda _: Reply(200, list(self.streams)),
             ("GET", "faults"): lambda _: Reply(200, [fault.as_dict() for fault in self.faults]),
             ("POST", "faults"): lambda doc: Reply(201, self.add_fault(doc)),
             ("DELETE", "faults"): lambda _: Reply(200, {"cleared": self.clear_faults()}),
@@ -1381,7 +1391,8 @@ def hostile_reply(fault: Fault, request: Request, normal_reply: Callable[[], Rep
     return Reply(normal.status, headers=dict(normal.headers), chunks=(body[i : i + 1] for i in range(len(body))), length=len(body), interval=fault.delay)
 
 
-def send_stream(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+def send_stream(handler: BaseHTTPRequestHandler, reply: Reply) -> bool:
+    """Send a chunked reply; True when every chunk went out, False when the client hung up."""
     handler.send_response(reply.status)
     for name, value in {"Content-Type": "application/json", **reply.headers}.items():
         handler.send_header(name, value)
@@ -1397,6 +1408,8 @@ def send_stream(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
     except OSError:
         # The client gave up (as it should): nothing more to send on this connection.
         handler.close_connection = True
+        return False
+    return True
 
 
 # --- end of hostile mode ---------------------------------------------------------------------------
@@ -1731,7 +1744,9 @@ class BaseHandler(BaseHTTPRequestHandler):
                 pass
             return
         if reply.chunks is not None:
-            send_stream(self, reply)
+            started = time.monotonic()
+            complete = send_stream(self, reply)
+            self.simulator.log_stream(self.path.split("?", 1)[0], time.monotonic() - started, complete)
             return
         body = reply.body()
         self.send_response(reply.status)

@@ -424,6 +424,7 @@ def test_invalid_settings_fail_only_their_hosts(ansible: AnsibleRunner, sim: Sim
     assert cert_posts(sim) == {sim.federated_fleet["id"]: 1}
 
 
+@pytest.mark.every_core
 def test_plan_tag_audits_without_any_call_or_write(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """--tags ucs_kubeconfig_plan reads and decides only: no API call, no certificate, no file;
     each host says why it would be written, and bad settings still fail."""
@@ -762,6 +763,7 @@ def test_secret_variables_in_inventory_are_taken_per_fleet(ansible: AnsibleRunne
     assert not (tmp_path / "b-1" / "config").exists()
 
 
+@pytest.mark.every_core
 def test_a_broken_target_python_is_named_with_what_it_printed(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     """Issue 22: "Module result deserialization failed" alone says nothing; the module's stderr does."""
     hosts = {"broken": local_host_vars(ucs_kubeconfig_path=str(tmp_path / "config"), ansible_python_interpreter="/nonexistent/python3.13")}
