@@ -9,7 +9,8 @@ the end, and measures in one run:
 
 1. API calls per scenario of the role, from the simulator's request log;
 2. the cost of one module run (ad hoc), against ansible.builtin.ping, and the import time of the
-   collection's module_utils (python -X importtime); the steady state (dest right) against
+   collection's module_utils (python -X importtime), what the module's AnsiballZ payload costs
+   against stat's (the controller's build, the target's compile); the steady state (dest right) against
    `ansible localhost -m ansible.builtin.stat` of the same file, in back-to-back pairs;
 3. role scaling: playbooks/benchmark/role.yml on N local-connection hosts, first run and
    steady state, against the floor (floor.yml, one stat per host), the floor with the argument
@@ -296,6 +297,7 @@ def measure_module(bench: Bench, repeats: int) -> Dict[str, Any]:
     )
     results["adhoc_delta_ms"] = round((results["module_valid_dest"]["wall"]["median"] - results["ping"]["wall"]["median"]) * 1000, 1)
     results["importtime"] = import_times(bench, bare, full)
+    results["payload"] = {module: payload_cost(bench, module, max(repeats, 5)) for module in ("ansible.builtin.stat", "ucs_cloud.fleet.ucs_federation_cert")}
     return results
 
 
@@ -319,6 +321,48 @@ def module_vs_stat(bench: Bench, base: str, dest: Path, pairs: int) -> Dict[str,
         "ratio": round(statistics.median(ratios), 3),
         "ratios": [round(ratio, 3) for ratio in ratios],
         "cpu_ratio": round(statistics.median(cpu_ratios), 3),
+    }
+
+
+# Builds a module's AnsiballZ payload as the controller does for each task (a fresh process, so no
+# cache), then compiles every Python file in it as the target must (a zip import has no .pyc).
+PAYLOAD_PROBE = """
+import base64, io, json, re, sys, time, zipfile
+from ansible.plugins.loader import init_plugin_loader, module_loader
+init_plugin_loader()
+from ansible.executor import module_common
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+name = sys.argv[1]
+found = module_loader.find_plugin_with_context(name)
+started = time.perf_counter()
+built = module_common.modify_module(module_name=name, module_path=found.plugin_resolved_path, module_args={},
+    templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable})
+build = time.perf_counter() - started
+data = built.b_module_data if hasattr(built, "b_module_data") else built[0]
+blob = max(re.findall(rb"[A-Za-z0-9+/=]{4096,}", data), key=len)
+archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(blob)))
+sources = {info.filename: archive.read(info) for info in archive.infolist() if info.filename.endswith(".py")}
+started = time.perf_counter()
+for filename, source in sources.items():
+    compile(source, filename, "exec")
+print(json.dumps({"build": build, "compile": time.perf_counter() - started, "payload_kib": len(data) / 1024,
+    "files": len(sources), "source_kib": sum(map(len, sources.values())) / 1024}))
+"""
+
+
+def payload_cost(bench: Bench, module: str, repeats: int) -> Dict[str, Any]:
+    """What a module's size costs per run: the controller's payload build and the target's compile (ms, medians)."""
+    samples = []
+    for _attempt in range(repeats):
+        proc = subprocess.run([sys.executable, "-c", PAYLOAD_PROBE, module], env=bench.env, capture_output=True, text=True, check=True)
+        samples.append(json.loads(proc.stdout))
+    return {
+        "build_ms": round(statistics.median(s["build"] for s in samples) * 1000, 1),
+        "compile_ms": round(statistics.median(s["compile"] for s in samples) * 1000, 1),
+        "payload_kib": round(samples[0]["payload_kib"]),
+        "python_files": samples[0]["files"],
+        "source_kib": round(samples[0]["source_kib"]),
     }
 
 
