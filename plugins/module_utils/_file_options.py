@@ -322,10 +322,6 @@ def _sensible(mode: int) -> bool:
     return other <= group <= user
 
 
-def is_symbolic_mode(value: t.Any) -> bool:
-    return isinstance(value, str) and bool(value) and not _OCTAL_MODE_RE.fullmatch(value)
-
-
 class _ModeOf(t.NamedTuple):
     """The one attribute of an os.stat_result that AnsibleModule's symbolic-mode parser reads."""
 

@@ -50,7 +50,6 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_stamp 
 # cryptography is imported only when a certificate must be read (_lib): a file whose entries carry
 # a valid seal needs none, and the import alone costs about 60 ms of every run.
 CRYPTOGRAPHY_IMPORT_ERROR = None if importlib.util.find_spec("cryptography") else "No module named 'cryptography'"  # type: t.Optional[str]
-HAS_CRYPTOGRAPHY = CRYPTOGRAPHY_IMPORT_ERROR is None
 
 _UTC = datetime.timezone.utc
 
