@@ -114,7 +114,7 @@ step "ruff lint" ruff check . || failed=1
 step "ruff format" ruff format --check . || failed=1
 step "changelog lint" antsibull-changelog lint || failed=1
 
-# --- 2. jobs, up to three at a time --------------------------------------------------------------
+# --- 2. jobs, at most five at a time -------------------------------------------------------------
 job_newest_system() {
     step "[$newest] system tests (all but the reliability suite)" env UCS_SYSTEM_SLOT=2 flock "$second_system_lock" \
         bash scripts/system-tests.sh --durations=20 --ignore=tests/system/test_galaxy_tools.py \
