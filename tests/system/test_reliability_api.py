@@ -1390,8 +1390,8 @@ def test_trickled_answer_is_bounded_by_the_timeout(ansible: AnsibleRunner, sim: 
 
     The bound is judged where it matters and where a busy machine cannot blur it: the simulator
     times the answer from its status line to the module's hang-up. The module process's own time
-    is compared with that of a run that fails at once (a nested answer), so that it is the
-    request's, not Python's start-up: it must stay far below the 20 s of the whole answer.
+    is compared with that of a run that fails at once (a nested answer): it must stay far below
+    the 20 s of the whole answer.
     """
     dest = tmp_path / "fleet.yaml"
     sim.fault("hostile-nested", operation="get_fleet")
@@ -1406,7 +1406,9 @@ def test_trickled_answer_is_bounded_by_the_timeout(ansible: AnsibleRunner, sim: 
     # half a second for the simulator's next write (every 30 ms) to notice the hang-up and for the
     # module's waiting thread to be scheduled on a busy machine.
     assert streams[0]["seconds"] < 3.75, f"the module kept reading for {streams[0]['seconds']} s with timeout=3 retries=0"
-    assert seconds - baseline < 8, f"the module process took {seconds:.2f} s with timeout=3 retries=0 ({baseline:.2f} s without the trickle)"
+    # The process must not be held until the trickle ends (about 20 s more than the baseline); on a
+    # busy machine the start-up of a run alone varies by seconds (seen: 0.8 s alone, 5.2 s in make test).
+    assert seconds - baseline < 12, f"the module process took {seconds:.2f} s with timeout=3 retries=0 ({baseline:.2f} s without the trickle)"
     report_figure(
         f"hostile-answers: a trickled answer with timeout=3 retries=0 was left after {streams[0]['seconds']:.2f} s (server's view);"
         f" module process {seconds:.2f} s ({baseline:.2f} s for a run that fails at once)"
