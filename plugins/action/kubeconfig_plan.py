@@ -13,8 +13,6 @@ file is read twice in all (here, and under the lock when it is written); that re
 material and is no_log. Every other result holds none.
 """
 
-import base64
-import binascii
 import datetime
 import typing as t
 
@@ -24,7 +22,6 @@ from ansible.utils.display import Display
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import role_variable
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import (
     RoleSettings,
     failure,
@@ -34,8 +31,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import (
     unshared_strategy,
     write_will_run,
 )
-
-READ_MODULE = "ucs_cloud.fleet.kubeconfig_file_info"
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._target_file import READ_MODULE, read_args, target_file
 
 display = Display()
 
@@ -45,43 +41,24 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def read_args(settings: Settings) -> t.Dict[str, t.Any]:
-    """The options of kubeconfig_file_info: the path, the attributes it reports the drift from,
-    and the backup that its check of the write (write_blocker) counts the space of."""
-    args = {"path": settings.dest, "mode": settings.mode, "backup": settings.backup}  # type: t.Dict[str, t.Any]
-    args.update((key, value) for key, value in (("owner", settings.owner), ("group", settings.group)) if value is not None)
-    return args
-
-
 def decide(role: RoleSettings, state: t.Mapping[str, t.Any], now: datetime.datetime, writes: bool = True) -> t.Dict[str, t.Any]:
     """The plan of one host from its settings and what kubeconfig_file_info read; raises UcsError.
 
     ``writes`` false: the write step will not run (tags), so nothing is downloaded either.
     """
-    settings, path = role.settings, str(state["path"])
-    content = None
-    if state.get("exists"):
-        try:
-            content = base64.b64decode(state.get("content") or "", validate=True)
-        except (binascii.Error, ValueError):
-            raise UcsError(f"{READ_MODULE} returned content that is not base64") from None
-    existing_mode = int(state["mode"], 8) if content is not None else None
-    drift = list(state.get("drift") or []) if content is not None else []
-    plan = planner.decide(content, drift, settings, now, path=path, existing_mode=existing_mode, label=role_variable)
+    settings, found = role.settings, target_file(state)
+    path, content, before = found.path, found.content, found.attributes
+    plan = found.plan(settings, now, role_variable)
     if plan.write and writes and state.get("write_blocker"):
         # Refused before any download, with the message the module gives: a certificate only for
         # a write that can happen.
         raise UcsError(relabel(str(state["write_blocker"])))
-    before = {}  # type: t.Dict[str, t.Any]
-    if content is not None:
-        # A user or group without a name on the target is shown by its number.
-        before = {"mode": state["mode"], "owner": state.get("owner") or str(state.get("uid")), "group": state.get("group") or str(state.get("gid"))}
     written_info = None
     if plan.entries and not plan.fetch:
         # A rewrite from the file's own entries is predicted exactly, as the module predicts it.
         rewritten = planner.content_to_write(content, None, True, settings, path=path, label=role_variable)
         written_info = planner.after_info(rewritten, settings, now)
-    predicted = planner.predicted_attributes(settings, before, existing_mode)
+    predicted = planner.predicted_attributes(settings, before, found.mode)
     result = {
         "changed": False,
         "path": path,
