@@ -139,6 +139,15 @@ def role_variables() -> t.Dict[str, str]:
     return {role_variable(name): name for name in role_argument_spec()}
 
 
+def is_set(value: t.Any) -> bool:
+    """Whether an option counts as set: None and blank strings do not.
+
+    The one blank rule of the collection: AWX injects every field of a credential type, empty
+    when it is blank, and an exported but empty environment variable means "not given".
+    """
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
 def unset_blank_values(params: t.Dict[str, t.Any], spec: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
     """Treat empty strings of environment-backed options as unset.
 

@@ -11,11 +11,10 @@ requests or to obtain an IAM token. The environment variables named in messages 
 one argument spec (``_argspec.OPTION_ENV``).
 """
 
-import re
 import typing as t
-from urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import OPTION_ENV
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import OPTION_ENV, is_set
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import OTC_REGIONS, check_region, validate_endpoint_url
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
 
 AUTH_METHODS = ("aksk", "token", "password")
@@ -37,78 +36,16 @@ METHOD_REQUIRED = {
 
 ENV_HINT = "Options may also come from environment variables (HUAWEICLOUD_SDK_*, OS_*): check the environment of the task"
 
-# Open Telekom Cloud regions; every other region id is taken as Huawei Cloud.
-OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
-_REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 IAM_TOKEN_PATH = "/v3/auth/tokens"
 
 
-def is_set(value: t.Any) -> bool:
-    """Whether an option counts as set: None and blank strings do not.
-
-    The one blank rule of the collection: AWX injects every field of a credential type, empty
-    when it is blank, and an exported but empty environment variable means "not given".
-    """
-    return value is not None and not (isinstance(value, str) and not value.strip())
-
-
 Label = t.Callable[[str], str]
-
-
-def check_region(region: t.Any, label: Label = str) -> str:
-    """Return a region id (``eu-de``, ``ap-southeast-1``) without surrounding white space.
-
-    Raises:
-        UcsValidationError: naming ``region`` (``label``: in the caller's words), when it is not a region id.
-    """
-    if not isinstance(region, str) or not _REGION_RE.fullmatch(region.strip()):
-        raise UcsValidationError(f"{label('region')} {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
-    return region.strip()
 
 
 def _join(names: t.Sequence[str]) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def validate_endpoint_url(url: t.Any, option: str) -> str:
-    """Check an API base URL and return it without a trailing ``/``.
-
-    Args:
-        url: the option's value.
-        option: the option name used in messages.
-    Returns:
-        The URL (scheme and host lower-cased, no trailing slash).
-    Raises:
-        UcsValidationError: not https, no host, a query string, a fragment or user info.
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise UcsValidationError(f"{option} must be an https:// URL, got an empty value", option=option)
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise UcsValidationError(f"{option} is not a valid URL (bad host or port)", option=option) from None
-    if parts.scheme.lower() != "https":
-        raise UcsValidationError(f"{option} must be an https:// URL (got scheme {parts.scheme or 'none'!r})", option=option)
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        # Never echo the URL: the user info may hold a password.
-        raise UcsValidationError(f"{option} must not contain user information (user:password@)", option=option)
-    if not parts.hostname:
-        raise UcsValidationError(f"{option} must name a host, e.g. https://host.example.com", option=option)
-    if parts.query or text.endswith("?"):
-        raise UcsValidationError(f"{option} must not contain a query string", option=option)
-    if parts.fragment or "#" in text:
-        raise UcsValidationError(f"{option} must not contain a fragment (#...)", option=option)
-    if any(ch.isspace() for ch in text):
-        raise UcsValidationError(f"{option} must not contain white space", option=option)
-    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
-    if ":" in (parts.hostname or "") and not netloc.startswith("["):
-        # IPv6 literal: keep the brackets.
-        netloc = f"[{parts.hostname}]" if port is None else f"[{parts.hostname}]:{port}"
-    return urlunsplit(("https", netloc, parts.path.rstrip("/"), "", ""))
 
 
 def iam_endpoint_for_region(region: str) -> str:

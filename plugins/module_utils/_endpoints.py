@@ -17,11 +17,18 @@ ucs-intl.myhuaweicloud.com". UCS is a global service: one endpoint per site, not
 Open Telekom Cloud and Huawei Cloud Europe (myhuaweicloud.eu) document no UCS endpoint.
 """
 
+import re
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import OTC_REGIONS, check_region, is_set, validate_endpoint_url
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import is_set
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError
+
+# Open Telekom Cloud regions; every other region id is taken as Huawei Cloud.
+OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
+
+Label = t.Callable[[str], str]
 
 CHINESE_MAINLAND_ENDPOINT = "https://ucs.myhuaweicloud.com"
 INTERNATIONAL_ENDPOINT = "https://ucs-intl.myhuaweicloud.com"
@@ -101,6 +108,56 @@ def region_cloud(region: str) -> t.Optional[str]:
     if region.startswith("eu-west-10"):
         return HUAWEI_EU
     return None
+
+
+def check_region(region: t.Any, label: Label = str) -> str:
+    """Return a region id (``eu-de``, ``ap-southeast-1``) without surrounding white space.
+
+    Raises:
+        UcsValidationError: naming ``region`` (``label``: in the caller's words), when it is not a region id.
+    """
+    if not isinstance(region, str) or not _REGION_RE.fullmatch(region.strip()):
+        raise UcsValidationError(f"{label('region')} {region!r} is not a region id such as eu-de or ap-southeast-1", option="region")
+    return region.strip()
+
+
+def validate_endpoint_url(url: t.Any, option: str) -> str:
+    """Check an API base URL and return it without a trailing ``/``.
+
+    Args:
+        url: the option's value.
+        option: the option name used in messages.
+    Returns:
+        The URL (scheme and host lower-cased, no trailing slash).
+    Raises:
+        UcsValidationError: not https, no host, a query string, a fragment or user info.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise UcsValidationError(f"{option} must be an https:// URL, got an empty value", option=option)
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UcsValidationError(f"{option} is not a valid URL (bad host or port)", option=option) from None
+    if parts.scheme.lower() != "https":
+        raise UcsValidationError(f"{option} must be an https:// URL (got scheme {parts.scheme or 'none'!r})", option=option)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        # Never echo the URL: the user info may hold a password.
+        raise UcsValidationError(f"{option} must not contain user information (user:password@)", option=option)
+    if not parts.hostname:
+        raise UcsValidationError(f"{option} must name a host, e.g. https://host.example.com", option=option)
+    if parts.query or text.endswith("?"):
+        raise UcsValidationError(f"{option} must not contain a query string", option=option)
+    if parts.fragment or "#" in text:
+        raise UcsValidationError(f"{option} must not contain a fragment (#...)", option=option)
+    if any(ch.isspace() for ch in text):
+        raise UcsValidationError(f"{option} must not contain white space", option=option)
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+    if ":" in (parts.hostname or "") and not netloc.startswith("["):
+        # IPv6 literal: keep the brackets.
+        netloc = f"[{parts.hostname}]" if port is None else f"[{parts.hostname}]:{port}"
+    return urlunsplit(("https", netloc, parts.path.rstrip("/"), "", ""))
 
 
 def resolve_endpoint(endpoint: t.Optional[str], region: t.Optional[str], iam_endpoint: t.Optional[str] = None, label: t.Callable[[str], str] = str) -> str:

@@ -33,7 +33,8 @@ import traceback
 import typing as t
 from urllib.parse import urlsplit
 
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials, validate_endpoint_url
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import validate_endpoint_url
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
     MAX_JSON_DEPTH,
     UcsApiError,

@@ -20,11 +20,11 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import (
     OPTION_ENV,
     ROLE_PREFIX,
     connection_argument_spec,
+    is_set,
     role_argument_spec,
     role_variable,
     role_variables,
 )
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import is_set
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsValidationError, clean_text
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings, build, plain
 

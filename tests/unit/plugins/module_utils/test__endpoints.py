@@ -164,10 +164,11 @@ def test_region_tables_do_not_overlap_other_clouds() -> None:
 
 
 def test_one_region_rule_and_one_blank_rule() -> None:
-    """The region pattern and the blank rule are _auth's: one place each."""
+    """The region pattern is _endpoints' and the blank rule _argspec's: one place each."""
+    from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _argspec as argspec
     from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _auth as auth
 
-    assert endpoints.check_region is auth.check_region and endpoints.is_set is auth.is_set
-    assert not hasattr(endpoints, "_REGION_RE") and not hasattr(endpoints, "_is_set")
+    assert auth.check_region is endpoints.check_region and endpoints.is_set is argspec.is_set and auth.is_set is argspec.is_set
+    assert not hasattr(auth, "_REGION_RE") and not hasattr(endpoints, "_is_set")
     with pytest.raises(UcsValidationError, match="region 'cn-north-4\\\\nx' is not a region id"):
         endpoints.resolve_endpoint(None, "cn-north-4\nx")
