@@ -16,7 +16,6 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _federation as federation
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig as kubeconfig
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _kubeconfig_check as check
@@ -28,24 +27,8 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import Ucs
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import ID_RE, Settings, build
 
 
-class Target(t.NamedTuple):
-    """Where the kubeconfig is kept, checked before any API call."""
-
-    dest: str
-    uid: t.Optional[int]
-    gid: t.Optional[int]
-
-
-def check_target(settings: Settings) -> t.Optional[Target]:
-    """Check dest, owner and group early: a run bound to fail must not issue a certificate."""
-    uid, gid = file_options.resolve_owner(settings.owner), file_options.resolve_group(settings.group)
-    if settings.dest is None:
-        return None
-    return Target(file_options.check_dest(settings.dest, uid=uid, create_parent=True), uid, gid)
-
-
 def download(
-    module: AnsibleModule, settings: Settings, now: datetime.datetime, target: t.Optional[Target]
+    module: AnsibleModule, settings: Settings, now: datetime.datetime, target: t.Optional[planner.Target]
 ) -> t.Tuple[t.Any, t.Optional[check.KubeconfigInfo], Settings]:
     """Read the fleet (found by its name, when it is named so), then (not in check mode) download a
     kubeconfig: POST /cert for a connection in the given VPC, POST /kubeconfig for the existing
@@ -82,7 +65,9 @@ def download(
     return config, info, settings
 
 
-def write(settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, fleet: t.Any) -> t.Tuple[files.WriteResult, t.Optional[bytes]]:
+def write(
+    settings: Settings, target: planner.Target, plan: planner.Plan, state: files.FileState, fleet: t.Any
+) -> t.Tuple[files.WriteResult, t.Optional[bytes]]:
     """Merge the fleet's entries into dest (or take them out) under kubectl's lock, again if dest
     changed meanwhile; a file that would hold nothing else is removed."""
 
@@ -105,16 +90,9 @@ def write(settings: Settings, target: Target, plan: planner.Plan, state: files.F
     )
 
 
-def describe(result: t.Dict[str, t.Any], info: t.Optional[check.KubeconfigInfo]) -> None:
-    if info is not None:
-        summary = check.summary(info)
-        for key in ("server", "context_name", "current_context", "auth", "not_before", "not_after", *info.context_fields):
-            result[key] = summary[key]
-
-
 def remove(module: AnsibleModule, settings: Settings, now: datetime.datetime) -> t.Dict[str, t.Any]:
     """State absent: take the fleet's entries out of dest; no API call, so no credentials."""
-    target = check_target(settings)
+    target = planner.check_target(settings)
     if target is None:
         raise UcsValidationError("dest is required with state=absent: name the kubeconfig to take the fleet's entries out of", option="dest")
     state = files.read_regular(target.dest)
@@ -130,15 +108,8 @@ def remove(module: AnsibleModule, settings: Settings, now: datetime.datetime) ->
     return result
 
 
-def plan_for(settings: Settings, target: t.Optional[Target], state: t.Optional[files.FileState], now: datetime.datetime) -> planner.Plan:
-    if target is None or state is None:
-        return planner.Plan("no dest is set", True, True, True, None, [])
-    drift = files.attribute_drift(state, planner.wanted_mode(settings, state.mode), target.uid, target.gid)
-    return planner.decide(state.content, drift, settings, now, path=target.dest, existing_mode=state.mode)
-
-
 def keep(
-    module: AnsibleModule, settings: Settings, target: Target, plan: planner.Plan, state: files.FileState, *, fleet: t.Any, result: t.Dict[str, t.Any]
+    module: AnsibleModule, settings: Settings, target: planner.Target, plan: planner.Plan, state: files.FileState, *, fleet: t.Any, result: t.Dict[str, t.Any]
 ) -> t.Tuple[files.FileState, t.Optional[bytes]]:
     """Write dest where the plan says so (not in check mode); return its state and the content
     it holds (or, in check mode, would hold where that is known without a download)."""
@@ -169,11 +140,13 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
     # Before anything else, and also when no call is needed: a run that would send credentials to
     # a guessed host must fail today, not months later at the first renewal.
     resolve_endpoint(params["endpoint"], params["region"], params.get("iam_endpoint"), option_label())
-    target = check_target(settings)
+    target = planner.check_target(settings)
     state = files.read_regular(target.dest) if target else None
-    plan = plan_for(settings, target, state, now)
+    plan = planner.plan_for(settings, target, state, now)
     for warning in plan.warnings:
         module.warn(warning)
+    if target is not None and state is not None and not plan.write:
+        return planner.unchanged(settings, plan, target.dest, files.attributes(state), module._diff)
     result = {"changed": plan.write, "connection_created": False, "kubeconfig_downloaded": False, "reason": plan.reason}
     fleet, info = None, plan.info
     if plan.fetch:
@@ -186,7 +159,7 @@ def run(module: AnsibleModule, now: datetime.datetime) -> t.Dict[str, t.Any]:
         after, content = keep(module, settings, target, plan, state, fleet=fleet, result=result)
         # Describe dest as written: the merge may keep a namespace or another current context.
         info = planner.after_info(content, settings, now) or info
-    describe(result, info)
+    planner.describe(result, info)
     if params["return_content"] and fleet is not None:
         result["kubeconfig"] = kubeconfig.dump_kubeconfig(fleet)
     if module._diff:

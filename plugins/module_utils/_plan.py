@@ -17,6 +17,8 @@
 import datetime
 import typing as t
 
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _file_options as file_options
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _files as files
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsKubeconfigError, UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._file_options import DEFAULT_MODE, loose_mode_warning, parse_mode
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig import render_kubeconfig
@@ -159,6 +161,59 @@ def merge_and_swap(
             return outcome.result, content
         existing, checksum = outcome.content, outcome.checksum
     raise UcsError(f"{path} kept changing under other writers: {MERGE_ATTEMPTS} merges lost the race; run again")
+
+
+# --- the file of ucs_federation_cert: checked, planned, and the result of a run that finds it right
+
+
+class Target(t.NamedTuple):
+    """Where the kubeconfig is kept, checked before any API call."""
+
+    dest: str
+    uid: t.Optional[int]
+    gid: t.Optional[int]
+
+
+def check_target(settings: Settings) -> t.Optional[Target]:
+    """Check dest, owner and group early: a run bound to fail must not issue a certificate."""
+    uid, gid = file_options.resolve_owner(settings.owner), file_options.resolve_group(settings.group)
+    if settings.dest is None:
+        return None
+    return Target(file_options.check_dest(settings.dest, uid=uid, create_parent=True), uid, gid)
+
+
+def describe(result: t.Dict[str, t.Any], info: t.Optional[KubeconfigInfo]) -> None:
+    """The fleet's entries in a result of ucs_federation_cert (no key material)."""
+    if info is not None:
+        shown = summary(info)
+        for key in ("server", "context_name", "current_context", "auth", "not_before", "not_after", *info.context_fields):
+            result[key] = shown[key]
+
+
+def plan_for(settings: Settings, target: t.Optional[Target], state: t.Optional[files.FileState], now: datetime.datetime) -> Plan:
+    if target is None or state is None:
+        return Plan("no dest is set", True, True, True, None, [])
+    drift = files.attribute_drift(state, wanted_mode(settings, state.mode), target.uid, target.gid)
+    return decide(state.content, drift, settings, now, path=target.dest, existing_mode=state.mode)
+
+
+def unchanged(settings: Settings, plan: Plan, dest: str, before: t.Mapping[str, t.Any], want_diff: bool) -> t.Dict[str, t.Any]:
+    """The result of a run that finds dest right (the plan writes nothing): the module's, and its
+    action plugin's, which decides such a run on the controller."""
+    info = plan.info
+    result = {
+        "changed": False,
+        "connection_created": False,
+        "kubeconfig_downloaded": False,
+        "reason": None,
+        "fleet_id": settings.fleet_id or (info.fleet_id if info else None),
+        "fleet_name": settings.fleet_name or (info.fleet_name if info else None),
+        "dest": dest,
+    }  # type: t.Dict[str, t.Any]
+    describe(result, info)
+    if want_diff:
+        result["diff"] = diff(plan, settings, before, before, info, header=dest)
+    return result
 
 
 # --- what a run changes, redacted -----------------------------------------------------------------

@@ -35,9 +35,25 @@ author:
   - UCS Cloud Fleet maintainers (@ucs-cloud-fleet)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - ucs_cloud.fleet.connection
   - ucs_cloud.fleet.attributes
 attributes:
+  action:
+    support: full
+    details:
+      - A run whose O(dest) is already right is decided on the controller, in the host's worker. The
+        action reads O(dest) with M(ucs_cloud.fleet.kubeconfig_file_info) and returns this module's
+        own result, without shipping the module's HTTP, signing and writing code to the target.
+      - It does so on a local connection without become or a task C(environment), when the target
+        runs the controller's own Python (so the module's environment variables and its Python
+        packages are the controller's). Every other run, and every run that writes, downloads or
+        fails, runs this module.
+  async:
+    support: full
+    details: An C(async) task always runs the module.
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Makes read calls only (the fleet's details) and predicts exactly whether anything would change.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -103,6 +104,58 @@ def test_check_mode_reads_only_and_predicts(ansible: AnsibleRunner, sim: Simulat
     sim.control("DELETE", "requests")
     _run, again = run_module(ansible, sim, task_args(sim, dest), "--check")
     assert again["changed"] is False and sim.requests() == []
+
+
+# A task environment makes the action leave the run to the module (the module reads its
+# environment fallbacks where it runs); any variable does.
+MODULE_DECIDES = {"UCS_FLEET_TEST_MODULE_DECIDES": "1"}
+ANSIBALLZ_RE = re.compile(r"AnsiballZ_\w+\.py")
+
+
+def run_one_way(
+    ansible: AnsibleRunner, args: dict[str, Any], options: tuple[str, ...], environment: dict[str, str] | None
+) -> tuple[Any, dict[str, Any], list[str]]:
+    """One run of the module's task; its result, and the AnsiballZ payloads it executed."""
+    saved = ansible.tmp_path / f"result-{ansible.count + 1}.json"
+    task: dict[str, Any] = {"name": "Run the module", MODULE: args, "register": "result"}
+    if environment:
+        task["environment"] = environment
+    save = {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(saved), "mode": "0600"}, "changed_when": False, "check_mode": False}
+    play = [{"name": "One way", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [task, dict(save, name="Save the result")]}]
+    run = ansible.playbook(yaml.safe_dump(play), "-vvv", *options, env=ansible.credential_env())
+    assert run.returncode == 0, run.stdout[-4000:]
+    # The commands that run a payload (older cores append "&& sleep 0").
+    executed: list[str] = []
+    for line in run.stdout.split("TASK [Save the result]")[0].splitlines():
+        if "EXEC" in line and "python" in line:
+            executed += ANSIBALLZ_RE.findall(line)[-1:]
+    return run, json.loads(saved.read_text()), executed
+
+
+@pytest.mark.every_core
+@pytest.mark.parametrize("mode", ["0600", "u=rw,g=r"])
+@pytest.mark.parametrize("options", [(), ("--check", "--diff")], ids=["run", "check-diff"])
+def test_a_run_that_changes_nothing_is_answered_on_the_controller_as_the_module_answers(
+    ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, mode: str, options: tuple[str, ...]
+) -> None:
+    """The action reads a right dest with kubeconfig_file_info and returns the module's own result
+    (warning and diff included); the same task with a task environment runs the module."""
+    dest = tmp_path / "kube" / "config"
+    args = task_args(sim, dest, mode=mode)
+    run_module(ansible, sim, args)
+    sim.control("DELETE", "requests")
+    by_action_run, by_action, by_action_executed = run_one_way(ansible, args, options, None)
+    by_module_run, by_module, by_module_executed = run_one_way(ansible, args, options, MODULE_DECIDES)
+    assert by_action_executed == ["AnsiballZ_kubeconfig_file_info.py"] and by_module_executed == ["AnsiballZ_ucs_federation_cert.py"]
+    assert by_action["changed"] is False and by_action["reason"] is None and by_action["dest"] == str(dest)
+    ignored = ("invocation", "warnings", "ansible_facts")
+    assert {k: v for k, v in by_action.items() if k not in ignored} == {k: v for k, v in by_module.items() if k not in ignored}
+    for run in (by_action_run, by_module_run):
+        loose = [line for line in run.stderr.splitlines() if "[WARNING]" in line and "mode 0640 gives its group access to a file that holds" in line]
+        assert len(loose) == (0 if mode == "0600" else 1), run.stderr[-3000:]
+        assert run.changed() == 0
+        assert_no_secrets(run.output, secrets_in_kubeconfig(dest))
+    assert sim.requests() == []
 
 
 def test_expiring_dest_is_renewed_with_one_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
