@@ -3,8 +3,6 @@ answers them with the module's own result (the system tests compare the two for 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -19,7 +17,7 @@ from ansible.template import Templar
 from ansible_collections.ucs_cloud.fleet.plugins.action import ucs_federation_cert as action
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _plan as planner
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._target_file import READ_MODULE, target_file
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import FLEET_ID, NOW, VPC_ID, make_kubeconfig
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import FLEET_ID, NOW, VPC_ID, file_info_answer, make_kubeconfig
 
 NAME = f"ucs-fleet-{FLEET_ID}"
 DEST = "/home/ops/.kube/config"  # only checked, never read
@@ -96,25 +94,8 @@ def test_the_same_python_is_the_same_program_in_the_same_directory(tmp_path: Pat
 
 def read_state(path: Path, file_mode: str = "0600", **extra: Any) -> dict[str, Any]:
     """What kubeconfig_file_info returns for path (AnsibleModule adds the owner and the rest)."""
-    if not path.exists():
-        return {"changed": False, "path": str(path), "exists": False, "drift": [], "write_blocker": None}
-    data = path.read_bytes()
-    found = {
-        "changed": False,
-        "path": str(path),
-        "exists": True,
-        "content": base64.b64encode(data).decode(),
-        "checksum": hashlib.sha256(data).hexdigest(),
-        "mode": file_mode,
-        "uid": 1000,
-        "gid": 1000,
-        "owner": "ops",
-        "group": "ops",
-        "drift": [],
-        "write_blocker": None,
-    }
-    found.update(extra)
-    return found
+    found = {"drift": [], "write_blocker": None, **extra}
+    return file_info_answer(str(path), path.read_bytes() if path.exists() else None, file_mode, **found)
 
 
 def fleet_file(**options: Any) -> dict[str, Any]:

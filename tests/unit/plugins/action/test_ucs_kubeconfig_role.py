@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import hashlib
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.action import kubeconfig_instal
 from ansible_collections.ucs_cloud.fleet.plugins.action import kubeconfig_plan as plan
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError, UcsValidationError
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils import _role as role
-from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import FLEET_ID, NOW, VPC_ID, make_kubeconfig
+from ansible_collections.ucs_cloud.fleet.tests.unit.plugins.module_utils.kubeconfig_factory import FLEET_ID, NOW, VPC_ID, file_info_answer, make_kubeconfig
 
 NAME = f"ucs-fleet-{FLEET_ID}"
 
@@ -151,21 +150,7 @@ def test_target_messages_are_relabelled_with_the_variable() -> None:
 
 
 def state(config: dict[str, Any] | None, file_mode: str = "0600", **extra: Any) -> dict[str, Any]:
-    if config is None:
-        return {"path": "/home/ops/.kube/config", "exists": False}
-    data = yaml.safe_dump(config).encode()
-    return {
-        "path": "/home/ops/.kube/config",
-        "exists": True,
-        "content": base64.b64encode(data).decode(),
-        "checksum": hashlib.sha256(data).hexdigest(),
-        "mode": file_mode,
-        "uid": 1000,
-        "gid": 1000,
-        "owner": "ops",
-        "group": "ops",
-        **extra,
-    }
+    return file_info_answer("/home/ops/.kube/config", None if config is None else yaml.safe_dump(config).encode(), file_mode, **extra)
 
 
 def fleet_file(**options: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import base64
 import copy
 import datetime
 import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,3 +191,21 @@ def leaked(text: str, secrets: list[str]) -> list[str]:
         if any(probe in text for probe in probes):
             found.append(secret[:8] + "...")
     return found
+
+
+def file_info_answer(path: str, data: bytes | None, file_mode: str = "0600", **extra: Any) -> dict[str, Any]:
+    """What kubeconfig_file_info returns for ``path`` holding ``data`` (None: no file), owned by ops."""
+    if data is None:
+        return {"path": path, "exists": False, **extra}
+    return {
+        "path": path,
+        "exists": True,
+        "content": base64.b64encode(data).decode(),
+        "checksum": hashlib.sha256(data).hexdigest(),
+        "mode": file_mode,
+        "uid": 1000,
+        "gid": 1000,
+        "owner": "ops",
+        "group": "ops",
+        **extra,
+    }
