@@ -131,7 +131,8 @@ class ActionModule(ActionBase):
         interpreter = self._target_python(task_vars)
         if settings is None or (interpreter is not None and not same_python(interpreter)):
             return None
-        if not writes_nothing(settings, _now()):
+        now = _now()
+        if not writes_nothing(settings, now):
             return None
         try:
             state = self._execute_module(READ_MODULE, module_args=read_args(settings), task_vars=task_vars)
@@ -144,7 +145,7 @@ class ActionModule(ActionBase):
             return None
         try:
             found = target_file(state)
-            plan = found.plan(settings, _now())
+            plan = found.plan(settings, now)
         except UcsError:
             return None
         if plan.write:
