@@ -158,6 +158,41 @@ def test_a_run_that_changes_nothing_is_answered_on_the_controller_as_the_module_
     assert sim.requests() == []
 
 
+@pytest.mark.every_core
+def test_module_defaults_reach_the_action_as_they_reach_the_module(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
+    """Credentials and the endpoint from module_defaults of the action group alone: the first run
+    downloads, the second is answered on the controller (only the read runs), no API call."""
+    dest = tmp_path / "kube" / "config"
+    seed = sim.seed
+    defaults = {
+        "endpoint": sim.endpoint,
+        "ca_path": sim.ca_path,
+        "access_key": seed["aksk"]["access_key"],
+        "secret_key": "{{ ucs_secret_key }}",
+        "domain_id": seed["domain"]["id"],
+    }
+    task = {"name": "Run the module", MODULE: task_args(sim, dest)}
+    play = [
+        {
+            "name": "Defaults",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "module_defaults": {"group/ucs_cloud.fleet.ucs": defaults},
+            "tasks": [task],
+        }
+    ]
+    extra = {"ucs_secret_key": seed["aksk"]["secret_key"]}
+    first = ansible.playbook(yaml.safe_dump(play), extra_vars=extra)  # no credential environment at all
+    assert first.returncode == 0 and first.changed() == 1, first.stdout[-3000:]
+    sim.control("DELETE", "requests")
+    second = ansible.playbook(yaml.safe_dump(play), "-vvv", extra_vars=extra)
+    assert second.returncode == 0 and second.changed() == 0, second.stdout[-3000:]
+    assert ANSIBALLZ_RE.findall(second.stdout) and set(ANSIBALLZ_RE.findall(second.stdout)) == {"AnsiballZ_kubeconfig_file_info.py"}
+    assert sim.requests() == []
+    assert_no_secrets(first.output + second.output, [seed["aksk"]["secret_key"], *secrets_in_kubeconfig(dest)])
+
+
 def test_expiring_dest_is_renewed_with_one_call(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path) -> None:
     dest = tmp_path / "fleet.yaml"
     run_module(ansible, sim, task_args(sim, dest, duration=10, renew_before=5))
