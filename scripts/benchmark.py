@@ -503,8 +503,8 @@ def variant_collection(bench: Bench, name: str, removed: tuple) -> Path:
         (role / "meta" / "argument_specs.yml").unlink()
     if "write_task" in removed:
         tasks = (role / "tasks" / "main.yml").read_text()
-        # The write task is the last one; the steady state skips it on every host.
-        head, separator, _write = tasks.rpartition("\n- name: Write the kubeconfig")
+        # The include of the write step is the last task; the steady state skips it on every host.
+        head, separator, _write = tasks.rpartition("\n- name: Fetch and write the kubeconfig")
         if not separator:
             # A renamed task must not silently leave an empty role to be measured.
             raise RuntimeError("the role's write task was not found in tasks/main.yml")

@@ -24,7 +24,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import ro
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import UcsError
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import format_time
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._settings import Settings
-from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import failure, read_variables, relabel
+from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import failure, left_alone, read_variables, relabel
 
 WRITE_MODULE = "ucs_cloud.fleet.kubeconfig_file"
 ARGUMENT_SPEC = {
@@ -122,14 +122,13 @@ class ActionModule(ActionBase):
         if checked.error_messages or "needs_write" not in plan:
             problem = "; ".join(checked.error_messages) or "plan must be the result of ucs_cloud.fleet.kubeconfig_plan for this host"
             return dict(result, failed=True, msg=f"kubeconfig_install: {problem}")
+        if not plan["needs_write"]:
+            return dict(result, **left_alone(plan))
         # Shown at every verbosity, as debug shows its message: the one report of each host.
         result.update(_ansible_verbose_always=True, changed=False, written=False, path=plan["path"], reason=plan["reason"], not_after=plan["not_after"])
         notes = list(plan.get("notes") or [])
         if notes:
             result["warnings"] = notes
-        if not plan["needs_write"]:
-            expiry = f"; its certificate expires on {plan['not_after']}" if plan.get("not_after") else ""
-            return dict(result, msg=plan["msg"] if plan.get("reason") else f"{plan['path']} is right{expiry}")
         try:
             fleet = downloaded(plan, checked.validated_parameters["fetched"], self._task.check_mode)
             if self._task.check_mode:

@@ -25,6 +25,7 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import Ucs
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import (
     RoleSettings,
     failure,
+    left_alone,
     read_variables,
     relabel,
     unknown_variables,
@@ -117,5 +118,7 @@ class ActionModule(ActionBase):
         except UcsError as exc:
             return dict(result, failed=True, msg=f"ucs_kubeconfig on {host}: {exc.msg}")
         plan["host"] = host
-        result.update(plan)
+        # A host that needs no write ends here (the role includes its write step only where it
+        # writes), so this result is its report.
+        result.update(plan if plan["needs_write"] else left_alone(plan))
         return result

@@ -10,9 +10,10 @@ module: kubeconfig_install
 short_description: Merge a fleet's entries into a host's kubeconfig, write it safely, report the host
 version_added: 0.1.0
 description:
-  - The write step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run for every host; it
-    is also the role's report of each host, shown at every verbosity and registered as
-    C(ucs_kubeconfig_result).
+  - The write step of the P(ucs_cloud.fleet.ucs_kubeconfig#role) role, run for the hosts whose
+    plan writes; its result is then the role's report of the host, shown at every verbosity and
+    registered as C(ucs_kubeconfig_result). Elsewhere the plan's result is that report, the one
+    this step gives for a plan that needs no write.
   - Merges the fleet's entries, on the controller, into the file as
     M(ucs_cloud.fleet.kubeconfig_plan) read it, and writes through
     M(ucs_cloud.fleet.kubeconfig_file) under kubectl's lock file, only if the file still has the

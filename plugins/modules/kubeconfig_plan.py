@@ -113,23 +113,30 @@ exists:
   type: bool
 checksum:
   description: SHA-256 of the file that was read, or null; the write step writes only if the file still has it.
-  returned: success
+  returned: when RV(needs_write) is true
   type: str
+written:
+  description:
+    - Always false. Returned by a host whose plan needs no write, where the role ends (its write
+      step is included only where it writes); the role registers this result as
+      C(ucs_kubeconfig_result) and shows it at every verbosity.
+  returned: when RV(needs_write) is false
+  type: bool
 host:
   description: The inventory name of the host.
   returned: success
   type: str
 notes:
   description: Warnings for the write step to show (a renewal, a mode that gives others access).
-  returned: success
+  returned: when RV(needs_write) is true
   type: list
   elements: str
 diff:
   description: What a write would change, redacted (mode, owner, group and a summary of the fleet's entries); never key material.
-  returned: success
+  returned: when RV(needs_write) is true
   type: dict
 fetch_args:
   description: The options of M(ucs_cloud.fleet.ucs_federation_cert) that the host's variables set; no secret.
-  returned: success
+  returned: when RV(needs_write) is true
   type: dict
 """

@@ -51,6 +51,23 @@ class RoleSettings(t.NamedTuple):
         return args
 
 
+# What a plan carries only for its write step.
+WRITE_KEYS = ("content", "checksum", "diff", "fetch_args", "notes")
+
+
+def left_alone(plan: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The outcome of a host whose plan needs no write, shown at every verbosity: the plan step
+    registers it as the role's result (the write step does not run there), and kubeconfig_install
+    answers it for such a plan."""
+    report = {key: value for key, value in plan.items() if key not in WRITE_KEYS}
+    expiry = f"; its certificate expires on {plan['not_after']}" if plan.get("not_after") else ""
+    report.update(_ansible_verbose_always=True, changed=False, written=False)
+    report["msg"] = plan["msg"] if plan.get("reason") else f"{plan['path']} is right{expiry}"
+    if plan.get("notes"):
+        report["warnings"] = list(plan["notes"])
+    return report
+
+
 def _spec_by_variable() -> t.Dict[str, t.Dict[str, t.Any]]:
     return {role_variable(name): option for name, option in role_argument_spec().items()}
 

@@ -488,6 +488,18 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
       ucs_kubeconfig_subnet_id: {net["subnet_id"]}
       ucs_kubeconfig_path: {work}/role.yaml
       ucs_kubeconfig_backup: true
+# Once more: the file is right, so the host ends at its plan (the plan's report of a host left alone).
+- hosts: localhost
+  gather_facts: false
+  roles:
+  - role: ucs_cloud.fleet.ucs_kubeconfig
+    vars:
+      ucs_kubeconfig_fleet_id: {fleet}
+      ucs_kubeconfig_project_id: {net["project_id"]}
+      ucs_kubeconfig_vpc_id: {net["vpc_id"]}
+      ucs_kubeconfig_subnet_id: {net["subnet_id"]}
+      ucs_kubeconfig_path: {work}/role.yaml
+      ucs_kubeconfig_backup: true
 """
 
 

@@ -183,6 +183,19 @@ def test_right_file_needs_nothing_and_the_plan_holds_no_key() -> None:
     assert result["not_after"] and result["msg"] == "the kubeconfig is right"
 
 
+def test_a_host_left_alone_ends_at_its_plan_whose_result_is_its_report() -> None:
+    """The role includes its write step only where a plan writes; elsewhere the plan's result is
+    what the role registers and shows, the report kubeconfig_install gives for such a plan."""
+    right = plan.decide(good(mode="0644"), state(fleet_file(), "0644"), NOW)
+    report = role.left_alone(right)
+    assert report["_ansible_verbose_always"] and report["written"] is False and report["changed"] is False
+    assert report["msg"] == f"/home/ops/.kube/config is right; its certificate expires on {right['not_after']}"
+    assert report["warnings"] == right["notes"] and report["warnings"], "a loose mode that is asked for warns"
+    assert not set(report) & set(role.WRITE_KEYS) and report["path"] == right["path"] and report["reason"] is None
+    audit = plan.decide(good(), state(None), NOW, writes=False)
+    assert role.left_alone(audit)["msg"].startswith("not written, the tags of this run leave out the write step")
+
+
 def test_a_file_to_write_travels_to_the_write_step_under_no_log() -> None:
     read = state(fleet_file())
     result = plan.decide(good(namespace="team-a"), read, NOW)
