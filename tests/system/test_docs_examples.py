@@ -402,6 +402,19 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
     """Runs that reach the results the examples may not: rewrites, backups, conflicts, content."""
     fleet, net = sim.federated_fleet["id"], sim.seed["network"]
     cert = f"fleet_id: {fleet}\n      project_id: {net['project_id']}\n      vpc_id: {net['vpc_id']}\n      subnet_id: {net['subnet_id']}"
+    role_play = f"""\
+- hosts: localhost
+  gather_facts: false
+  roles:
+  - role: ucs_cloud.fleet.ucs_kubeconfig
+    vars:
+      ucs_kubeconfig_fleet_id: {fleet}
+      ucs_kubeconfig_project_id: {net["project_id"]}
+      ucs_kubeconfig_vpc_id: {net["vpc_id"]}
+      ucs_kubeconfig_subnet_id: {net["subnet_id"]}
+      ucs_kubeconfig_path: {work}/role.yaml
+      ucs_kubeconfig_backup: true
+"""
     return f"""
 - hosts: localhost
   gather_facts: false
@@ -450,18 +463,7 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
       path: {work}/written.yaml
       content: "third: 3\\n"
       expected_checksum: "0000000000000000000000000000000000000000000000000000000000000000"
-- hosts: localhost
-  gather_facts: false
-  roles:
-  - role: ucs_cloud.fleet.ucs_kubeconfig
-    vars:
-      ucs_kubeconfig_fleet_id: {fleet}
-      ucs_kubeconfig_project_id: {net["project_id"]}
-      ucs_kubeconfig_vpc_id: {net["vpc_id"]}
-      ucs_kubeconfig_subnet_id: {net["subnet_id"]}
-      ucs_kubeconfig_path: {work}/role.yaml
-      ucs_kubeconfig_backup: true
-  post_tasks:
+{role_play}  post_tasks:
   # The role's download results (no_log: censored in callbacks), by the name it registers them.
   - ansible.builtin.debug:
       msg:
@@ -477,30 +479,8 @@ def scenario_plays(sim: Simulator, work: Path) -> str:
       path: {work}/role.yaml
       regexp: "^current-context: .*$"
       replace: "current-context: elsewhere"
-- hosts: localhost
-  gather_facts: false
-  roles:
-  - role: ucs_cloud.fleet.ucs_kubeconfig
-    vars:
-      ucs_kubeconfig_fleet_id: {fleet}
-      ucs_kubeconfig_project_id: {net["project_id"]}
-      ucs_kubeconfig_vpc_id: {net["vpc_id"]}
-      ucs_kubeconfig_subnet_id: {net["subnet_id"]}
-      ucs_kubeconfig_path: {work}/role.yaml
-      ucs_kubeconfig_backup: true
-# Once more: the file is right, so the host ends at its plan (the plan's report of a host left alone).
-- hosts: localhost
-  gather_facts: false
-  roles:
-  - role: ucs_cloud.fleet.ucs_kubeconfig
-    vars:
-      ucs_kubeconfig_fleet_id: {fleet}
-      ucs_kubeconfig_project_id: {net["project_id"]}
-      ucs_kubeconfig_vpc_id: {net["vpc_id"]}
-      ucs_kubeconfig_subnet_id: {net["subnet_id"]}
-      ucs_kubeconfig_path: {work}/role.yaml
-      ucs_kubeconfig_backup: true
-"""
+{role_play}# Once more: the file is right, so the host ends at its plan (the plan's report of a host left alone).
+{role_play}"""
 
 
 def test_return_documents_every_key(ansible: AnsibleRunner, sim: Simulator, tmp_path: Path, sandbox_available: None) -> None:
