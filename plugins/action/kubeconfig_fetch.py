@@ -23,7 +23,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._argspec import LABELS_ENV, role_variable
-from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import expiry_reason
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils._kubeconfig_check import expiry_reason, parse_time
 from ansible_collections.ucs_cloud.fleet.plugins.plugin_utils._role import CONNECTION_OPTIONS, SECRET_OPTIONS, failure, is_set, role_secret
 
 MODULE = "ucs_cloud.fleet.ucs_federation_cert"
@@ -36,13 +36,6 @@ ARGUMENT_SPEC = {
 display = Display()
 
 
-def _time(value: t.Any) -> t.Optional[datetime.datetime]:
-    try:
-        return datetime.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-
-
 def reusable(plan: t.Mapping[str, t.Any], earlier: t.Iterable[t.Any], now: datetime.datetime) -> t.Optional[t.Dict[str, t.Any]]:
     """A download made earlier in the run with the same options (the fleet, its connection and
     the duration) whose certificate is not due for renewal (by the plan's renew_before, else a
@@ -51,7 +44,7 @@ def reusable(plan: t.Mapping[str, t.Any], earlier: t.Iterable[t.Any], now: datet
     for item in earlier:
         if not isinstance(item, dict) or item.get("fetch_args") != plan["fetch_args"] or not item.get("kubeconfig") or item.get("failed"):
             continue
-        not_before, not_after = _time(item.get("not_before")), _time(item.get("not_after"))
+        not_before, not_after = parse_time(item.get("not_before")), parse_time(item.get("not_after"))
         if not_after is None or expiry_reason(not_before, not_after, renew_before, now) is None:
             return item
     return None

@@ -133,6 +133,22 @@ def format_time(value: datetime.datetime) -> str:
     return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What format_time writes, and nothing else. Not strptime: its first call imports _strptime and
+# calendar (about 8 ms), and every Ansible worker is a new process that would pay it again.
+_TIME_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+
+
+def parse_time(text: t.Any) -> t.Optional[datetime.datetime]:
+    """A time as format_time writes it, in UTC; None for anything else."""
+    found = _TIME_RE.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        return None
+    try:
+        return datetime.datetime(*(int(part) for part in found.groups()), tzinfo=_UTC)
+    except ValueError:  # 2026-13-45T...
+        return None
+
+
 def _days(delta: datetime.timedelta) -> str:
     return f"{round(delta.total_seconds() / 86400, 2):g} days"
 
@@ -289,7 +305,6 @@ def _inspect(cluster: Entry, user: Entry, full_key_check: bool) -> _Facts:
 # another tool, breaks it, and the entries are checked in full again. It guards against accidents,
 # not against the file's owner, who can write anything into their own kubeconfig anyway.
 
-_SEAL_TIME = "%Y-%m-%dT%H:%M:%SZ"
 _SEALED_FACTS = ("not-before", "not-after", "cert-sha256")
 
 
@@ -315,9 +330,8 @@ def _unsealed(cluster: Entry, user_body: t.Mapping[str, t.Any]) -> t.Optional[_F
         return None
     cert = bool(user_body.get("client-certificate-data"))
     fingerprint = stamp.get("cert-sha256")
-    try:
-        before, after = (datetime.datetime.strptime(str(stamp[key]), _SEAL_TIME).replace(tzinfo=_UTC) for key in ("not-before", "not-after"))
-    except (KeyError, ValueError):
+    before, after = (parse_time(stamp.get(key)) for key in ("not-before", "not-after"))
+    if before is None or after is None:
         if cert:
             return None
         before = after = fingerprint = None

@@ -431,3 +431,31 @@ def test_a_token_user_is_sealed_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ck, "_lib", lambda: pytest.fail("cryptography was needed"))
     verdict = ck.check_entries(kc.dump_kubeconfig(written), WANTED, NOW)
     assert verdict.reason is None and verdict.info.auth == "token" and verdict.info.not_after is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2027-11-29T02:00:00",  # no zone
+        "2027-11-29T02:00:00Z\n",
+        " 2027-11-29T02:00:00Z",
+        "2027-11-29 02:00:00Z",
+        "2027-13-29T02:00:00Z",  # no 13th month
+        "2027-02-30T02:00:00Z",
+        "2027-11-29T02:00:00+00:00",
+        "27-11-29T02:00:00Z",
+        "",
+        None,
+        1796696999,
+        datetime.datetime(2027, 11, 29, tzinfo=datetime.timezone.utc),
+    ],
+)
+def test_parse_time_reads_only_what_format_time_writes(text: Any) -> None:
+    assert ck.parse_time(text) is None
+
+
+def test_parse_time_reads_back_format_time() -> None:
+    for moment in (NOW, NOW + 400 * DAY, datetime.datetime(2000, 2, 29, 23, 59, 59, tzinfo=datetime.timezone.utc)):
+        written = ck.format_time(moment)
+        assert ck.parse_time(written) == moment.replace(microsecond=0)
+        assert ck.format_time(ck.parse_time(written)) == written
