@@ -4,13 +4,14 @@
 #
 # PRIVATE to the ucs_cloud.fleet collection: may change without notice.
 
-"""Typed errors of the collection and the helpers that turn server answers into messages.
+"""Typed errors of the collection, and the masking and cleaning of text received from outside.
 
 Every error carries only what is safe to show: the operation, HTTP status, method, URL (base URL +
 path, never a query string or header), the server's error code/message and the request id. None of
 them ever holds a credential, a token or a request body: text from a server or a library reaches a
 message only through ``clean_text``, which masks each secret in its raw, escaped and URL-encoded
-forms before it cuts the text.
+forms before it cuts the text. Reading an error answer's body is ``_http_answer``'s: the file
+modules import this file, and carry no HTTP code.
 """
 
 import functools
@@ -19,22 +20,12 @@ import re
 import typing as t
 from urllib.parse import quote, quote_plus
 
-# Caps keep a misbehaving server (or proxy error page) from flooding the task output.
-BODY_EXCERPT_LIMIT = 200
-ERROR_MSG_LIMIT = 500
-
 # C0 and C1 control characters (tab/newline included: messages are one line) and DEL.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _PERCENT_RE = re.compile(r"%[0-9A-F]{2}")
 
-REQUEST_ID_HEADERS = ("X-Request-Id", "X-Openstack-Request-Id")
-
 # What a secret is replaced with in any text received from a server (Ansible's no_log mask).
 MASK = "********"
-# UCS and IAM answers nest a handful of levels; json.loads recurses once per level.
-MAX_JSON_DEPTH = 64
-# A JSON string (escapes included) or a bracket: brackets inside strings do not nest.
-_JSON_TOKEN_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 class UcsError(Exception):
@@ -117,17 +108,6 @@ class UcsKubeconfigError(UcsError):
     """A kubeconfig that fails validation; the message names the field, never its value."""
 
 
-class ErrorBody(t.NamedTuple):
-    """What could be read from an error answer's body."""
-
-    error_code: t.Optional[str]
-    error_msg: t.Optional[str]
-    # A cleaned excerpt of a body that is not JSON (an HTML error page of a proxy, say); else None.
-    excerpt: t.Optional[str]
-    # The API gateway repeats the request id in its error bodies.
-    request_id: t.Optional[str] = None
-
-
 def _escapes(text: str) -> t.Tuple[str, ...]:
     # How libraries quote a value in their messages: repr of str and of bytes (requests'
     # "Invalid ... in header value: 'tok\\n'", http.client's b'...'), JSON (IAM and UCS echo
@@ -175,26 +155,6 @@ def mask_secrets(text: str, secrets: t.Iterable[str] = ()) -> str:
     return text
 
 
-def json_too_deep(data: t.Union[bytes, str], limit: int = MAX_JSON_DEPTH) -> bool:
-    """Return whether JSON text nests arrays/objects deeper than ``limit`` (strings are skipped).
-
-    Checked before ``json.loads``, which recurses once per level and would raise RecursionError.
-    """
-    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False
-    depth = 0
-    for match in _JSON_TOKEN_RE.finditer(raw):
-        token = match.group()
-        if token in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token in (b"]", b"}"):
-            depth -= 1
-    return False
-
-
 def clean_text(text: str, limit: int, secrets: t.Iterable[str] = ()) -> str:
     """Return ``text`` on one line without control characters, secrets masked, cut to ``limit`` characters.
 
@@ -213,118 +173,3 @@ def clean_text(text: str, limit: int, secrets: t.Iterable[str] = ()) -> str:
     if len(cleaned) > limit:
         cleaned = cleaned[: max(limit - 3, 0)].rstrip() + "..."
     return cleaned
-
-
-def _find_error_fields(data: t.Mapping[str, t.Any], secrets: t.Collection[str], depth: int = 0) -> t.Tuple[t.Optional[str], t.Optional[str]]:
-    # The pairs huaweicloudsdkcore accepts, in its order; IAM nests them under "error".
-    for code_key, msg_key in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
-        if code_key in data and msg_key in data:
-            return _scalar(data[code_key], secrets), _scalar(data[msg_key], secrets)
-    for code_key, msg_key in (("error_code", "error_msg"), ("code", "message")):
-        # A half-filled shape still says something: keep whichever field is there.
-        if code_key in data or msg_key in data:
-            return _scalar(data.get(code_key), secrets), _scalar(data.get(msg_key), secrets)
-    if depth < 3:
-        for value in data.values():
-            if isinstance(value, dict):
-                code, msg = _find_error_fields(value, secrets, depth + 1)
-                if code is not None or msg is not None:
-                    return code, msg
-    return None, None
-
-
-def _scalar(value: t.Any, secrets: t.Collection[str]) -> t.Optional[str]:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = clean_text(str(value), ERROR_MSG_LIMIT, secrets)
-    return text or None
-
-
-def parse_error_body(body: t.Union[bytes, str, None], secrets: t.Collection[str] = ()) -> ErrorBody:
-    """Read the error code and message from an error answer.
-
-    Understands ``{"error_code", "error_msg"}`` (UCS, API gateway ``APIGW.xxxx``), ``{"errorCode",
-    "errorMsg"}``, ``{"code", "message"}`` and IAM's ``{"error": {"code", "message", "title"}}``.
-
-    Args:
-        body: the raw body of the answer.
-        secrets: values masked in every text taken from the body, before it is cut.
-    Returns:
-        ErrorBody; ``excerpt`` is set only for a body that is not JSON (or JSON nested deeper
-        than ``MAX_JSON_DEPTH``, which is not parsed).
-    """
-    if body is None:
-        return ErrorBody(None, None, None)
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    if not text.strip():
-        return ErrorBody(None, None, None)
-    try:
-        if json_too_deep(text):
-            raise ValueError("nested too deep")
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        excerpt = clean_text(text, BODY_EXCERPT_LIMIT, secrets)
-        return ErrorBody(None, None, excerpt or None)
-    if isinstance(data, dict):
-        code, msg = _find_error_fields(data, secrets)
-        request_id = data.get("request_id")
-        return ErrorBody(code, msg, None, clean_text(request_id, 128, secrets) if isinstance(request_id, str) and request_id else None)
-    return ErrorBody(None, None, None)
-
-
-def request_id_from_headers(headers: t.Optional[t.Mapping[str, str]], secrets: t.Collection[str] = ()) -> t.Optional[str]:
-    """Return the request id of an answer (``X-Request-Id``, else ``X-Openstack-Request-Id``), or None.
-
-    ``headers`` should be case-insensitive (requests' are); exact names are tried as well.
-    ``secrets`` are masked: a hostile server may put anything in a header.
-    """
-    if not headers:
-        return None
-    for name in REQUEST_ID_HEADERS:
-        value = headers.get(name) or headers.get(name.lower())
-        if value:
-            return clean_text(str(value), 128, secrets)
-    return None
-
-
-def http_failure_message(
-    what: str,
-    status: int,
-    *,
-    error_code: t.Optional[str] = None,
-    error_msg: t.Optional[str] = None,
-    request_id: t.Optional[str] = None,
-    excerpt: t.Optional[str] = None,
-    attempts: int = 1,
-    hint: t.Optional[str] = None,
-) -> str:
-    """Build ``Failed to <what>: HTTP 404 UCS.01100005: <error_msg> (request id <id>)``.
-
-    Args:
-        what: the operation, e.g. ``read fleet 1234``.
-        status: the HTTP status.
-        error_code, error_msg: as sent by the server, if any.
-        request_id: the server's request id, if any.
-        excerpt: a cleaned excerpt of a non-JSON body, used when there is no error message.
-        attempts: how many attempts were made (mentioned when more than one).
-        hint: a sentence telling the user what to do.
-    Returns:
-        The message.
-    """
-    head = f"Failed to {what}"
-    if attempts > 1:
-        head += f" after {attempts} attempts"
-    detail = f"HTTP {status}"
-    # IAM repeats the status as its code ({"error": {"code": 401, ...}}): say it once.
-    if error_code and error_code != str(status):
-        detail += f" {error_code}"
-    if error_msg:
-        detail += f": {error_msg}"
-    elif excerpt:
-        detail += f": {excerpt}"
-    if request_id:
-        detail += f" (request id {request_id})"
-    message = f"{head}: {detail}"
-    if hint:
-        message += f". {hint}"
-    return message

@@ -36,29 +36,29 @@ from urllib.parse import urlsplit
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._auth import Credentials
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._endpoints import validate_endpoint_url
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._errors import (
-    MAX_JSON_DEPTH,
     UcsApiError,
     UcsAuthError,
     UcsConnectionError,
     UcsError,
     clean_text,
-    http_failure_message,
-    json_too_deep,
     mask_secrets,
-    parse_error_body,
-    request_id_from_headers,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_answer import (
     ACCEPT_ENCODING,
     MAX_ANSWER_BYTES,
+    MAX_JSON_DEPTH,
     AnswerSource,
     JsonAnswer,
     _Answer,
     _close_quietly,
     _decode_json,
     _Unusable,
+    http_failure_message,
+    json_too_deep,
     json_type,
+    parse_error_body,
     read_bounded,
+    request_id_from_headers,
 )
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils._http_retry import (
     CONNECT_FAILED,

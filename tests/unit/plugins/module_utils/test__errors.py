@@ -8,6 +8,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _errors as errors
+from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _http_answer as answers
 
 
 @pytest.mark.parametrize(
@@ -27,38 +28,38 @@ from ansible_collections.ucs_cloud.fleet.plugins.module_utils import _errors as 
     ],
 )
 def test_parse_error_body_shapes(body: Any, code: Optional[str], msg: Optional[str]) -> None:
-    parsed = errors.parse_error_body(json.dumps(body).encode())
+    parsed = answers.parse_error_body(json.dumps(body).encode())
     assert (parsed.error_code, parsed.error_msg, parsed.excerpt) == (code, msg, None)
 
 
 def test_parse_error_body_apigw_request_id() -> None:
-    parsed = errors.parse_error_body(b'{"error_code":"APIGW.0101","error_msg":"not found","request_id":"abc123"}')
+    parsed = answers.parse_error_body(b'{"error_code":"APIGW.0101","error_msg":"not found","request_id":"abc123"}')
     assert parsed.request_id == "abc123"
 
 
 @pytest.mark.parametrize("body", [None, b"", b"   ", b"[1, 2]", b'"text"', b"null"])
 def test_parse_error_body_nothing_usable(body: Optional[bytes]) -> None:
-    assert errors.parse_error_body(body) == errors.ErrorBody(None, None, None, None)
+    assert answers.parse_error_body(body) == answers.ErrorBody(None, None, None, None)
 
 
 def test_parse_error_body_non_json_excerpt_is_cleaned_and_capped() -> None:
     html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\x00\x07" + "x" * 1000
-    parsed = errors.parse_error_body(html.encode())
+    parsed = answers.parse_error_body(html.encode())
     assert parsed.error_code is None and parsed.error_msg is None
     assert parsed.excerpt is not None
     assert parsed.excerpt.startswith("<html> <head><title>502 Bad Gateway</title></head>")
-    assert len(parsed.excerpt) <= errors.BODY_EXCERPT_LIMIT
+    assert len(parsed.excerpt) <= answers.BODY_EXCERPT_LIMIT
     assert not any(ord(ch) < 32 for ch in parsed.excerpt)
 
 
 def test_parse_error_body_invalid_utf8() -> None:
-    parsed = errors.parse_error_body(b"\xff\xfe bad gateway")
+    parsed = answers.parse_error_body(b"\xff\xfe bad gateway")
     assert parsed.excerpt is not None and "bad gateway" in parsed.excerpt
 
 
 def test_long_error_msg_is_capped() -> None:
-    parsed = errors.parse_error_body(json.dumps({"error_code": "X", "error_msg": "m" * 5000}).encode())
-    assert parsed.error_msg is not None and len(parsed.error_msg) == errors.ERROR_MSG_LIMIT and parsed.error_msg.endswith("...")
+    parsed = answers.parse_error_body(json.dumps({"error_code": "X", "error_msg": "m" * 5000}).encode())
+    assert parsed.error_msg is not None and len(parsed.error_msg) == answers.ERROR_MSG_LIMIT and parsed.error_msg.endswith("...")
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,7 @@ def test_long_error_msg_is_capped() -> None:
     ],
 )
 def test_request_id_from_headers(headers: Optional[dict[str, str]], expected: Optional[str]) -> None:
-    assert errors.request_id_from_headers(headers) == expected
+    assert answers.request_id_from_headers(headers) == expected
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_request_id_from_headers(headers: Optional[dict[str, str]], expected: Op
     ],
 )
 def test_http_failure_message(kwargs: dict[str, Any], expected: str) -> None:
-    assert errors.http_failure_message("read fleet f1", 404, **kwargs) == expected
+    assert answers.http_failure_message("read fleet f1", 404, **kwargs) == expected
 
 
 def test_api_error_to_fail_kwargs() -> None:
@@ -147,9 +148,9 @@ def test_masking_comes_before_the_cut() -> None:
     assert errors.clean_text(f"token {secret} rejected", 500, [secret]) == "token ******** rejected"
     assert errors.clean_text(f"token {secret}", 20) == "token " + "S" * 11 + "...", "without the secret it is cut as before"
     body = json.dumps({"error_code": "APIGW.0301", "error_msg": f"bad token {secret}"}).encode()
-    assert errors.parse_error_body(body, [secret]).error_msg == "bad token ********"
-    assert errors.parse_error_body(f"<p>{secret}</p>".encode(), [secret]).excerpt == "<p>********</p>"
-    assert errors.request_id_from_headers({"X-Request-Id": secret}, [secret]) == "********"
+    assert answers.parse_error_body(body, [secret]).error_msg == "bad token ********"
+    assert answers.parse_error_body(f"<p>{secret}</p>".encode(), [secret]).excerpt == "<p>********</p>"
+    assert answers.request_id_from_headers({"X-Request-Id": secret}, [secret]) == "********"
 
 
 def test_mask_secrets_longest_first() -> None:
@@ -214,10 +215,10 @@ def test_secret_forms_are_longest_first_and_never_empty() -> None:
     ],
 )
 def test_json_too_deep(text: Any, deep: bool) -> None:
-    assert errors.json_too_deep(text) is deep
+    assert answers.json_too_deep(text) is deep
 
 
 def test_deep_error_body_is_not_parsed() -> None:
     body = b'{"error":' * 100_000 + b"1" + b"}" * 100_000
-    parsed = errors.parse_error_body(body)
-    assert parsed.error_code is None and parsed.excerpt is not None and len(parsed.excerpt) <= errors.BODY_EXCERPT_LIMIT
+    parsed = answers.parse_error_body(body)
+    assert parsed.error_code is None and parsed.excerpt is not None and len(parsed.excerpt) <= answers.BODY_EXCERPT_LIMIT
