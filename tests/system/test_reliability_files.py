@@ -247,6 +247,10 @@ def module_groups(root: int) -> set[int]:
     return {proc.pgid for proc in tree(root).values() if proc.is_module}
 
 
+# What ansible-playbook says when a worker it waits on was killed (every supported core).
+WORKER_DEAD = "A worker was found in a dead state"
+
+
 def killpg(group: int, sig: int = signal.SIGKILL) -> None:
     with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.killpg(group, sig)
@@ -403,8 +407,11 @@ def test_sigkill_of_whole_runs_leaves_old_or_new_file(ansible: AnsibleRunner, si
             assert path.name.startswith(TEMP_PREFIX) and path.name.endswith(".tmp"), f"unexpected file beside dest: {path.name}"
             assert mode_of(path) == 0o600, f"{path.name} is {mode_of(path):04o}: key material readable by others"
             path.unlink()
-        if result.returncode != -signal.SIGKILL:
-            assert result.returncode == 0, result.stdout[-3000:]
+        # A kill of the module's group kills its worker too; ansible-playbook may see the dead
+        # worker and stop with this error before kill_tree reaches it: the kill landed all the same.
+        worker_killed = result.returncode == 1 and WORKER_DEAD in result.stderr
+        if result.returncode != -signal.SIGKILL and not worker_killed:
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
             outcome = "ended before the kill"
         elif new != old:
             assert key_matches_certificate(new)
